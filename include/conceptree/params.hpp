@@ -1,0 +1,69 @@
+#pragma once
+// One declaration per parameter (name, default, range, one-line description), visited by the CLI
+// to build its options and by the library to validate a config, so the two never drift apart.
+//
+// A config struct declares its parameters once:
+//   template <class Visitor> void visit(Visitor&& v) {
+//     v(layer, {.name = "layer", .help = "name of the frames dataset"});
+//     v(dim, {.name = "dim", .help = "...", .min = 0, .max = 1 << 20});
+//   }
+
+#include <cmath>
+#include <concepts>
+#include <limits>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "conceptree/error.hpp"
+
+namespace conceptree {
+
+struct ParamSpec {
+  const char* name;                   // option name without dashes ("min-tracks")
+  const char* help;                   // one line, shown by --help
+  double min = -std::numeric_limits<double>::infinity();
+  double max = std::numeric_limits<double>::infinity();
+  std::vector<std::string> choices{};  // allowed values of a string parameter; empty = any
+  bool positional = false;            // given without a flag
+  bool required = false;
+  const char* short_name = nullptr;   // one letter, e.g. "o"
+};
+
+// Throws FatalError when a value lies outside its declared range or choices.
+class ParamValidator {
+ public:
+  template <class T>
+  void operator()(const T& value, const ParamSpec& spec) const {
+    if constexpr (std::is_arithmetic_v<T> && !std::is_same_v<T, bool>) {
+      const double v = static_cast<double>(value);
+      if (!(v >= spec.min && v <= spec.max)) {
+        throw FatalError("--" + std::string(spec.name) + " = " + std::to_string(value) + " is outside [" +
+                         format_bound(spec.min) + ", " + format_bound(spec.max) + "]");
+      }
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      if (spec.required && value.empty()) throw FatalError("--" + std::string(spec.name) + " is required");
+      if (!spec.choices.empty() && !value.empty()) {
+        for (const auto& choice : spec.choices)
+          if (choice == value) return;
+        std::string allowed;
+        for (const auto& choice : spec.choices) allowed += (allowed.empty() ? "" : ", ") + choice;
+        throw FatalError("--" + std::string(spec.name) + " = '" + value + "' is not one of: " + allowed);
+      }
+    }
+  }
+
+ private:
+  static std::string format_bound(double bound) {
+    if (std::isinf(bound)) return bound < 0 ? "-inf" : "inf";
+    const auto as_int = static_cast<long long>(bound);
+    return static_cast<double>(as_int) == bound ? std::to_string(as_int) : std::to_string(bound);
+  }
+};
+
+template <class Config>
+void validate(Config& config) {
+  config.visit(ParamValidator{});
+}
+
+}  // namespace conceptree

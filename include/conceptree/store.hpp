@@ -1,0 +1,120 @@
+#pragma once
+// The embedding store: one HDF5 file holding, for N tracks, their ids, the offsets of their frames
+// and one float32 frame matrix per backbone layer (all layers share the offsets):
+//   /tracks/ids        N strings (UTF-8)
+//   /tracks/offsets    N+1 uint64; track i owns frame rows [offsets[i], offsets[i+1])
+//   /frames/<layer>    total_frames x D float32, chunked
+// Root attributes record provenance. The writer appends tracks in batches and can reopen a store
+// left by a killed run, dropping whatever was not committed.
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace conceptree {
+
+inline constexpr const char* kStoreFormat = "conceptree.embeddings";
+inline constexpr std::uint64_t kStoreFormatVersion = 1;
+
+struct StoreProvenance {
+  std::string backbone = "imported";  // model that produced the frames, or "imported"
+  std::string source;                 // how they were obtained, e.g. "import npy-dir /data/emb"
+  double sample_rate = 0;             // Hz of the audio the backbone saw; 0 when unknown
+  double frame_hop_seconds = 0;       // seconds between frames; 0 when unknown
+};
+
+struct StoreLayer {
+  std::string name;
+  std::uint64_t dim = 0;
+};
+
+struct StoreLayout {
+  int deflate_level = 0;           // 0-9; shuffle+deflate on frames when > 0
+  std::uint64_t chunk_bytes = 1 << 18;  // target size of one frames chunk
+};
+
+// A row-major block of frames: rows x cols floats.
+struct FrameMatrix {
+  std::uint64_t rows = 0;
+  std::uint64_t cols = 0;
+  std::vector<float> values;
+};
+
+// Frames of several tracks back to back: track k owns rows [offsets[k], offsets[k+1]).
+struct FrameBatch {
+  std::uint64_t cols = 0;
+  std::vector<std::uint64_t> offsets{0};
+  std::vector<float> values;
+  std::size_t track_count() const { return offsets.size() - 1; }
+  std::uint64_t rows() const { return offsets.back(); }
+};
+
+class EmbeddingStoreWriter {
+ public:
+  // Creates a new store at `path`, replacing any file there.
+  static EmbeddingStoreWriter create(const std::filesystem::path& path, std::vector<StoreLayer> layers,
+                                     const StoreProvenance& provenance, const StoreLayout& layout = {});
+  // Reopens a store to append to it, dropping rows a killed run wrote but never committed.
+  // Throws InputError if the file is not a readable store.
+  static EmbeddingStoreWriter open_for_append(const std::filesystem::path& path);
+
+  EmbeddingStoreWriter(EmbeddingStoreWriter&&) noexcept;
+  EmbeddingStoreWriter& operator=(EmbeddingStoreWriter&&) noexcept;
+  ~EmbeddingStoreWriter();
+
+  const std::vector<StoreLayer>& layers() const;
+  std::size_t track_count() const;  // committed and pending
+  bool contains(const std::string& id) const;
+
+  // Queues one track: `frames[l]` is frame_count x layers()[l].dim, row-major.
+  // Throws InputError for a duplicate id, a size mismatch, no frames, or a non-finite value.
+  void append(const std::string& id, std::span<const std::span<const float>> frames, std::uint64_t frame_count);
+  void append(const std::string& id, std::span<const float> frames, std::uint64_t frame_count);  // single layer
+
+  // Writes queued tracks and makes them durable: a later open_for_append keeps them.
+  void commit();
+  // Commits and closes the file.
+  void close();
+
+ private:
+  struct State;
+  explicit EmbeddingStoreWriter(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+class EmbeddingStore {
+ public:
+  // Opens a store read-only; `layer` empty selects the only layer (or the first when several).
+  explicit EmbeddingStore(const std::filesystem::path& path, const std::string& layer = "");
+  EmbeddingStore(EmbeddingStore&&) noexcept;
+  EmbeddingStore& operator=(EmbeddingStore&&) noexcept;
+  ~EmbeddingStore();
+
+  const std::filesystem::path& path() const;
+  const std::vector<StoreLayer>& layers() const;
+  const StoreLayer& layer() const;  // the selected layer
+  const StoreProvenance& provenance() const;
+  const std::vector<std::string>& ids() const;
+  const std::vector<std::uint64_t>& offsets() const;
+  std::size_t track_count() const;
+  std::uint64_t dim() const;
+  std::uint64_t total_frames() const;
+  std::optional<std::size_t> index_of(const std::string& id) const;
+
+  FrameMatrix read_track(std::size_t index) const;
+  // Frames of the given tracks, in the given order; contiguous runs are read in one request.
+  FrameBatch read_tracks(std::span<const std::size_t> indices) const;
+  // Raw frame rows of the selected layer, for streaming over the whole store.
+  void read_rows(std::uint64_t first_row, std::uint64_t count, float* out) const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace conceptree

@@ -1,0 +1,12 @@
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace conceptree::cli {
+
+// Each adds one subcommand whose callback runs the job; errors propagate as exceptions.
+void add_import_command(CLI::App& app);
+void add_info_command(CLI::App& app);
+void add_synth_command(CLI::App& app);
+
+}  // namespace conceptree::cli

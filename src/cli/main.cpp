@@ -1,0 +1,46 @@
+// conceptree: learn audio concepts, relate them, extract their hierarchy.
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <exception>
+
+#include "cli/commands.hpp"
+#include "conceptree/error.hpp"
+#include "conceptree/log.hpp"
+#include "conceptree/version.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"conceptree: learn audio concepts from labelled audio, measure how they relate, and extract their hierarchy.",
+               "conceptree"};
+  app.set_version_flag("--version", std::string("conceptree ") + conceptree::kVersion);
+  bool quiet = false;
+  app.add_flag("-q,--quiet", quiet, "no progress or informational messages (warnings and errors still go to stderr)");
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.footer("Run 'conceptree COMMAND --help' for a command's options.");
+  app.parse_complete_callback([&] {
+    conceptree::set_verbosity(quiet ? conceptree::Verbosity::Quiet : conceptree::Verbosity::Normal);
+  });
+
+  conceptree::cli::add_import_command(app);
+  conceptree::cli::add_info_command(app);
+  conceptree::cli::add_synth_command(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "conceptree: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,46 @@
+#pragma once
+// Turns a config struct's parameter declarations (conceptree/params.hpp) into CLI11 options.
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <type_traits>
+
+#include "conceptree/params.hpp"
+
+namespace conceptree::cli {
+
+class OptionBinder {
+ public:
+  explicit OptionBinder(CLI::App& app) : app_(app) {}
+
+  template <class T>
+  void operator()(T& value, const ParamSpec& spec) {
+    std::string names = spec.positional ? std::string(spec.name) : "--" + std::string(spec.name);
+    if (spec.short_name) names = "-" + std::string(spec.short_name) + "," + names;
+    CLI::Option* option = nullptr;
+    if constexpr (std::is_same_v<T, bool>) {
+      option = app_.add_flag(names, value, spec.help);
+    } else {
+      option = app_.add_option(names, value, spec.help);
+      if (!spec.required) option->capture_default_str();
+      if constexpr (std::is_arithmetic_v<T>) {
+        if (spec.min > -std::numeric_limits<double>::infinity() || spec.max < std::numeric_limits<double>::infinity()) {
+          option->check(CLI::Range(spec.min, spec.max));
+        }
+      }
+      if (!spec.choices.empty()) option->check(CLI::IsMember(spec.choices));
+    }
+    if (spec.required) option->required();
+  }
+
+ private:
+  CLI::App& app_;
+};
+
+template <class Config>
+void bind_options(CLI::App& app, Config& config) {
+  config.visit(OptionBinder(app));
+}
+
+}  // namespace conceptree::cli

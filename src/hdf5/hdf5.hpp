@@ -1,0 +1,111 @@
+#pragma once
+// A thin RAII layer over the HDF5 C API: handles that close themselves, errors that name the file,
+// and the few dataset shapes conceptree writes (extendable row tables, string lists, attributes).
+
+#include <hdf5.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace conceptree::h5 {
+
+// Owns one HDF5 identifier and closes it with the matching H5?close.
+class Handle {
+ public:
+  Handle() = default;
+  explicit Handle(hid_t id) : id_(id) {}
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  Handle(Handle&& other) noexcept : id_(other.id_) { other.id_ = H5I_INVALID_HID; }
+  Handle& operator=(Handle&& other) noexcept;
+  ~Handle() { reset(); }
+
+  hid_t id() const { return id_; }
+  bool valid() const { return id_ >= 0; }
+  void reset();
+
+ private:
+  hid_t id_ = H5I_INVALID_HID;
+};
+
+enum class Mode { ReadOnly, ReadWrite, Create };
+
+// Every call below throws InputError(<file>, ...) (opening) or FatalError (writing) on failure.
+class File {
+ public:
+  File(const std::filesystem::path& path, Mode mode);
+  hid_t id() const { return handle_.id(); }
+  const std::string& name() const { return name_; }
+  void flush() const;
+  // Closes now, reporting errors (the destructor cannot).
+  void close();
+
+ private:
+  std::string name_;
+  Handle handle_;
+};
+
+// Does a file start with the HDF5 signature? Cheap, and says nothing about its contents.
+bool is_hdf5(const std::filesystem::path& path);
+
+bool exists(hid_t location, const std::string& path);
+Handle create_group(hid_t location, const std::string& path);  // creates intermediate groups too
+Handle open_dataset(hid_t location, const std::string& path, const std::string& file_name);
+Handle open_group(hid_t location, const std::string& path, const std::string& file_name);
+
+std::vector<std::uint64_t> dims(hid_t dataset);
+// Names of a group's direct members, in creation order where tracked, else alphabetical.
+std::vector<std::string> member_names(hid_t group);
+
+struct ChunkedLayout {
+  std::uint64_t chunk_rows = 4096;
+  int deflate_level = 0;  // 0: no compression
+  bool shuffle = false;
+};
+
+// An extendable dataset whose first dimension starts at 0 and grows by appends.
+Handle create_extendable(hid_t location, const std::string& path, hid_t type, std::uint64_t columns,
+                         const ChunkedLayout& layout);
+// Appends `rows` rows (row-major, `columns` values each) to an extendable 1-D (columns == 0) or 2-D dataset.
+void append_rows(hid_t dataset, hid_t memory_type, const void* data, std::uint64_t rows);
+// Shrinks or grows the first dimension.
+void resize_rows(hid_t dataset, std::uint64_t rows);
+// Reads rows [first, first+count) along the first dimension into `out`, converting to memory_type.
+void read_rows(hid_t dataset, hid_t memory_type, std::uint64_t first, std::uint64_t count, void* out);
+
+// Variable-length UTF-8 strings.
+Handle create_extendable_strings(hid_t location, const std::string& path, std::uint64_t chunk_rows);
+void append_strings(hid_t dataset, std::span<const std::string> values);
+std::vector<std::string> read_strings(hid_t dataset);  // integer datasets are rendered as decimal text
+void write_strings(hid_t location, const std::string& path, std::span<const std::string> values);
+
+// Fixed-size numeric datasets written whole.
+void write_floats(hid_t location, const std::string& path, std::span<const float> values,
+                  std::span<const std::uint64_t> shape);
+void write_uint64s(hid_t location, const std::string& path, std::span<const std::uint64_t> values);
+
+// Attributes on any object; read_* returns nullopt when the attribute is absent.
+void set_attribute(hid_t object, const std::string& name, const std::string& value);
+void set_attribute(hid_t object, const std::string& name, double value);
+void set_attribute(hid_t object, const std::string& name, std::uint64_t value);
+std::optional<std::string> string_attribute(hid_t object, const std::string& name);
+std::optional<double> double_attribute(hid_t object, const std::string& name);
+std::optional<std::uint64_t> uint64_attribute(hid_t object, const std::string& name);
+std::vector<std::string> attribute_names(hid_t object);
+// Any scalar attribute rendered as text (numbers and strings), for `conceptree info`.
+std::string attribute_as_text(hid_t object, const std::string& name);
+
+// A dataset's storage facts, for `conceptree info`.
+struct StorageInfo {
+  std::vector<std::uint64_t> chunk_dims;  // empty when contiguous
+  std::string filters;                    // e.g. "shuffle+deflate(4)"
+  std::uint64_t stored_bytes = 0;
+  std::string type_name;                  // "float32", "uint64", "string", ...
+};
+StorageInfo storage_info(hid_t dataset);
+
+}  // namespace conceptree::h5

@@ -1,0 +1,190 @@
+#include "conceptree/memberships.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <nlohmann/json.hpp>
+
+#include "conceptree/batch_errors.hpp"
+#include "conceptree/error.hpp"
+
+namespace conceptree {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string lowercase(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+  return text;
+}
+
+std::vector<std::string> split_tabs(const std::string& line) {
+  std::vector<std::string> fields;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t tab = line.find('\t', start);
+    fields.push_back(line.substr(start, tab - start));
+    if (tab == std::string::npos) return fields;
+    start = tab + 1;
+  }
+}
+
+bool is_header(const std::vector<std::string>& fields) {
+  return fields.size() >= 2 && lowercase(fields[0]) == "concept" && lowercase(fields[1]).starts_with("track");
+}
+
+// Accumulates concepts in order of first appearance, dropping repeated pairs.
+class MembershipBuilder {
+ public:
+  void add(const std::string& concept_name, const std::string& track, const std::string& type) {
+    auto [it, inserted] = index_.try_emplace(concept_name, result_.concepts.size());
+    if (inserted) {
+      result_.concepts.push_back({concept_name, type, {}});
+      seen_.emplace_back();
+    }
+    Concept& target = result_.concepts[it->second];
+    if (!type.empty() && target.type != type) {
+      if (target.type.empty()) {
+        target.type = type;
+      } else if (conflicted_.insert(concept_name).second) {
+        result_.type_conflicts.push_back(concept_name);
+      }
+    }
+    if (track.empty()) return;
+    ++result_.pairs_read;
+    if (!seen_[it->second].insert(track).second) {
+      ++result_.duplicate_pairs;
+      return;
+    }
+    target.tracks.push_back(track);
+  }
+
+  Memberships finish() { return std::move(result_); }
+
+ private:
+  Memberships result_;
+  std::unordered_map<std::string, std::size_t> index_;
+  std::vector<std::unordered_set<std::string>> seen_;
+  std::unordered_set<std::string> conflicted_;
+};
+
+Memberships read_tsv(const fs::path& path, std::istream& stream, BatchErrors& errors) {
+  MembershipBuilder builder;
+  std::string line;
+  std::uint64_t number = 0;
+  bool first_content_line = true;
+  while (std::getline(stream, line)) {
+    ++number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    const auto fields = split_tabs(line);
+    if (first_content_line) {
+      first_content_line = false;
+      if (is_header(fields)) continue;
+    }
+    const std::string item = path.string() + ":" + std::to_string(number);
+    if (fields.size() < 2 || fields.size() > 3) {
+      errors.report(InputError(item, "expected concept<TAB>track_id[<TAB>type], got " + std::to_string(fields.size()) + " field(s)"));
+      continue;
+    }
+    if (fields[0].empty()) {
+      errors.report(InputError(item, "empty concept name"));
+      continue;
+    }
+    builder.add(fields[0], fields[1], fields.size() == 3 ? fields[2] : "");
+  }
+  if (stream.bad()) throw FatalError(path.string() + ": read error");
+  return builder.finish();
+}
+
+std::string json_track_id(const nlohmann::json& value) {
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_number_integer()) return value.dump();
+  throw std::invalid_argument("track ids must be strings or integers, got " + std::string(value.type_name()));
+}
+
+Memberships read_json(const fs::path& path, std::istream& stream, BatchErrors& errors) {
+  nlohmann::json document;
+  try {
+    document = nlohmann::json::parse(stream);
+  } catch (const nlohmann::json::parse_error& error) {
+    throw FatalError(path.string() + ": not valid JSON: " + error.what());
+  }
+  if (!document.is_object()) throw FatalError(path.string() + ": expected a JSON object {\"concept\": [\"track\", ...]}");
+  MembershipBuilder builder;
+  for (const auto& [name, value] : document.items()) {
+    const std::string item = path.string() + ": concept '" + name + "'";
+    try {
+      std::string type;
+      const nlohmann::json* tracks = &value;
+      if (value.is_object()) {
+        if (value.contains("type") && value["type"].is_string()) type = value["type"].get<std::string>();
+        if (!value.contains("tracks")) throw std::invalid_argument("object without a \"tracks\" list");
+        tracks = &value["tracks"];
+      }
+      if (!tracks->is_array()) throw std::invalid_argument("expected a list of track ids");
+      if (name.empty()) throw std::invalid_argument("empty concept name");
+      std::vector<std::string> ids;
+      for (const auto& track : *tracks) ids.push_back(json_track_id(track));
+      builder.add(name, "", type);
+      for (const auto& id : ids) builder.add(name, id, type);
+    } catch (const std::invalid_argument& problem) {
+      errors.report(InputError(item, problem.what()));
+    }
+  }
+  return builder.finish();
+}
+
+}  // namespace
+
+Memberships read_memberships(const fs::path& path, BatchErrors& errors) {
+  std::ifstream stream(path, std::ios::binary);
+  if (!stream) throw FatalError(path.string() + ": cannot open memberships file");
+  const int first = (stream >> std::ws).peek();
+  stream.clear();
+  stream.seekg(0);
+  if (path.extension() == ".json" || first == '{') return read_json(path, stream, errors);
+  return read_tsv(path, stream, errors);
+}
+
+MembershipValidation validate_memberships(const Memberships& memberships, std::span<const std::string> known_ids) {
+  MembershipValidation result;
+  result.concepts = memberships.concepts.size();
+  result.duplicate_pairs = memberships.duplicate_pairs;
+  result.type_conflicts = memberships.type_conflicts.size();
+  result.checked_against_store = !known_ids.empty();
+  const std::unordered_set<std::string> known(known_ids.begin(), known_ids.end());
+  std::unordered_set<std::string> tracks;
+  std::unordered_set<std::string> unknown;
+  std::vector<std::size_t> sizes;
+  for (const auto& concept_entry : memberships.concepts) {
+    ++result.concepts_per_type[concept_entry.type];
+    result.memberships += concept_entry.tracks.size();
+    std::size_t size = 0;
+    for (const auto& track : concept_entry.tracks) {
+      tracks.insert(track);
+      if (result.checked_against_store && !known.contains(track)) {
+        ++result.unknown_memberships;
+        if (unknown.insert(track).second && result.unknown_examples.size() < 5) result.unknown_examples.push_back(track);
+        continue;
+      }
+      ++size;
+    }
+    if (size == 0) result.empty_concepts.push_back(concept_entry.name);
+    sizes.push_back(size);
+  }
+  result.distinct_tracks = tracks.size();
+  result.unknown_tracks = unknown.size();
+  if (!sizes.empty()) {
+    std::sort(sizes.begin(), sizes.end());
+    result.min_size = sizes.front();
+    result.median_size = sizes[sizes.size() / 2];
+    result.max_size = sizes.back();
+  }
+  return result;
+}
+
+}  // namespace conceptree

@@ -1,0 +1,362 @@
+#include "conceptree/store.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_set>
+
+#include "conceptree/error.hpp"
+#include "conceptree/version.hpp"
+#include "hdf5/hdf5.hpp"
+
+namespace conceptree {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kIdsPath = "/tracks/ids";
+constexpr const char* kOffsetsPath = "/tracks/offsets";
+constexpr const char* kFramesGroup = "/frames";
+// Tracks whose rows are durable; rows beyond it were written by a run that was killed.
+constexpr const char* kCommittedAttribute = "committed_tracks";
+constexpr std::size_t kPendingTracksBeforeWrite = 1024;
+
+std::string frames_path(const std::string& layer) { return std::string(kFramesGroup) + "/" + layer; }
+
+void check_layer_name(const std::string& name) {
+  if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..") {
+    throw FatalError("invalid layer name '" + name + "' (must be non-empty and contain no '/')");
+  }
+}
+
+struct StoreContents {
+  std::vector<StoreLayer> layers;
+  StoreProvenance provenance;
+  std::uint64_t committed = 0;
+};
+
+// Reads and checks the store's structure; every problem names the file.
+StoreContents read_contents(const h5::File& file) {
+  const std::string& name = file.name();
+  auto format = h5::string_attribute(file.id(), "format");
+  if (!format || *format != kStoreFormat) {
+    throw InputError(name, "not a conceptree embedding store (no 'format' = " + std::string(kStoreFormat) + " attribute)");
+  }
+  StoreContents contents;
+  contents.provenance.backbone = h5::string_attribute(file.id(), "backbone").value_or("");
+  contents.provenance.source = h5::string_attribute(file.id(), "source").value_or("");
+  contents.provenance.sample_rate = h5::double_attribute(file.id(), "sample_rate").value_or(0);
+  contents.provenance.frame_hop_seconds = h5::double_attribute(file.id(), "frame_hop_seconds").value_or(0);
+  contents.committed = h5::uint64_attribute(file.id(), kCommittedAttribute).value_or(0);
+
+  h5::Handle frames = h5::open_group(file.id(), kFramesGroup, name);
+  for (const auto& layer : h5::member_names(frames.id())) {
+    h5::Handle dataset = h5::open_dataset(frames.id(), layer, name);
+    const auto extent = h5::dims(dataset.id());
+    if (extent.size() != 2) throw InputError(name, frames_path(layer) + " is not a 2-D frame matrix");
+    contents.layers.push_back({layer, extent[1]});
+  }
+  if (contents.layers.empty()) throw InputError(name, "the store has no frame layer under /frames");
+  return contents;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Writer
+
+struct EmbeddingStoreWriter::State {
+  std::unique_ptr<h5::File> file;
+  std::vector<StoreLayer> layers;
+  h5::Handle ids_dataset;
+  h5::Handle offsets_dataset;
+  std::vector<h5::Handle> frames_datasets;
+  std::unordered_set<std::string> known_ids;
+  std::uint64_t committed_tracks = 0;
+  std::uint64_t written_frames = 0;
+
+  std::vector<std::string> pending_ids;
+  std::vector<std::uint64_t> pending_offsets;  // end offset of each pending track
+  std::vector<std::vector<float>> pending_frames;
+
+  void write_pending() {
+    if (pending_ids.empty()) return;
+    for (std::size_t l = 0; l < layers.size(); ++l) {
+      h5::append_rows(frames_datasets[l].id(), H5T_NATIVE_FLOAT, pending_frames[l].data(),
+                      pending_frames[l].size() / layers[l].dim);
+      pending_frames[l].clear();
+    }
+    h5::append_rows(offsets_dataset.id(), H5T_NATIVE_UINT64, pending_offsets.data(), pending_offsets.size());
+    h5::append_strings(ids_dataset.id(), pending_ids);
+    committed_tracks += pending_ids.size();
+    written_frames = pending_offsets.back();
+    pending_ids.clear();
+    pending_offsets.clear();
+  }
+
+  void commit() {
+    write_pending();
+    // Data first, then the count that vouches for it, each flushed, so a kill between the two
+    // leaves the old count and the extra rows are dropped on reopening.
+    file->flush();
+    h5::set_attribute(file->id(), kCommittedAttribute, committed_tracks);
+    file->flush();
+  }
+};
+
+EmbeddingStoreWriter::EmbeddingStoreWriter(std::unique_ptr<State> state) : state_(std::move(state)) {}
+EmbeddingStoreWriter::EmbeddingStoreWriter(EmbeddingStoreWriter&&) noexcept = default;
+EmbeddingStoreWriter& EmbeddingStoreWriter::operator=(EmbeddingStoreWriter&&) noexcept = default;
+EmbeddingStoreWriter::~EmbeddingStoreWriter() = default;
+
+EmbeddingStoreWriter EmbeddingStoreWriter::create(const fs::path& path, std::vector<StoreLayer> layers,
+                                                  const StoreProvenance& provenance, const StoreLayout& layout) {
+  if (layers.empty()) throw FatalError(path.string() + ": a store needs at least one layer");
+  for (const auto& layer : layers) {
+    check_layer_name(layer.name);
+    if (layer.dim == 0) throw FatalError(path.string() + ": layer '" + layer.name + "' has dimension 0");
+  }
+  auto state = std::make_unique<State>();
+  state->file = std::make_unique<h5::File>(path, h5::Mode::Create);
+  const hid_t root = state->file->id();
+  h5::set_attribute(root, "format", std::string(kStoreFormat));
+  h5::set_attribute(root, "format_version", kStoreFormatVersion);
+  h5::set_attribute(root, "tool_version", std::string("conceptree ") + kVersion);
+  h5::set_attribute(root, "backbone", provenance.backbone);
+  h5::set_attribute(root, "source", provenance.source);
+  h5::set_attribute(root, "sample_rate", provenance.sample_rate);
+  h5::set_attribute(root, "frame_hop_seconds", provenance.frame_hop_seconds);
+  h5::set_attribute(root, kCommittedAttribute, std::uint64_t{0});
+
+  state->ids_dataset = h5::create_extendable_strings(root, kIdsPath, 4096);
+  state->offsets_dataset = h5::create_extendable(root, kOffsetsPath, H5T_STD_U64LE, 0,
+                                                 {.chunk_rows = 4096, .deflate_level = 4, .shuffle = true});
+  const std::uint64_t zero = 0;
+  h5::append_rows(state->offsets_dataset.id(), H5T_NATIVE_UINT64, &zero, 1);
+  h5::create_group(root, kFramesGroup);
+  for (const auto& layer : layers) {
+    const std::uint64_t chunk_rows = std::max<std::uint64_t>(16, layout.chunk_bytes / (layer.dim * sizeof(float)));
+    h5::ChunkedLayout chunked{.chunk_rows = chunk_rows, .deflate_level = layout.deflate_level,
+                              .shuffle = layout.deflate_level > 0};
+    state->frames_datasets.push_back(h5::create_extendable(root, frames_path(layer.name), H5T_IEEE_F32LE, layer.dim, chunked));
+    h5::set_attribute(state->frames_datasets.back().id(), "layer", layer.name);
+  }
+  state->layers = std::move(layers);
+  state->pending_frames.resize(state->layers.size());
+  state->file->flush();
+  return EmbeddingStoreWriter(std::move(state));
+}
+
+EmbeddingStoreWriter EmbeddingStoreWriter::open_for_append(const fs::path& path) {
+  auto state = std::make_unique<State>();
+  state->file = std::make_unique<h5::File>(path, h5::Mode::ReadWrite);
+  const std::string& name = state->file->name();
+  const hid_t root = state->file->id();
+  StoreContents contents = read_contents(*state->file);
+  state->layers = contents.layers;
+  state->ids_dataset = h5::open_dataset(root, kIdsPath, name);
+  state->offsets_dataset = h5::open_dataset(root, kOffsetsPath, name);
+  for (const auto& layer : state->layers) state->frames_datasets.push_back(h5::open_dataset(root, frames_path(layer.name), name));
+
+  const std::uint64_t committed = contents.committed;
+  auto ids = h5::read_strings(state->ids_dataset.id());
+  const std::uint64_t offset_rows = h5::dims(state->offsets_dataset.id())[0];
+  if (ids.size() < committed || offset_rows < committed + 1) {
+    throw InputError(name, "store is inconsistent: " + std::to_string(committed) + " tracks committed but fewer stored");
+  }
+  std::uint64_t frame_end = 0;
+  h5::read_rows(state->offsets_dataset.id(), H5T_NATIVE_UINT64, committed, 1, &frame_end);
+  for (std::size_t l = 0; l < state->layers.size(); ++l) {
+    if (h5::dims(state->frames_datasets[l].id())[0] < frame_end) {
+      throw InputError(name, "store is inconsistent: layer " + state->layers[l].name + " has fewer frames than its offsets");
+    }
+    h5::resize_rows(state->frames_datasets[l].id(), frame_end);
+  }
+  h5::resize_rows(state->ids_dataset.id(), committed);
+  h5::resize_rows(state->offsets_dataset.id(), committed + 1);
+  ids.resize(committed);
+  state->known_ids.insert(ids.begin(), ids.end());
+  state->committed_tracks = committed;
+  state->written_frames = frame_end;
+  state->pending_frames.resize(state->layers.size());
+  state->file->flush();
+  return EmbeddingStoreWriter(std::move(state));
+}
+
+const std::vector<StoreLayer>& EmbeddingStoreWriter::layers() const { return state_->layers; }
+
+std::size_t EmbeddingStoreWriter::track_count() const { return state_->known_ids.size(); }
+
+bool EmbeddingStoreWriter::contains(const std::string& id) const { return state_->known_ids.contains(id); }
+
+void EmbeddingStoreWriter::append(const std::string& id, std::span<const std::span<const float>> frames,
+                                  std::uint64_t frame_count) {
+  State& s = *state_;
+  if (id.empty()) throw InputError("(empty id)", "track id is empty");
+  if (s.known_ids.contains(id)) throw InputError(id, "duplicate track id: already in the store");
+  if (frame_count == 0) throw InputError(id, "track has no frames");
+  if (frames.size() != s.layers.size()) {
+    throw InputError(id, "got " + std::to_string(frames.size()) + " layers, the store has " + std::to_string(s.layers.size()));
+  }
+  for (std::size_t l = 0; l < s.layers.size(); ++l) {
+    const std::uint64_t expected = frame_count * s.layers[l].dim;
+    if (frames[l].size() != expected) {
+      throw InputError(id, "layer " + s.layers[l].name + ": " + std::to_string(frames[l].size()) + " values for " +
+                               std::to_string(frame_count) + " frames of dimension " + std::to_string(s.layers[l].dim));
+    }
+    const auto bad = std::find_if(frames[l].begin(), frames[l].end(), [](float v) { return !std::isfinite(v); });
+    if (bad != frames[l].end()) {
+      const auto position = static_cast<std::uint64_t>(bad - frames[l].begin());
+      throw InputError(id, std::string(std::isnan(*bad) ? "NaN" : "Inf") + " at frame " +
+                               std::to_string(position / s.layers[l].dim) + ", column " +
+                               std::to_string(position % s.layers[l].dim));
+    }
+  }
+  for (std::size_t l = 0; l < s.layers.size(); ++l) {
+    s.pending_frames[l].insert(s.pending_frames[l].end(), frames[l].begin(), frames[l].end());
+  }
+  const std::uint64_t start = s.pending_offsets.empty() ? s.written_frames : s.pending_offsets.back();
+  s.pending_offsets.push_back(start + frame_count);
+  s.pending_ids.push_back(id);
+  s.known_ids.insert(id);
+  if (s.pending_ids.size() >= kPendingTracksBeforeWrite) s.write_pending();
+}
+
+void EmbeddingStoreWriter::append(const std::string& id, std::span<const float> frames, std::uint64_t frame_count) {
+  const std::span<const float> layers[] = {frames};
+  append(id, layers, frame_count);
+}
+
+void EmbeddingStoreWriter::commit() { state_->commit(); }
+
+void EmbeddingStoreWriter::close() {
+  if (!state_ || !state_->file) return;
+  state_->commit();
+  state_->ids_dataset.reset();
+  state_->offsets_dataset.reset();
+  state_->frames_datasets.clear();
+  state_->file->close();
+  state_->file.reset();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reader
+
+struct EmbeddingStore::State {
+  fs::path path;
+  std::unique_ptr<h5::File> file;
+  StoreContents contents;
+  std::size_t layer_index = 0;
+  h5::Handle frames_dataset;
+  std::vector<std::string> ids;
+  std::vector<std::uint64_t> offsets;
+  std::unordered_map<std::string, std::size_t> index_by_id;
+};
+
+EmbeddingStore::EmbeddingStore(const fs::path& path, const std::string& layer) : state_(std::make_unique<State>()) {
+  State& s = *state_;
+  s.path = path;
+  s.file = std::make_unique<h5::File>(path, h5::Mode::ReadOnly);
+  const std::string& name = s.file->name();
+  s.contents = read_contents(*s.file);
+  if (!layer.empty()) {
+    const auto found = std::find_if(s.contents.layers.begin(), s.contents.layers.end(),
+                                    [&](const StoreLayer& l) { return l.name == layer; });
+    if (found == s.contents.layers.end()) {
+      std::string available;
+      for (const auto& l : s.contents.layers) available += (available.empty() ? "" : ", ") + l.name;
+      throw InputError(name, "no layer '" + layer + "' (available: " + available + ")");
+    }
+    s.layer_index = static_cast<std::size_t>(found - s.contents.layers.begin());
+  }
+
+  h5::Handle ids_dataset = h5::open_dataset(s.file->id(), kIdsPath, name);
+  h5::Handle offsets_dataset = h5::open_dataset(s.file->id(), kOffsetsPath, name);
+  s.ids = h5::read_strings(ids_dataset.id());
+  const std::uint64_t committed = s.contents.committed;
+  const auto offset_extent = h5::dims(offsets_dataset.id());
+  if (offset_extent.size() != 1 || s.ids.size() < committed || offset_extent[0] < committed + 1) {
+    throw InputError(name, "store is inconsistent: /tracks/ids and /tracks/offsets do not match " +
+                               std::to_string(committed) + " committed tracks");
+  }
+  s.ids.resize(committed);
+  s.offsets.resize(committed + 1);
+  h5::read_rows(offsets_dataset.id(), H5T_NATIVE_UINT64, 0, committed + 1, s.offsets.data());
+  if (s.offsets[0] != 0 || !std::is_sorted(s.offsets.begin(), s.offsets.end())) {
+    throw InputError(name, "store is inconsistent: /tracks/offsets is not non-decreasing from 0");
+  }
+
+  // A chunk cache large enough that reading tracks one by one does not re-read chunks.
+  h5::Handle access(H5Pcreate(H5P_DATASET_ACCESS));
+  H5Pset_chunk_cache(access.id(), 12421, 32u << 20, 1.0);
+  const std::string dataset_path = frames_path(s.contents.layers[s.layer_index].name);
+  s.frames_dataset = h5::Handle(H5Dopen2(s.file->id(), dataset_path.c_str(), access.id()));
+  if (!s.frames_dataset.valid()) throw InputError(name, "cannot open " + dataset_path);
+  for (const auto& l : s.contents.layers) {
+    h5::Handle dataset = h5::open_dataset(s.file->id(), frames_path(l.name), name);
+    if (h5::dims(dataset.id())[0] < s.offsets.back()) {
+      throw InputError(name, "store is inconsistent: " + frames_path(l.name) + " has fewer rows than /tracks/offsets ends at");
+    }
+  }
+  s.index_by_id.reserve(s.ids.size());
+  for (std::size_t i = 0; i < s.ids.size(); ++i) s.index_by_id.emplace(s.ids[i], i);
+}
+
+EmbeddingStore::EmbeddingStore(EmbeddingStore&&) noexcept = default;
+EmbeddingStore& EmbeddingStore::operator=(EmbeddingStore&&) noexcept = default;
+EmbeddingStore::~EmbeddingStore() = default;
+
+const fs::path& EmbeddingStore::path() const { return state_->path; }
+const std::vector<StoreLayer>& EmbeddingStore::layers() const { return state_->contents.layers; }
+const StoreLayer& EmbeddingStore::layer() const { return state_->contents.layers[state_->layer_index]; }
+const StoreProvenance& EmbeddingStore::provenance() const { return state_->contents.provenance; }
+const std::vector<std::string>& EmbeddingStore::ids() const { return state_->ids; }
+const std::vector<std::uint64_t>& EmbeddingStore::offsets() const { return state_->offsets; }
+std::size_t EmbeddingStore::track_count() const { return state_->ids.size(); }
+std::uint64_t EmbeddingStore::dim() const { return layer().dim; }
+std::uint64_t EmbeddingStore::total_frames() const { return state_->offsets.back(); }
+
+std::optional<std::size_t> EmbeddingStore::index_of(const std::string& id) const {
+  const auto found = state_->index_by_id.find(id);
+  if (found == state_->index_by_id.end()) return std::nullopt;
+  return found->second;
+}
+
+void EmbeddingStore::read_rows(std::uint64_t first_row, std::uint64_t count, float* out) const {
+  if (first_row + count > total_frames()) {
+    throw InputError(state_->path.string(), "frame rows beyond the store's end requested");
+  }
+  h5::read_rows(state_->frames_dataset.id(), H5T_NATIVE_FLOAT, first_row, count, out);
+}
+
+FrameMatrix EmbeddingStore::read_track(std::size_t index) const {
+  if (index >= track_count()) throw InputError(state_->path.string(), "track index " + std::to_string(index) + " out of range");
+  FrameMatrix matrix;
+  matrix.cols = dim();
+  matrix.rows = state_->offsets[index + 1] - state_->offsets[index];
+  matrix.values.resize(matrix.rows * matrix.cols);
+  read_rows(state_->offsets[index], matrix.rows, matrix.values.data());
+  return matrix;
+}
+
+FrameBatch EmbeddingStore::read_tracks(std::span<const std::size_t> indices) const {
+  const auto& offsets = state_->offsets;
+  FrameBatch batch;
+  batch.cols = dim();
+  batch.offsets.reserve(indices.size() + 1);
+  for (std::size_t index : indices) {
+    if (index >= track_count()) throw InputError(state_->path.string(), "track index " + std::to_string(index) + " out of range");
+    batch.offsets.push_back(batch.offsets.back() + offsets[index + 1] - offsets[index]);
+  }
+  batch.values.resize(batch.rows() * batch.cols);
+  for (std::size_t k = 0; k < indices.size();) {
+    std::size_t run_end = k + 1;
+    while (run_end < indices.size() && indices[run_end] == indices[run_end - 1] + 1) ++run_end;
+    const std::uint64_t first_row = offsets[indices[k]];
+    const std::uint64_t row_count = offsets[indices[run_end - 1] + 1] - first_row;
+    read_rows(first_row, row_count, batch.values.data() + batch.offsets[k] * batch.cols);
+    k = run_end;
+  }
+  return batch;
+}
+
+}  // namespace conceptree

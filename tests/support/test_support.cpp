@@ -1,0 +1,76 @@
+#include "support/test_support.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+namespace conceptree::testing {
+namespace fs = std::filesystem;
+
+ScratchDir::ScratchDir() {
+  static std::atomic<int> counter{0};
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string name = info ? std::string(info->test_suite_name()) + "." + info->name() : "scratch";
+  for (char& c : name)
+    if (c == '/') c = '_';
+  path_ = fs::temp_directory_path() / ("conceptree-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" + name);
+  fs::remove_all(path_);
+  fs::create_directories(path_);
+}
+
+ScratchDir::~ScratchDir() {
+  std::error_code ignored;
+  fs::remove_all(path_, ignored);
+}
+
+std::string shell_quote(const std::string& text) {
+  std::string quoted = "'";
+  for (char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+CommandResult run_command(const std::string& command_line) {
+  const ScratchDir capture;
+  const fs::path out = capture / "stdout";
+  const fs::path err = capture / "stderr";
+  const std::string full = command_line + " >" + shell_quote(out.string()) + " 2>" + shell_quote(err.string()) + " </dev/null";
+  const int status = std::system(full.c_str());
+  CommandResult result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  result.out = read_text(out);
+  result.err = read_text(err);
+  return result;
+}
+
+CommandResult run_cli(const std::string& arguments) { return run_command(shell_quote(CONCEPTREE_CLI) + " " + arguments); }
+
+std::string python_with_h5py() {
+  static const std::string python = [] {
+    const std::string candidate = "/usr/bin/python3";
+    if (!fs::exists(candidate)) return std::string();
+    const int status = std::system((candidate + " -c 'import numpy, h5py' >/dev/null 2>&1").c_str());
+    return status == 0 ? candidate : std::string();
+  }();
+  return python;
+}
+
+void write_text(const fs::path& path, const std::string& contents) {
+  std::ofstream stream(path, std::ios::binary);
+  stream << contents;
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream stream(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << stream.rdbuf();
+  return buffer.str();
+}
+
+fs::path shared_data() { return CONCEPTREE_SHARED_DATA; }
+
+}  // namespace conceptree::testing

@@ -1,0 +1,47 @@
+#pragma once
+// Helpers shared by the test programs: scratch folders, running the CLI, the Python peer.
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace conceptree::testing {
+
+// A fresh folder under the system temp dir, removed when the test ends.
+class ScratchDir {
+ public:
+  ScratchDir();
+  ~ScratchDir();
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+// Runs a shell command line, capturing stdout and stderr.
+CommandResult run_command(const std::string& command_line);
+// Runs the conceptree CLI built with these tests; `arguments` is appended as shell text.
+CommandResult run_cli(const std::string& arguments);
+// Quotes a string for the shell.
+std::string shell_quote(const std::string& text);
+
+// /usr/bin/python3 when it has numpy and h5py (Debian packages), else empty.
+std::string python_with_h5py();
+
+void write_text(const std::filesystem::path& path, const std::string& contents);
+std::string read_text(const std::filesystem::path& path);
+
+std::filesystem::path shared_data();  // ../shared/data beside the checkout
+
+}  // namespace conceptree::testing
