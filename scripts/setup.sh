@@ -10,7 +10,7 @@ shift $(( $# > 2 ? 2 : $# ))
 
 packages=(
   build-essential cmake ninja-build pkg-config
-  libhdf5-dev nlohmann-json3-dev libcli11-dev libfmt-dev
+  libhdf5-dev zlib1g-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev
   python3 python3-numpy python3-h5py
 )

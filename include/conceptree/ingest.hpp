@@ -25,7 +25,7 @@ struct ImportConfig {
   std::uint64_t dim = 0;              // expected dimension; 0 takes it from the first good track
   std::string backbone = "imported";  // provenance: model that made the embeddings
   double frame_hop_seconds = 0;       // provenance: seconds between frames, 0 when unknown
-  int compression = 0;                // shuffle+deflate level on frames, 0 = none
+  int compression = -1;               // shuffle+deflate level on frames, 0 = none, -1 = where it pays
   int jobs = 0;                       // reader threads, 0 = all cores
   bool strict = false;                // stop at the first bad track instead of skipping it
   bool overwrite = false;             // replace an existing output store
@@ -44,7 +44,7 @@ struct ImportConfig {
     v(dim, {.name = "dim", .help = "expected embedding dimension; 0 = taken from the first good track", .min = 0, .max = 1 << 24});
     v(backbone, {.name = "backbone", .help = "provenance: name of the model that produced the embeddings"});
     v(frame_hop_seconds, {.name = "frame-hop", .help = "provenance: seconds between frames, 0 = unknown", .min = 0, .max = 3600});
-    v(compression, {.name = "compression", .help = "shuffle+deflate level for frames, 0 = none (float embeddings gain little)", .min = 0, .max = 9});
+    v(compression, {.name = "compression", .help = "shuffle+deflate level for frames: 0 = none, -1 = level 4 if it saves >= 20% on the first tracks", .min = -1, .max = 9});
     v(jobs, {.name = "jobs", .help = "reader threads, 0 = all cores", .min = 0, .max = 1024, .short_name = "j"});
     v(strict, {.name = "strict", .help = "stop at the first bad track (exit status 1, no output) instead of skipping it"});
     v(overwrite, {.name = "overwrite", .help = "replace the output store if it exists"});

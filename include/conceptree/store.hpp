@@ -34,9 +34,13 @@ struct StoreLayer {
 };
 
 struct StoreLayout {
-  int deflate_level = 0;           // 0-9; shuffle+deflate on frames when > 0
+  int deflate_level = 0;                // 0-9; shuffle+deflate on frames when > 0
   std::uint64_t chunk_bytes = 1 << 18;  // target size of one frames chunk
 };
+
+// The deflate level worth using for frames like `sample`: 4 when shuffle+deflate saves at least a
+// fifth of the bytes (typical of post-ReLU layers), else 0, since decompression slows every read.
+int deflate_level_that_pays(std::span<const float> sample);
 
 // A row-major block of frames: rows x cols floats.
 struct FrameMatrix {

@@ -264,6 +264,17 @@ std::unique_ptr<TrackSource> open_source(const ImportConfig& config) {
   }
 }
 
+// Frames of the first loaded tracks, enough to judge how well they compress.
+std::vector<float> track_sample(const std::vector<std::optional<LoadedTrack>>& loaded) {
+  std::vector<float> sample;
+  for (const auto& track : loaded) {
+    if (!track) continue;
+    sample.insert(sample.end(), track->values.begin(), track->values.end());
+    if (sample.size() >= (1u << 18)) break;
+  }
+  return sample;
+}
+
 }  // namespace
 
 EmbeddingImporter::EmbeddingImporter(ImportConfig config) : config_(std::move(config)) {}
@@ -342,8 +353,9 @@ void EmbeddingImporter::run() {
             throw InputError(id, "dimension " + std::to_string(track.dim) + ", expected " + std::to_string(dim));
           }
           if (!writer) {
+            const int deflate_level = config_.compression >= 0 ? config_.compression : deflate_level_that_pays(track_sample(loaded));
             writer.emplace(EmbeddingStoreWriter::create(output.temp_path(), {{config_.layer, dim}}, provenance,
-                                                        {.deflate_level = config_.compression}));
+                                                        {.deflate_level = deflate_level}));
           }
           writer->append(id, track.values, track.frames);
           ++summary_.imported;

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <unordered_set>
 
+#include <zlib.h>
+
 #include "conceptree/error.hpp"
 #include "conceptree/version.hpp"
 #include "hdf5/hdf5.hpp"
@@ -60,6 +62,22 @@ StoreContents read_contents(const h5::File& file) {
 }
 
 }  // namespace
+
+int deflate_level_that_pays(std::span<const float> sample) {
+  constexpr int kLevel = 4;
+  constexpr std::size_t kMaxSampleValues = 1 << 18;
+  const std::size_t count = std::min(sample.size(), kMaxSampleValues);
+  if (count == 0) return 0;
+  // The same byte shuffle HDF5 applies before deflate: byte k of every value, then byte k+1, ...
+  const auto* bytes = reinterpret_cast<const unsigned char*>(sample.data());
+  std::vector<unsigned char> shuffled(count * sizeof(float));
+  for (std::size_t i = 0; i < count; ++i)
+    for (std::size_t b = 0; b < sizeof(float); ++b) shuffled[b * count + i] = bytes[i * sizeof(float) + b];
+  uLongf compressed_size = compressBound(shuffled.size());
+  std::vector<unsigned char> compressed(compressed_size);
+  if (compress2(compressed.data(), &compressed_size, shuffled.data(), shuffled.size(), kLevel) != Z_OK) return 0;
+  return compressed_size * 5 <= shuffled.size() * 4 ? kLevel : 0;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Writer
