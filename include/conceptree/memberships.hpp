@@ -48,6 +48,22 @@ struct MembershipValidation {
   std::size_t min_size = 0, median_size = 0, max_size = 0;
 };
 
+// A concept's tracks as indices into a store's track list.
+struct ResolvedConcept {
+  std::string name;
+  std::string type;
+  std::vector<std::uint32_t> tracks;  // sorted store indices
+};
+
+struct ResolvedMemberships {
+  std::vector<ResolvedConcept> concepts;       // same order as the memberships
+  std::uint64_t unknown_memberships = 0;       // pairs whose track is not in the store (dropped)
+  std::vector<std::string> unknown_examples;   // up to 5 such track ids
+};
+
+// Maps track ids to store indices; ids missing from the store are dropped and counted.
+ResolvedMemberships resolve_memberships(const Memberships& memberships, std::span<const std::string> store_ids);
+
 // `known_ids` empty means no store to check against.
 MembershipValidation validate_memberships(const Memberships& memberships, std::span<const std::string> known_ids = {});
 

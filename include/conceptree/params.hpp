@@ -41,6 +41,9 @@ class ParamValidator {
         throw FatalError("--" + std::string(spec.name) + " = " + std::to_string(value) + " is outside [" +
                          format_bound(spec.min) + ", " + format_bound(spec.max) + "]");
       }
+    } else if constexpr (std::is_same_v<T, std::vector<double>>) {
+      if (value.empty()) throw FatalError("--" + std::string(spec.name) + " needs at least one value");
+      for (double element : value) (*this)(element, spec);
     } else if constexpr (std::is_same_v<T, std::string>) {
       if (spec.required && value.empty()) throw FatalError("--" + std::string(spec.name) + " is required");
       if (!spec.choices.empty() && !value.empty()) {

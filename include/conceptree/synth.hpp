@@ -26,7 +26,7 @@ struct SynthConfig {
   std::uint64_t concepts_per_family = 8;
   std::uint64_t min_concept_tracks = 39;
   std::uint64_t max_concept_tracks = 250;
-  double signal = 0.6;                   // length of a concept's direction added to member frames
+  double signal = 2.0;                   // length of a concept's direction added to member frames
   double spread = 0.8;                   // how far member concepts stray from their family direction
   std::uint64_t seed = 1;
   int jobs = 0;

@@ -7,6 +7,7 @@
 #include "conceptree/error.hpp"
 #include "conceptree/info.hpp"
 #include "conceptree/memberships.hpp"
+#include "conceptree/strings.hpp"
 
 namespace conceptree::cli {
 
@@ -23,15 +24,12 @@ std::string human_bytes(std::uint64_t bytes) {
   return unit == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", value, units[unit]);
 }
 
-template <class T>
-std::string join(const std::vector<T>& values, std::string_view separator, std::size_t limit = SIZE_MAX) {
+std::string join_numbers(const std::vector<std::uint64_t>& values, const char* separator) {
   std::string text;
-  for (std::size_t i = 0; i < values.size() && i < limit; ++i) {
+  for (std::size_t i = 0; i < values.size(); ++i) {
     if (i > 0) text += separator;
-    if constexpr (std::is_arithmetic_v<T>) text += std::to_string(values[i]);
-    else text += values[i];
+    text += std::to_string(values[i]);
   }
-  if (values.size() > limit) text += ", ...";
   return text;
 }
 
@@ -44,7 +42,7 @@ void print_store(const std::string& path) {
   for (const auto& layer : s.layers) {
     const double raw = static_cast<double>(s.total_frames * layer.layer.dim * 4);
     fmt::print("  layer {:<12} dim {}, {}, chunks {}, {}{}\n", layer.layer.name, layer.layer.dim, layer.type_name,
-               layer.chunk_dims.empty() ? "none" : join(layer.chunk_dims, "x"),
+               layer.chunk_dims.empty() ? "none" : join_numbers(layer.chunk_dims, "x"),
                layer.filters.empty() ? "uncompressed" : layer.filters,
                raw > 0 && !layer.filters.empty() ? fmt::format(" ({:.0f}% of raw)", 100.0 * layer.stored_bytes / raw) : "");
   }

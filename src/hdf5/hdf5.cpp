@@ -275,26 +275,32 @@ void write_strings(hid_t location, const std::string& path, std::span<const std:
   append_strings(dataset.id(), values);
 }
 
-namespace {
-void write_whole(hid_t location, const std::string& path, hid_t file_type, hid_t memory_type, const void* data,
-                 std::span<const std::uint64_t> shape) {
+void write_dataset(hid_t location, const std::string& path, hid_t memory_type, const void* data,
+                   std::span<const std::uint64_t> shape) {
+  Handle file_type(checked_id(H5Tcopy(memory_type), "data type"));
+  if (H5Tget_size(memory_type) > 1) check(H5Tset_order(file_type.id(), H5T_ORDER_LE), "byte order");
   std::vector<hsize_t> extent(shape.begin(), shape.end());
   Handle space(checked_id(H5Screate_simple(static_cast<int>(extent.size()), extent.data(), nullptr), "dataspace"));
   Handle links = link_creation_with_parents();
-  Handle dataset(checked_id(H5Dcreate2(location, path.c_str(), file_type, space.id(), links.id(), H5P_DEFAULT, H5P_DEFAULT),
+  Handle dataset(checked_id(H5Dcreate2(location, path.c_str(), file_type.id(), space.id(), links.id(), H5P_DEFAULT, H5P_DEFAULT),
                             "create dataset " + path));
-  check(H5Dwrite(dataset.id(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), "write " + path);
+  std::uint64_t count = 1;
+  for (auto d : shape) count *= d;
+  if (count > 0) check(H5Dwrite(dataset.id(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), "write " + path);
 }
-}  // namespace
 
 void write_floats(hid_t location, const std::string& path, std::span<const float> values,
                   std::span<const std::uint64_t> shape) {
-  write_whole(location, path, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, values.data(), shape);
+  write_dataset(location, path, H5T_NATIVE_FLOAT, values.data(), shape);
 }
 
 void write_uint64s(hid_t location, const std::string& path, std::span<const std::uint64_t> values) {
   const std::uint64_t shape[] = {values.size()};
-  write_whole(location, path, H5T_STD_U64LE, H5T_NATIVE_UINT64, values.data(), shape);
+  write_dataset(location, path, H5T_NATIVE_UINT64, values.data(), shape);
+}
+
+void read_dataset(hid_t dataset, hid_t memory_type, void* out) {
+  check(H5Dread(dataset, memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out), "read dataset");
 }
 
 namespace {

@@ -9,6 +9,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace conceptree::h5 {
@@ -83,10 +84,45 @@ void append_strings(hid_t dataset, std::span<const std::string> values);
 std::vector<std::string> read_strings(hid_t dataset);  // integer datasets are rendered as decimal text
 void write_strings(hid_t location, const std::string& path, std::span<const std::string> values);
 
-// Fixed-size numeric datasets written whole.
+// The HDF5 memory type of a C++ arithmetic type.
+template <class T>
+hid_t native_type() {
+  if constexpr (std::is_same_v<T, float>) return H5T_NATIVE_FLOAT;
+  else if constexpr (std::is_same_v<T, double>) return H5T_NATIVE_DOUBLE;
+  else if constexpr (std::is_same_v<T, std::uint8_t>) return H5T_NATIVE_UINT8;
+  else if constexpr (std::is_same_v<T, std::uint32_t>) return H5T_NATIVE_UINT32;
+  else if constexpr (std::is_same_v<T, std::uint64_t>) return H5T_NATIVE_UINT64;
+  else if constexpr (std::is_same_v<T, std::int64_t>) return H5T_NATIVE_INT64;
+  else static_assert(sizeof(T) == 0, "no HDF5 type for this C++ type");
+}
+
+// Fixed-size numeric datasets written whole, stored with the little-endian type of T.
+void write_dataset(hid_t location, const std::string& path, hid_t memory_type, const void* data,
+                   std::span<const std::uint64_t> shape);
+template <class T>
+void write_vector(hid_t location, const std::string& path, std::span<const T> values,
+                  std::span<const std::uint64_t> shape = {}) {
+  const std::uint64_t flat[] = {values.size()};
+  write_dataset(location, path, native_type<T>(), values.data(), shape.empty() ? std::span<const std::uint64_t>(flat) : shape);
+}
 void write_floats(hid_t location, const std::string& path, std::span<const float> values,
                   std::span<const std::uint64_t> shape);
 void write_uint64s(hid_t location, const std::string& path, std::span<const std::uint64_t> values);
+
+// A whole numeric dataset converted to T; `shape` receives its dimensions when given.
+void read_dataset(hid_t dataset, hid_t memory_type, void* out);
+template <class T>
+std::vector<T> read_vector(hid_t location, const std::string& path, const std::string& file_name,
+                           std::vector<std::uint64_t>* shape = nullptr) {
+  Handle dataset = open_dataset(location, path, file_name);
+  const auto extent = dims(dataset.id());
+  std::uint64_t count = 1;
+  for (auto d : extent) count *= d;
+  std::vector<T> values(count);
+  if (count > 0) read_dataset(dataset.id(), native_type<T>(), values.data());
+  if (shape) *shape = extent;
+  return values;
+}
 
 // Attributes on any object; read_* returns nullopt when the attribute is absent.
 void set_attribute(hid_t object, const std::string& name, const std::string& value);

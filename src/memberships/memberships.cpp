@@ -150,6 +150,30 @@ Memberships read_memberships(const fs::path& path, BatchErrors& errors) {
   return read_tsv(path, stream, errors);
 }
 
+ResolvedMemberships resolve_memberships(const Memberships& memberships, std::span<const std::string> store_ids) {
+  std::unordered_map<std::string, std::uint32_t> index;
+  index.reserve(store_ids.size());
+  for (std::size_t i = 0; i < store_ids.size(); ++i) index.emplace(store_ids[i], static_cast<std::uint32_t>(i));
+  ResolvedMemberships resolved;
+  resolved.concepts.reserve(memberships.concepts.size());
+  for (const auto& concept_entry : memberships.concepts) {
+    ResolvedConcept target{concept_entry.name, concept_entry.type, {}};
+    target.tracks.reserve(concept_entry.tracks.size());
+    for (const auto& track : concept_entry.tracks) {
+      const auto found = index.find(track);
+      if (found == index.end()) {
+        ++resolved.unknown_memberships;
+        if (resolved.unknown_examples.size() < 5) resolved.unknown_examples.push_back(track);
+        continue;
+      }
+      target.tracks.push_back(found->second);
+    }
+    std::sort(target.tracks.begin(), target.tracks.end());
+    resolved.concepts.push_back(std::move(target));
+  }
+  return resolved;
+}
+
 MembershipValidation validate_memberships(const Memberships& memberships, std::span<const std::string> known_ids) {
   MembershipValidation result;
   result.concepts = memberships.concepts.size();

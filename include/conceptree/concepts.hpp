@@ -1,0 +1,83 @@
+#pragma once
+// Concept learning: one class-balanced, L2-regularised logistic-regression classifier (a concept
+// activation vector) per concept, separating frames of the concept's tracks from frames of other
+// tracks.
+//   ConceptTrainer trainer(config);
+//   trainer.run();
+//   trainer.summary();
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "conceptree/params.hpp"
+
+namespace conceptree {
+
+struct TrainConfig {
+  std::string embeddings{};            // embedding store
+  std::string memberships{};           // TSV or JSON
+  std::string output{};                // concept set to write
+  std::string layer{};                 // store layer; empty = the store's only/first layer
+  std::uint64_t min_tracks = 39;       // concepts with fewer tracks in the store are skipped
+  std::uint64_t max_tracks = 250;      // concepts with more are skipped
+  double min_accuracy = 0.7;           // test balanced accuracy a concept must exceed to be kept
+  double negative_ratio = 1.0;         // negative tracks sampled per positive track
+  double val_fraction = 0.1;           // share of each class's tracks held out to pick the regularisation
+  double test_fraction = 0.2;          // share held out to measure the classifier
+  std::vector<double> regularization{1e-1, 1e-2, 1e-3, 1e-4};  // L2 strengths tried, on standardised features
+  int max_iterations = 300;            // L-BFGS iterations per candidate strength
+  double tolerance = 1e-5;             // L-BFGS gradient tolerance
+  std::uint64_t seed = 0;
+  int jobs = 0;
+  bool strict = false;
+  bool overwrite = false;
+
+  template <class Visitor>
+  void visit(Visitor&& v) {
+    v(embeddings, {.name = "embeddings", .help = "embedding store (HDF5) holding the tracks' frames", .required = true, .short_name = "e"});
+    v(memberships, {.name = "memberships", .help = "concept memberships, TSV concept<TAB>track_id[<TAB>type] or JSON", .required = true, .short_name = "m"});
+    v(output, {.name = "output", .help = "concept set to write (HDF5)", .required = true, .short_name = "o"});
+    v(layer, {.name = "layer", .help = "store layer to learn on (default: the store's only or first layer)"});
+    v(min_tracks, {.name = "min-tracks", .help = "skip concepts with fewer tracks in the store", .min = 3, .max = 1e9});
+    v(max_tracks, {.name = "max-tracks", .help = "skip concepts with more tracks in the store", .min = 3, .max = 1e9});
+    v(min_accuracy, {.name = "min-accuracy", .help = "keep concepts whose test balanced accuracy exceeds this", .min = 0, .max = 1});
+    v(negative_ratio, {.name = "negative-ratio", .help = "negative tracks sampled per positive track", .min = 0.1, .max = 1000});
+    v(val_fraction, {.name = "val-fraction", .help = "share of tracks in the validation split (picks the L2 strength)", .min = 0.01, .max = 0.5});
+    v(test_fraction, {.name = "test-fraction", .help = "share of tracks in the test split (metrics, similarity)", .min = 0.01, .max = 0.5});
+    v(regularization, {.name = "regularization", .help = "L2 strengths tried on standardised features; the best on validation wins", .min = 0, .max = 1e6});
+    v(max_iterations, {.name = "max-iterations", .help = "L-BFGS iterations per strength", .min = 1, .max = 100000});
+    v(tolerance, {.name = "tolerance", .help = "L-BFGS stops when |gradient| <= tolerance * max(1, |w|)", .min = 1e-12, .max = 1});
+    v(seed, {.name = "seed", .help = "seed of the splits and negative samples (per concept, so thread count does not matter)"});
+    v(jobs, {.name = "jobs", .help = "threads, 0 = all cores", .min = 0, .max = 1024, .short_name = "j"});
+    v(strict, {.name = "strict", .help = "stop on the first membership naming a track missing from the store"});
+    v(overwrite, {.name = "overwrite", .help = "replace the output if it exists"});
+  }
+};
+
+struct TrainSummary {
+  std::uint64_t concepts_in_file = 0;     // concepts in the memberships
+  std::uint64_t trained = 0;              // concepts with a classifier in the output
+  std::uint64_t trained_this_run = 0;     // the rest were recovered from an interrupted run
+  std::uint64_t kept = 0;                 // trained and above min_accuracy
+  std::uint64_t skipped_small = 0;
+  std::uint64_t skipped_large = 0;
+  std::uint64_t unknown_memberships = 0;  // memberships naming tracks not in the store
+  double mean_test_balanced_accuracy = 0;
+  double seconds = 0;
+  double load_seconds = 0;                // reading the frames
+};
+
+class ConceptTrainer {
+ public:
+  explicit ConceptTrainer(TrainConfig config);
+  // Throws FatalError for bad inputs or options.
+  void run();
+  const TrainSummary& summary() const { return summary_; }
+
+ private:
+  TrainConfig config_;
+  TrainSummary summary_;
+};
+
+}  // namespace conceptree

@@ -1,0 +1,400 @@
+#include "conceptree/concepts.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <exception>
+#include <fmt/format.h>
+#include <optional>
+#include <random>
+#include <unordered_set>
+
+#include "concepts/logistic.hpp"
+#include "conceptree/batch_errors.hpp"
+#include "conceptree/concept_set.hpp"
+#include "conceptree/error.hpp"
+#include "conceptree/journal.hpp"
+#include "conceptree/log.hpp"
+#include "conceptree/memberships.hpp"
+#include "conceptree/progress.hpp"
+#include "conceptree/store.hpp"
+#include "conceptree/strings.hpp"
+
+namespace conceptree {
+namespace fs = std::filesystem;
+
+namespace {
+
+using TrackList = std::vector<std::uint32_t>;
+
+struct Split {
+  TrackList train, val, test;
+};
+
+struct ConceptResult {
+  std::vector<float> weights;  // raw embedding space
+  float bias = 0;
+  ConceptMetrics metrics;
+  Split positive, negative;
+
+  std::string encode(std::uint64_t ordinal) const {
+    RecordWriter writer;
+    writer.put(ordinal);
+    writer.put_vector(weights);
+    writer.put(bias);
+    writer.put(metrics);
+    for (const Split* split : {&positive, &negative}) {
+      writer.put_vector(split->train);
+      writer.put_vector(split->val);
+      writer.put_vector(split->test);
+    }
+    return writer.bytes();
+  }
+
+  static ConceptResult decode(std::string_view bytes, std::uint64_t& ordinal) {
+    RecordReader reader(bytes);
+    ConceptResult result;
+    ordinal = reader.get<std::uint64_t>();
+    result.weights = reader.get_vector<float>();
+    result.bias = reader.get<float>();
+    result.metrics = reader.get<ConceptMetrics>();
+    for (Split* split : {&result.positive, &result.negative}) {
+      split->train = reader.get_vector<std::uint32_t>();
+      split->val = reader.get_vector<std::uint32_t>();
+      split->test = reader.get_vector<std::uint32_t>();
+    }
+    return result;
+  }
+};
+
+// Shuffled, then cut into train/val/test by track; each part sorted for sequential reads.
+Split split_tracks(TrackList tracks, double val_fraction, double test_fraction, std::mt19937_64& rng) {
+  std::shuffle(tracks.begin(), tracks.end(), rng);
+  const std::size_t n = tracks.size();
+  const std::size_t n_test = std::max<std::size_t>(1, static_cast<std::size_t>(std::lround(test_fraction * double(n))));
+  const std::size_t n_val = std::max<std::size_t>(1, static_cast<std::size_t>(std::lround(val_fraction * double(n))));
+  Split split;
+  split.test.assign(tracks.begin(), tracks.begin() + static_cast<std::ptrdiff_t>(n_test));
+  split.val.assign(tracks.begin() + static_cast<std::ptrdiff_t>(n_test), tracks.begin() + static_cast<std::ptrdiff_t>(n_test + n_val));
+  split.train.assign(tracks.begin() + static_cast<std::ptrdiff_t>(n_test + n_val), tracks.end());
+  for (TrackList* part : {&split.train, &split.val, &split.test}) std::sort(part->begin(), part->end());
+  return split;
+}
+
+// `count` distinct tracks of [0, population) outside the sorted `excluded`.
+TrackList sample_negatives(std::size_t population, const TrackList& excluded, std::size_t count, std::mt19937_64& rng) {
+  const std::size_t available = population - excluded.size();
+  count = std::min(count, available);
+  auto is_excluded = [&](std::uint32_t t) { return std::binary_search(excluded.begin(), excluded.end(), t); };
+  TrackList chosen;
+  if (count * 2 > available) {
+    for (std::uint32_t t = 0; t < population; ++t)
+      if (!is_excluded(t)) chosen.push_back(t);
+    std::shuffle(chosen.begin(), chosen.end(), rng);
+    chosen.resize(count);
+    return chosen;
+  }
+  std::unordered_set<std::uint32_t> seen;
+  std::uniform_int_distribution<std::uint32_t> pick(0, static_cast<std::uint32_t>(population - 1));
+  while (chosen.size() < count) {
+    const std::uint32_t t = pick(rng);
+    if (!is_excluded(t) && seen.insert(t).second) chosen.push_back(t);
+  }
+  return chosen;
+}
+
+// Frames of a split's positive then negative tracks, with labels.
+struct LabelledFrames {
+  std::vector<float> values;
+  std::vector<std::uint8_t> labels;
+  std::size_t rows() const { return labels.size(); }
+};
+
+class FrameTable {
+ public:
+  FrameTable(const std::vector<float>& frames, const std::vector<std::uint64_t>& offsets, std::size_t dim)
+      : frames_(frames), offsets_(offsets), dim_(dim) {}
+
+  void gather(const TrackList& positives, const TrackList& negatives, LabelledFrames& out) const {
+    out.values.clear();
+    out.labels.clear();
+    for (const TrackList* tracks : {&positives, &negatives}) {
+      const std::uint8_t label = tracks == &positives ? 1 : 0;
+      for (auto t : *tracks) {
+        const auto first = static_cast<std::ptrdiff_t>(offsets_[t] * dim_);
+        const auto last = static_cast<std::ptrdiff_t>(offsets_[t + 1] * dim_);
+        out.values.insert(out.values.end(), frames_.begin() + first, frames_.begin() + last);
+        out.labels.insert(out.labels.end(), offsets_[t + 1] - offsets_[t], label);
+      }
+    }
+  }
+  std::size_t dim() const { return dim_; }
+
+ private:
+  const std::vector<float>& frames_;
+  const std::vector<std::uint64_t>& offsets_;
+  std::size_t dim_;
+};
+
+struct Standardizer {
+  std::vector<double> mean, scale;
+
+  explicit Standardizer(const LabelledFrames& train, std::size_t dim) : mean(dim, 0.0), scale(dim, 0.0) {
+    const std::size_t rows = train.rows();
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t d = 0; d < dim; ++d) mean[d] += train.values[r * dim + d];
+    for (auto& m : mean) m /= double(rows);
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t d = 0; d < dim; ++d) {
+        const double centred = train.values[r * dim + d] - mean[d];
+        scale[d] += centred * centred;
+      }
+    // A constant feature keeps scale 1: it carries no information and must not divide by zero.
+    for (auto& s : scale) s = s > 1e-24 * double(rows) ? std::sqrt(s / double(rows)) : 1.0;
+  }
+
+  void apply(LabelledFrames& frames, std::size_t dim) const {
+    std::vector<float> m(mean.begin(), mean.end()), inv(dim);
+    for (std::size_t d = 0; d < dim; ++d) inv[d] = static_cast<float>(1.0 / scale[d]);
+    for (std::size_t r = 0; r < frames.rows(); ++r)
+      for (std::size_t d = 0; d < dim; ++d) frames.values[r * dim + d] = (frames.values[r * dim + d] - m[d]) * inv[d];
+  }
+};
+
+struct Workspace {
+  LabelledFrames train, val, test;
+  std::vector<float> scores;
+};
+
+double score_balanced_accuracy(const LabelledFrames& frames, std::span<const float> weights, float bias, Workspace& work,
+                               std::size_t dim, double* auc = nullptr) {
+  work.scores.resize(frames.rows());
+  logistic::decision_function(frames.values.data(), frames.rows(), dim, weights, bias, work.scores);
+  if (auc) *auc = logistic::roc_auc(work.scores, frames.labels);
+  return logistic::balanced_accuracy(work.scores, frames.labels);
+}
+
+ConceptResult train_concept(const ResolvedConcept& concept_entry, const TrainConfig& config, const FrameTable& table,
+                            std::size_t track_count, Workspace& work) {
+  std::mt19937_64 rng(stable_hash(concept_entry.name, config.seed));
+  const std::size_t dim = table.dim();
+  ConceptResult result;
+  const std::size_t negative_count = static_cast<std::size_t>(std::lround(config.negative_ratio * double(concept_entry.tracks.size())));
+  TrackList negatives = sample_negatives(track_count, concept_entry.tracks, std::max<std::size_t>(3, negative_count), rng);
+  result.positive = split_tracks(concept_entry.tracks, config.val_fraction, config.test_fraction, rng);
+  result.negative = split_tracks(std::move(negatives), config.val_fraction, config.test_fraction, rng);
+
+  table.gather(result.positive.train, result.negative.train, work.train);
+  table.gather(result.positive.val, result.negative.val, work.val);
+  table.gather(result.positive.test, result.negative.test, work.test);
+  const Standardizer standardizer(work.train, dim);
+  for (LabelledFrames* frames : {&work.train, &work.val, &work.test}) standardizer.apply(*frames, dim);
+
+  const std::vector<float> row_weights = logistic::balanced_row_weights(work.train.labels);
+  const logistic::Problem problem{work.train.values.data(), work.train.rows(), dim, work.train.labels, row_weights};
+  const logistic::SolverOptions options{config.max_iterations, config.tolerance};
+  std::vector<double> strengths = config.regularization;
+  std::sort(strengths.begin(), strengths.end(), std::greater<>());  // strong to weak, each warm-starting the next
+
+  logistic::Model model, best;
+  double best_accuracy = -1, best_strength = strengths.front();
+  std::vector<float> weights(dim);
+  for (double strength : strengths) {
+    model = logistic::fit(problem, strength, model, options);
+    result.metrics.solver_evaluations += static_cast<std::uint64_t>(model.evaluations);
+    std::copy(model.weights.begin(), model.weights.end(), weights.begin());
+    const double accuracy = score_balanced_accuracy(work.val, weights, static_cast<float>(model.bias), work, dim);
+    if (accuracy > best_accuracy) {
+      best_accuracy = accuracy;
+      best = model;
+      best_strength = strength;
+    }
+  }
+  std::copy(best.weights.begin(), best.weights.end(), weights.begin());
+  const auto bias = static_cast<float>(best.bias);
+  result.metrics.n_tracks = concept_entry.tracks.size();
+  result.metrics.n_train_frames = work.train.rows();
+  result.metrics.regularization = best_strength;
+  result.metrics.train_balanced_accuracy = score_balanced_accuracy(work.train, weights, bias, work, dim);
+  result.metrics.val_balanced_accuracy = best_accuracy;
+  result.metrics.test_balanced_accuracy = score_balanced_accuracy(work.test, weights, bias, work, dim, &result.metrics.test_roc_auc);
+
+  // Back to the raw embedding space: v = w / scale, b = b_std - sum(v * mean).
+  result.weights.resize(dim);
+  double raw_bias = best.bias;
+  for (std::size_t d = 0; d < dim; ++d) {
+    const double raw = best.weights[d] / standardizer.scale[d];
+    result.weights[d] = static_cast<float>(raw);
+    raw_bias -= raw * standardizer.mean[d];
+  }
+  result.bias = static_cast<float>(raw_bias);
+  return result;
+}
+
+std::string file_digest(const fs::path& path) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (!file) return "unreadable";
+  std::uint64_t hash = 0;
+  char buffer[1 << 16];
+  std::size_t got;
+  while ((got = std::fread(buffer, 1, sizeof(buffer), file)) > 0) hash = stable_hash({buffer, got}, hash);
+  std::fclose(file);
+  return std::to_string(hash);
+}
+
+// Everything that changes the results; a journal left by a run with another fingerprint is discarded.
+std::string fingerprint(const TrainConfig& config, const EmbeddingStore& store) {
+  std::string text = fmt::format("store={} tracks={} frames={} layer={} dim={} memberships={} min={} max={} neg={} val={} test={} iter={} tol={} seed={} reg=",
+                                 fs::absolute(store.path()).string(), store.track_count(), store.total_frames(),
+                                 store.layer().name, store.dim(), file_digest(config.memberships), config.min_tracks,
+                                 config.max_tracks, config.negative_ratio, config.val_fraction, config.test_fraction,
+                                 config.max_iterations, config.tolerance, config.seed);
+  for (double strength : config.regularization) text += fmt::format("{},", strength);
+  return text;
+}
+
+}  // namespace
+
+ConceptTrainer::ConceptTrainer(TrainConfig config) : config_(std::move(config)) {}
+
+void ConceptTrainer::run() {
+  validate(config_);
+  if (config_.min_tracks > config_.max_tracks) throw FatalError("--min-tracks is larger than --max-tracks");
+  if (config_.val_fraction + config_.test_fraction >= 0.8) throw FatalError("--val-fraction + --test-fraction leave too little to train on");
+  const auto started = std::chrono::steady_clock::now();
+  summary_ = {};
+  const fs::path output_path(config_.output);
+  if (fs::exists(output_path) && !config_.overwrite) throw FatalError(config_.output + ": already exists (pass --overwrite to replace it)");
+
+  const EmbeddingStore store(config_.embeddings, config_.layer);
+  BatchErrors membership_errors(config_.strict);
+  const Memberships memberships = read_memberships(config_.memberships, membership_errors);
+  const ResolvedMemberships resolved = resolve_memberships(memberships, store.ids());
+  summary_.concepts_in_file = resolved.concepts.size();
+  summary_.unknown_memberships = resolved.unknown_memberships;
+  if (resolved.unknown_memberships > 0) {
+    const std::string examples = join(resolved.unknown_examples, ", ");
+    const std::string message = fmt::format("{}: {} memberships name tracks not in {} (e.g. {})", config_.memberships,
+                                            resolved.unknown_memberships, config_.embeddings, examples);
+    if (config_.strict) throw FatalError(message + " (stopped by --strict)");
+    log_warning(message + "; they are ignored");
+  }
+
+  ConceptSet set;
+  std::vector<const ResolvedConcept*> to_train;
+  for (const auto& concept_entry : resolved.concepts) {
+    const std::uint64_t size = concept_entry.tracks.size();
+    if (size < config_.min_tracks || size > config_.max_tracks) {
+      const bool small = size < config_.min_tracks;
+      (small ? summary_.skipped_small : summary_.skipped_large)++;
+      set.skipped.push_back({concept_entry.name, size,
+                             size == 0 ? "no tracks in the store"
+                                       : fmt::format("{} tracks, outside [{}, {}]", size, config_.min_tracks, config_.max_tracks)});
+      continue;
+    }
+    to_train.push_back(&concept_entry);
+  }
+  if (summary_.skipped_small + summary_.skipped_large > 0) {
+    log_info(fmt::format("{} concepts skipped for size ({} too small, {} too large)", set.skipped.size(),
+                         summary_.skipped_small, summary_.skipped_large));
+  }
+  if (to_train.empty()) throw FatalError(config_.memberships + ": no concept has between " + std::to_string(config_.min_tracks) + " and " + std::to_string(config_.max_tracks) + " tracks in the store");
+
+  fs::path journal_path = output_path;
+  journal_path += ".partial";
+  Journal journal(journal_path, fingerprint(config_, store));
+  std::vector<std::optional<ConceptResult>> results(to_train.size());
+  for (const auto& record : journal.recovered()) {
+    std::uint64_t ordinal = 0;
+    ConceptResult result = ConceptResult::decode(record, ordinal);
+    if (ordinal < results.size()) results[ordinal] = std::move(result);
+  }
+  std::vector<std::size_t> pending;
+  for (std::size_t i = 0; i < results.size(); ++i)
+    if (!results[i]) pending.push_back(i);
+  if (pending.size() < results.size()) log_info(fmt::format("resuming: {} of {} concepts already trained", results.size() - pending.size(), results.size()));
+
+  std::vector<float> frames;
+  if (!pending.empty()) {
+    const auto load_started = std::chrono::steady_clock::now();
+    frames.resize(store.total_frames() * store.dim());
+    const std::uint64_t block = std::max<std::uint64_t>(1, (64u << 20) / (store.dim() * sizeof(float)));
+    Progress loading("load frames", store.total_frames());
+    for (std::uint64_t row = 0; row < store.total_frames(); row += block) {
+      const std::uint64_t count = std::min(block, store.total_frames() - row);
+      store.read_rows(row, count, frames.data() + row * store.dim());
+      loading.advance(count);
+    }
+    loading.finish();
+    summary_.load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_started).count();
+  }
+  const FrameTable table(frames, store.offsets(), store.dim());
+
+  const int threads = config_.jobs > 0 ? config_.jobs : omp_get_max_threads();
+  Progress progress("train", results.size(), results.size() - pending.size());
+  std::vector<std::exception_ptr> failures(pending.size());
+#pragma omp parallel num_threads(threads)
+  {
+    Workspace work;
+#pragma omp for schedule(dynamic, 1)
+    for (std::size_t k = 0; k < pending.size(); ++k) {
+      try {
+        const std::size_t ordinal = pending[k];
+        ConceptResult result = train_concept(*to_train[ordinal], config_, table, store.track_count(), work);
+        const std::string record = result.encode(ordinal);
+#pragma omp critical(conceptree_journal)
+        journal.append(record);
+        results[ordinal] = std::move(result);
+        progress.advance();
+      } catch (...) {
+        failures[k] = std::current_exception();
+      }
+    }
+  }
+  progress.finish();
+  for (const auto& failure : failures)
+    if (failure) std::rethrow_exception(failure);
+
+  set.layer = store.layer().name;
+  set.dim = store.dim();
+  set.splits.track_ids = store.ids();
+  double accuracy_sum = 0;
+  for (std::size_t i = 0; i < to_train.size(); ++i) {
+    const ConceptResult& result = *results[i];
+    set.names.push_back(to_train[i]->name);
+    set.types.push_back(to_train[i]->type);
+    const bool kept = result.metrics.test_balanced_accuracy > config_.min_accuracy;
+    set.kept.push_back(kept ? 1 : 0);
+    summary_.kept += kept;
+    set.weights.insert(set.weights.end(), result.weights.begin(), result.weights.end());
+    set.bias.push_back(result.bias);
+    set.metrics.push_back(result.metrics);
+    accuracy_sum += result.metrics.test_balanced_accuracy;
+    set.splits.train_positive.add(result.positive.train);
+    set.splits.val_positive.add(result.positive.val);
+    set.splits.test_positive.add(result.positive.test);
+    set.splits.train_negative.add(result.negative.train);
+    set.splits.val_negative.add(result.negative.val);
+    set.splits.test_negative.add(result.negative.test);
+  }
+  set.text_attributes = {{"source", "train"},
+                         {"store", fs::absolute(config_.embeddings).string()},
+                         {"memberships", fs::absolute(config_.memberships).string()},
+                         {"backbone", store.provenance().backbone}};
+  set.number_attributes = {{"seed", double(config_.seed)},
+                           {"min_tracks", double(config_.min_tracks)},
+                           {"max_tracks", double(config_.max_tracks)},
+                           {"min_accuracy", config_.min_accuracy},
+                           {"negative_ratio", config_.negative_ratio}};
+  write_concept_set(output_path, set);
+  journal.remove();
+
+  summary_.trained = to_train.size();
+  summary_.trained_this_run = pending.size();
+  summary_.mean_test_balanced_accuracy = accuracy_sum / double(to_train.size());
+  summary_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+}
+
+}  // namespace conceptree
