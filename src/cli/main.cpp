@@ -29,6 +29,11 @@ int main(int argc, char** argv) {
   conceptree::cli::add_info_command(app);
   conceptree::cli::add_synth_command(app);
 
+  // CLI11 would only say "a subcommand is required"; name the word the user typed.
+  if (argc > 1 && argv[1][0] != '-' && app.get_subcommands([&](const CLI::App* sub) { return sub->get_name() == argv[1]; }).empty()) {
+    std::fprintf(stderr, "conceptree: error: unknown command '%s' (see conceptree --help)\n", argv[1]);
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -35,6 +35,10 @@ Handle string_type() {
   return type;
 }
 
+// Creates the groups above `path` ourselves, with time tracking off: HDF5's own intermediate
+// groups would record their creation time and make identical runs write different bytes.
+void create_parent_groups(hid_t location, const std::string& path);
+
 Handle link_creation_with_parents() {
   Handle list(checked_id(H5Pcreate(H5P_LINK_CREATE), "property list"));
   check(H5Pset_create_intermediate_group(list.id(), 1), "property list");
@@ -75,6 +79,7 @@ File::File(const std::filesystem::path& path, Mode mode) : name_(path.string()) 
     check(H5Pset_libver_bounds(access.id(), H5F_LIBVER_V18, H5F_LIBVER_V18), "format bounds");
     Handle creation(checked_id(H5Pcreate(H5P_FILE_CREATE), "file creation list"));
     check(H5Pset_link_creation_order(creation.id(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED), "link order");
+    check(H5Pset_obj_track_times(creation.id(), false), "time tracking");
     const hid_t id = H5Fcreate(name_.c_str(), H5F_ACC_TRUNC, creation.id(), access.id());
     if (id < 0) throw FatalError(name_ + ": cannot create HDF5 file");
     handle_ = Handle(id);
@@ -120,11 +125,22 @@ bool exists(hid_t location, const std::string& path) {
 
 Handle create_group(hid_t location, const std::string& path) {
   if (exists(location, path)) return Handle(checked_id(H5Gopen2(location, path.c_str(), H5P_DEFAULT), "open " + path));
+  create_parent_groups(location, path);
   Handle links = link_creation_with_parents();
   Handle creation(checked_id(H5Pcreate(H5P_GROUP_CREATE), "group creation list"));
   check(H5Pset_link_creation_order(creation.id(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED), "link order");
+  // Same inputs, same bytes: no modification times in the file.
+  check(H5Pset_obj_track_times(creation.id(), false), "time tracking");
   return Handle(checked_id(H5Gcreate2(location, path.c_str(), links.id(), creation.id(), H5P_DEFAULT), "create group " + path));
 }
+
+namespace {
+void create_parent_groups(hid_t location, const std::string& path) {
+  const std::size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos || slash == 0) return;
+  create_group(location, path.substr(0, slash));
+}
+}  // namespace
 
 Handle open_dataset(hid_t location, const std::string& path, const std::string& file_name) {
   if (!exists(location, path)) throw InputError(file_name, "no dataset " + path);
@@ -179,8 +195,10 @@ Handle create_extendable(hid_t location, const std::string& path, hid_t type, st
   Handle space(checked_id(H5Screate_simple(rank, initial, maximum), "dataspace"));
   Handle creation(checked_id(H5Pcreate(H5P_DATASET_CREATE), "dataset creation list"));
   check(H5Pset_chunk(creation.id(), rank, chunk), "chunking");
+  check(H5Pset_obj_track_times(creation.id(), false), "time tracking");
   if (layout.shuffle) check(H5Pset_shuffle(creation.id()), "shuffle filter");
   if (layout.deflate_level > 0) check(H5Pset_deflate(creation.id(), static_cast<unsigned>(layout.deflate_level)), "deflate filter");
+  create_parent_groups(location, path);
   Handle links = link_creation_with_parents();
   return Handle(checked_id(H5Dcreate2(location, path.c_str(), type, space.id(), links.id(), creation.id(), H5P_DEFAULT),
                            "create dataset " + path));
@@ -281,8 +299,11 @@ void write_dataset(hid_t location, const std::string& path, hid_t memory_type, c
   if (H5Tget_size(memory_type) > 1) check(H5Tset_order(file_type.id(), H5T_ORDER_LE), "byte order");
   std::vector<hsize_t> extent(shape.begin(), shape.end());
   Handle space(checked_id(H5Screate_simple(static_cast<int>(extent.size()), extent.data(), nullptr), "dataspace"));
+  create_parent_groups(location, path);
   Handle links = link_creation_with_parents();
-  Handle dataset(checked_id(H5Dcreate2(location, path.c_str(), file_type.id(), space.id(), links.id(), H5P_DEFAULT, H5P_DEFAULT),
+  Handle creation(checked_id(H5Pcreate(H5P_DATASET_CREATE), "dataset creation list"));
+  check(H5Pset_obj_track_times(creation.id(), false), "time tracking");
+  Handle dataset(checked_id(H5Dcreate2(location, path.c_str(), file_type.id(), space.id(), links.id(), creation.id(), H5P_DEFAULT),
                             "create dataset " + path));
   std::uint64_t count = 1;
   for (auto d : shape) count *= d;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <exception>
 #include <fstream>
 #include <memory>
@@ -74,7 +75,8 @@ class FileTreeSource : public TrackSource {
     std::error_code error;
     for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::follow_directory_symlink, error);
          !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
-      if (!it->is_regular_file()) continue;
+      std::error_code status_error;
+      if (it->is_directory(status_error)) continue;
       if (it->path().extension() != extension) {
         ++ignored;
         continue;
@@ -348,6 +350,13 @@ void EmbeddingImporter::run() {
             continue;
           }
           LoadedTrack& track = *loaded[k];
+          // Checked before the track can fix the store's dimension: only a good track may.
+          const auto bad = std::find_if(track.values.begin(), track.values.end(), [](float v) { return !std::isfinite(v); });
+          if (bad != track.values.end()) {
+            const auto position = static_cast<std::uint64_t>(bad - track.values.begin());
+            throw InputError(id, std::string(std::isnan(*bad) ? "NaN" : "Inf") + " at frame " + std::to_string(position / track.dim) +
+                                     ", column " + std::to_string(position % track.dim));
+          }
           if (dim == 0) dim = track.dim;
           if (track.dim != dim) {
             throw InputError(id, "dimension " + std::to_string(track.dim) + ", expected " + std::to_string(dim));
@@ -378,7 +387,9 @@ void EmbeddingImporter::run() {
     throw;
   }
   progress.finish();
-  if (!writer) {
+  if (!writer || writer->track_count() == 0) {
+    writer.reset();
+    output.discard();
     errors.write_report(output_path);
     throw FatalError(config_.input + ": no track could be imported (" + std::to_string(summary_.skipped) +
                      " bad, see " + BatchErrors::report_path(output_path).string() + ")");

@@ -100,16 +100,17 @@ Memberships read_tsv(const fs::path& path, std::istream& stream, BatchErrors& er
   return builder.finish();
 }
 
-std::string json_track_id(const nlohmann::json& value) {
+std::string json_track_id(const nlohmann::ordered_json& value) {
   if (value.is_string()) return value.get<std::string>();
   if (value.is_number_integer()) return value.dump();
   throw std::invalid_argument("track ids must be strings or integers, got " + std::string(value.type_name()));
 }
 
 Memberships read_json(const fs::path& path, std::istream& stream, BatchErrors& errors) {
-  nlohmann::json document;
+  // Ordered, so concepts keep their order in the file as the TSV reader keeps it.
+  nlohmann::ordered_json document;
   try {
-    document = nlohmann::json::parse(stream);
+    document = nlohmann::ordered_json::parse(stream);
   } catch (const nlohmann::json::parse_error& error) {
     throw FatalError(path.string() + ": not valid JSON: " + error.what());
   }
@@ -119,7 +120,7 @@ Memberships read_json(const fs::path& path, std::istream& stream, BatchErrors& e
     const std::string item = path.string() + ": concept '" + name + "'";
     try {
       std::string type;
-      const nlohmann::json* tracks = &value;
+      const nlohmann::ordered_json* tracks = &value;
       if (value.is_object()) {
         if (value.contains("type") && value["type"].is_string()) type = value["type"].get<std::string>();
         if (!value.contains("tracks")) throw std::invalid_argument("object without a \"tracks\" list");
