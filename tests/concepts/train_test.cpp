@@ -1,0 +1,211 @@
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "conceptree/cav_import.hpp"
+#include "conceptree/concept_set.hpp"
+#include "conceptree/concepts.hpp"
+#include "conceptree/error.hpp"
+#include "conceptree/npy.hpp"
+#include "conceptree/synth.hpp"
+#include "support/test_support.hpp"
+
+namespace conceptree {
+namespace {
+
+namespace fs = std::filesystem;
+using conceptree::testing::run_cli;
+using conceptree::testing::ScratchDir;
+using conceptree::testing::shell_quote;
+
+// A small corpus with planted concepts whose frames carry a strong signal.
+fs::path make_corpus(const ScratchDir& dir, std::uint64_t families = 3, std::uint64_t per_family = 3) {
+  SynthConfig config;
+  config.output = (dir / "corpus").string();
+  config.layout = "store";
+  config.tracks = 600;
+  config.frames = 6;
+  config.dim = 16;
+  config.families = families;
+  config.concepts_per_family = per_family;
+  config.min_concept_tracks = 40;
+  config.max_concept_tracks = 120;
+  SyntheticCorpus corpus(config);
+  corpus.run();
+  return dir / "corpus";
+}
+
+TrainConfig train_config(const fs::path& corpus, const fs::path& output) {
+  TrainConfig config;
+  config.embeddings = (corpus / "store.h5").string();
+  config.memberships = (corpus / "memberships.tsv").string();
+  config.output = output.string();
+  config.min_tracks = 39;
+  config.max_tracks = 200;
+  return config;
+}
+
+TEST(Train, LearnsPlantedConceptsAndWritesAReadableSet) {
+  ScratchDir dir;
+  const fs::path corpus = make_corpus(dir);
+  ConceptTrainer trainer(train_config(corpus, dir / "concepts.h5"));
+  trainer.run();
+  EXPECT_EQ(trainer.summary().concepts_in_file, 12u);
+  const ConceptSet set = read_concept_set(dir / "concepts.h5");
+  ASSERT_EQ(set.dim, 16u);
+  ASSERT_EQ(set.size() + set.skipped.size(), 12u);
+  ASSERT_GE(set.size(), 9u);  // the member concepts of 40-120 tracks
+  for (std::size_t k = 0; k < set.size(); ++k) {
+    if (set.types[k] != "concept") continue;
+    EXPECT_GT(set.metrics[k].test_balanced_accuracy, 0.7) << set.names[k];
+    EXPECT_GT(set.metrics[k].test_roc_auc, 0.75) << set.names[k];
+    EXPECT_EQ(set.kept[k], 1) << set.names[k];
+    EXPECT_EQ(set.splits.test_positive.offsets[k + 1] - set.splits.test_positive.offsets[k],
+              static_cast<std::uint64_t>(std::lround(0.2 * double(set.metrics[k].n_tracks))));
+  }
+  EXPECT_EQ(set.splits.track_ids.size(), 600u);
+}
+
+TEST(Train, SameResultsWhateverTheThreadCount) {
+  ScratchDir dir;
+  const fs::path corpus = make_corpus(dir);
+  TrainConfig one = train_config(corpus, dir / "one.h5");
+  one.jobs = 1;
+  TrainConfig two = train_config(corpus, dir / "two.h5");
+  two.jobs = 2;
+  ConceptTrainer(one).run();
+  ConceptTrainer(two).run();
+  const ConceptSet a = read_concept_set(dir / "one.h5");
+  const ConceptSet b = read_concept_set(dir / "two.h5");
+  EXPECT_EQ(a.names, b.names);
+  EXPECT_EQ(a.weights, b.weights);
+  EXPECT_EQ(a.bias, b.bias);
+  EXPECT_EQ(a.splits.test_positive.indices, b.splits.test_positive.indices);
+  for (std::size_t k = 0; k < a.size(); ++k) EXPECT_EQ(a.metrics[k].test_balanced_accuracy, b.metrics[k].test_balanced_accuracy);
+}
+
+TEST(Train, ResumesAfterBeingKilledAndFinishesIdentically) {
+  ScratchDir dir;
+  const fs::path corpus = make_corpus(dir, 20, 4);
+  ConceptTrainer(train_config(corpus, dir / "reference.h5")).run();
+
+  const fs::path output = dir / "concepts.h5";
+  fs::path journal = output;
+  journal += ".partial";
+  const std::vector<std::string> arguments = {CONCEPTREE_CLI, "-q", "train", "-e", (corpus / "store.h5").string(), "-m",
+                                              (corpus / "memberships.tsv").string(), "-o", output.string(),
+                                              "--max-tracks", "200", "--jobs", "1"};
+  // Kill a run as soon as its journal holds a record, then tear the journal's tail as a kill
+  // in mid-write would.
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    std::vector<char*> argv;
+    for (const auto& argument : arguments) argv.push_back(const_cast<char*>(argument.c_str()));
+    argv.push_back(nullptr);
+    execv(CONCEPTREE_CLI, argv.data());
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline && !(fs::exists(journal) && fs::file_size(journal) > 400)) {
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  if (fs::exists(output)) GTEST_SKIP() << "the run finished before it could be killed";
+  ASSERT_TRUE(fs::exists(journal));
+  {
+    std::ofstream torn(journal, std::ios::app | std::ios::binary);
+    torn << "\x10\x00\x00\x00\x00\x00\x00\x00garbage";
+  }
+
+  std::string command_line;
+  for (std::size_t i = 1; i < arguments.size(); ++i) command_line += shell_quote(arguments[i]) + " ";
+  const auto resumed = run_cli(command_line);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_TRUE(resumed.err.empty()) << "-q keeps the resumed run quiet: " << resumed.err;
+  EXPECT_FALSE(fs::exists(journal));
+  const ConceptSet reference = read_concept_set(dir / "reference.h5");
+  const ConceptSet finished = read_concept_set(output);
+  EXPECT_EQ(reference.names, finished.names);
+  EXPECT_EQ(reference.weights, finished.weights);
+  EXPECT_EQ(reference.bias, finished.bias);
+}
+
+TEST(Train, ReportsUnknownTracksAndSkipsEmptyAndOversizedConcepts) {
+  ScratchDir dir;
+  const fs::path corpus = make_corpus(dir);
+  std::string memberships = conceptree::testing::read_text(corpus / "memberships.tsv");
+  memberships += "ghost\tno_such_track\n";
+  memberships += "family00_c00\tanother_missing_track\n";
+  conceptree::testing::write_text(dir / "memberships.tsv", memberships);
+  TrainConfig config = train_config(corpus, dir / "concepts.h5");
+  config.memberships = (dir / "memberships.tsv").string();
+  config.max_tracks = 100;
+  ConceptTrainer trainer(config);
+  trainer.run();
+  EXPECT_EQ(trainer.summary().unknown_memberships, 2u);
+  const ConceptSet set = read_concept_set(dir / "concepts.h5");
+  bool ghost_skipped = false;
+  for (const auto& skipped : set.skipped) {
+    if (skipped.name == "ghost") {
+      ghost_skipped = true;
+      EXPECT_EQ(skipped.reason, "no tracks in the store");
+    } else {
+      EXPECT_GT(skipped.n_tracks, 100u) << skipped.name;
+    }
+  }
+  EXPECT_TRUE(ghost_skipped);
+
+  config.strict = true;
+  config.output = (dir / "strict.h5").string();
+  EXPECT_THROW(ConceptTrainer(config).run(), FatalError);
+  EXPECT_FALSE(fs::exists(dir / "strict.h5"));
+}
+
+TEST(Train, RefusesAnExistingOutputAndMemberlessInput) {
+  ScratchDir dir;
+  const fs::path corpus = make_corpus(dir);
+  conceptree::testing::write_text(dir / "exists.h5", "x");
+  EXPECT_THROW(ConceptTrainer(train_config(corpus, dir / "exists.h5")).run(), FatalError);
+  conceptree::testing::write_text(dir / "empty.tsv", "concept\ttrack_id\n");
+  TrainConfig config = train_config(corpus, dir / "out.h5");
+  config.memberships = (dir / "empty.tsv").string();
+  EXPECT_THROW(ConceptTrainer(config).run(), FatalError);
+}
+
+TEST(CavsImport, ThePapersApmGenreCavsRoundTrip) {
+  const fs::path genres = conceptree::testing::shared_data() / "apm_cavs" / "genres";
+  if (!fs::exists(genres / "pool5_weights.npy")) GTEST_SKIP() << "shared data not present";
+  ScratchDir dir;
+  CavImportConfig config;
+  config.weights = (genres / "pool5_weights.npy").string();
+  config.bias = (genres / "pool5_bias.npy").string();
+  config.names = (genres / "names.txt").string();
+  config.type = "genre";
+  config.layer = "pool5";
+  config.output = (dir / "apm.h5").string();
+  const auto summary = import_cavs(config);
+  EXPECT_EQ(summary.concepts, 219u);
+  EXPECT_EQ(summary.dim, 128u);
+  const ConceptSet set = read_concept_set(dir / "apm.h5");
+  EXPECT_EQ(set.weights, NpyReader(genres / "pool5_weights.npy").read_all_as_float());
+  EXPECT_EQ(set.bias, NpyReader(genres / "pool5_bias.npy").read_all_as_float());
+  EXPECT_EQ(set.types.front(), "genre");
+  EXPECT_TRUE(set.metrics.empty());
+
+  config.output = (dir / "mismatch.h5").string();
+  config.bias = (conceptree::testing::shared_data() / "apm_cavs" / "moods" / "pool5_bias.npy").string();
+  EXPECT_THROW(import_cavs(config), FatalError);
+  EXPECT_FALSE(fs::exists(dir / "mismatch.h5"));
+}
+
+}  // namespace
+}  // namespace conceptree
