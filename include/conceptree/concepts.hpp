@@ -66,6 +66,7 @@ struct TrainSummary {
   double mean_test_balanced_accuracy = 0;
   double seconds = 0;
   double load_seconds = 0;                // reading the frames
+  double train_seconds = 0;               // fitting the classifiers
 };
 
 class ConceptTrainer {

@@ -22,9 +22,9 @@ void add_train_command(CLI::App& app) {
     ConceptTrainer trainer(*config);
     trainer.run();
     const auto& s = trainer.summary();
-    log_info(fmt::format("trained {} concepts ({} this run) in {:.1f} s (reading frames {:.1f} s); {} kept with test balanced "
+    log_info(fmt::format("trained {} concepts ({} this run) in {:.1f} s (reading frames {:.1f} s, fitting {:.2f} s); {} kept with test balanced "
                          "accuracy > {}; mean test balanced accuracy {:.3f}; {} skipped for size; wrote {}",
-                         s.trained, s.trained_this_run, s.seconds, s.load_seconds, s.kept, config->min_accuracy,
+                         s.trained, s.trained_this_run, s.seconds, s.load_seconds, s.train_seconds, s.kept, config->min_accuracy,
                          s.mean_test_balanced_accuracy, s.skipped_small + s.skipped_large, config->output));
   });
 }
