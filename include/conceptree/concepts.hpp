@@ -27,7 +27,7 @@ struct TrainConfig {
   double test_fraction = 0.2;          // share held out to measure the classifier
   std::vector<double> regularization{1e-1, 1e-2, 1e-3, 1e-4};  // L2 strengths tried, on standardised features
   int max_iterations = 300;            // L-BFGS iterations per candidate strength
-  double tolerance = 1e-5;             // L-BFGS gradient tolerance
+  double tolerance = 1e-4;             // L-BFGS gradient tolerance, as scikit-learn's default
   std::uint64_t seed = 0;
   int jobs = 0;
   bool strict = false;

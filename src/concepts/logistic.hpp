@@ -23,7 +23,7 @@ struct Problem {
 
 struct SolverOptions {
   int max_iterations = 300;            // L-BFGS iterations
-  double gradient_tolerance = 1e-5;     // stop when |grad| <= tolerance * max(1, |w|)
+  double gradient_tolerance = 1e-4;     // stop when |grad| <= tolerance * max(1, |w|)
 };
 
 struct Model {
