@@ -1,9 +1,12 @@
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <map>
 #include <memory>
 
 #include "cli/commands.hpp"
 #include "conceptree/batch_errors.hpp"
+#include "conceptree/concept_set.hpp"
 #include "conceptree/error.hpp"
 #include "conceptree/info.hpp"
 #include "conceptree/memberships.hpp"
@@ -49,6 +52,59 @@ void print_store(const std::string& path) {
   for (const auto& [name, value] : s.attributes) fmt::print("  {:<17} {}\n", name, value);
 }
 
+// Test balanced accuracies in 0.05-wide bins from 0.5, one bar each, with the keep cut-off marked.
+void print_accuracy_histogram(const ConceptSet& set, double cutoff) {
+  constexpr int kBins = 10;
+  int counts[kBins] = {};
+  for (const auto& metrics : set.metrics) {
+    const int bin = static_cast<int>((metrics.test_balanced_accuracy - 0.5) / 0.05);
+    ++counts[std::clamp(bin, 0, kBins - 1)];
+  }
+  const int largest = *std::max_element(std::begin(counts), std::end(counts));
+  fmt::print("  test balanced accuracy (# kept, . below the cut-off {:.2f}):\n", cutoff);
+  for (int bin = kBins - 1; bin >= 0; --bin) {
+    const double low = 0.5 + 0.05 * bin;
+    const int width = largest > 0 ? (counts[bin] * 40 + largest - 1) / largest : 0;
+    // Bins below the cut-off (concepts marked not kept) are drawn with '.'.
+    const char bar = low + 1e-9 >= cutoff ? '#' : '.';
+    fmt::print("    {:.2f}-{:.2f} {:>6} {}\n", bin == 0 ? 0.0 : low, low + 0.05, counts[bin],
+               std::string(static_cast<std::size_t>(width), bar));
+  }
+}
+
+void print_concept_set(const std::string& path) {
+  const ConceptSet set = read_concept_set(path);
+  std::size_t kept = 0;
+  for (auto k : set.kept) kept += k;
+  fmt::print("{}: concept set\n", path);
+  fmt::print("  concepts          {} ({} kept)\n", set.size(), kept);
+  fmt::print("  layer             {} (dim {})\n", set.layer, set.dim);
+  std::map<std::string, std::size_t> per_type;
+  for (const auto& type : set.types) ++per_type[type];
+  for (const auto& [type, count] : per_type) fmt::print("    type {:<12} {}\n", type.empty() ? "(none)" : type, count);
+  for (const auto& [name, value] : set.text_attributes) fmt::print("  {:<17} {}\n", name, value);
+  double cutoff = 0.7;
+  for (const auto& [name, value] : set.number_attributes) {
+    fmt::print("  {:<17} {}\n", name, value);
+    if (name == "min_accuracy") cutoff = value;
+  }
+  if (!set.skipped.empty()) fmt::print("  skipped           {} concepts (see /skipped/reasons)\n", set.skipped.size());
+  if (set.metrics.empty()) {
+    fmt::print("  metrics           none (CAVs learned elsewhere)\n");
+    return;
+  }
+  std::vector<double> accuracies, aucs;
+  for (const auto& metrics : set.metrics) {
+    accuracies.push_back(metrics.test_balanced_accuracy);
+    aucs.push_back(metrics.test_roc_auc);
+  }
+  std::sort(accuracies.begin(), accuracies.end());
+  std::sort(aucs.begin(), aucs.end());
+  fmt::print("  test balanced acc min {:.3f}, median {:.3f}, max {:.3f}\n", accuracies.front(), accuracies[accuracies.size() / 2], accuracies.back());
+  fmt::print("  test ROC-AUC      min {:.3f}, median {:.3f}, max {:.3f}\n", aucs.front(), aucs[aucs.size() / 2], aucs.back());
+  print_accuracy_histogram(set, cutoff);
+}
+
 void print_memberships(const std::string& path, const std::string& store_path) {
   BatchErrors errors(false);
   const Memberships memberships = read_memberships(path, errors);
@@ -79,12 +135,13 @@ void print_memberships(const std::string& path, const std::string& store_path) {
 void add_info_command(CLI::App& app) {
   auto file = std::make_shared<std::string>();
   auto store = std::make_shared<std::string>();
-  CLI::App* command = app.add_subcommand("info", "summarise a conceptree file (embedding store, memberships)");
+  CLI::App* command = app.add_subcommand("info", "summarise a conceptree file (embedding store, concept set, memberships)");
   command->add_option("file", *file, "file to summarise")->required();
   command->add_option("--embeddings", *store, "memberships: check track ids against this embedding store");
   command->callback([file, store] {
     switch (detect_file_kind(*file)) {
       case FileKind::EmbeddingStore: print_store(*file); break;
+      case FileKind::ConceptSet: print_concept_set(*file); break;
       case FileKind::Memberships: print_memberships(*file, *store); break;
       case FileKind::OtherHdf5: throw InputError(*file, "an HDF5 file, but not one conceptree wrote");
       case FileKind::Unknown: throw InputError(*file, "unknown kind of file (expected a .h5 store or .tsv/.json memberships)");

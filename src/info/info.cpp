@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "conceptree/concept_set.hpp"
 #include "conceptree/error.hpp"
 #include "hdf5/hdf5.hpp"
 
@@ -14,6 +15,7 @@ FileKind detect_file_kind(const fs::path& path) {
     h5::File file(path, h5::Mode::ReadOnly);
     const auto format = h5::string_attribute(file.id(), "format");
     if (format && *format == kStoreFormat) return FileKind::EmbeddingStore;
+    if (format && *format == kConceptSetFormat) return FileKind::ConceptSet;
     return FileKind::OtherHdf5;
   }
   const auto extension = path.extension();

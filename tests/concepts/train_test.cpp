@@ -181,6 +181,25 @@ TEST(Train, RefusesAnExistingOutputAndMemberlessInput) {
   EXPECT_THROW(ConceptTrainer(config).run(), FatalError);
 }
 
+TEST(TrainCli, TrainsFromTheCommandLineAndInfoShowsTheAccuracyHistogram) {
+  ScratchDir dir;
+  const fs::path corpus = make_corpus(dir);
+  const auto trained = run_cli("train -e " + shell_quote((corpus / "store.h5").string()) + " -m " +
+                               shell_quote((corpus / "memberships.tsv").string()) + " -o " + shell_quote((dir / "c.h5").string()));
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  EXPECT_NE(trained.err.find("trained 12 concepts"), std::string::npos) << trained.err;
+  const auto info = run_cli("info " + shell_quote((dir / "c.h5").string()));
+  ASSERT_EQ(info.exit_code, 0) << info.err;
+  EXPECT_NE(info.out.find("concept set"), std::string::npos);
+  EXPECT_NE(info.out.find("concepts          12 ("), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("test balanced accuracy (# kept"), std::string::npos) << info.out;
+
+  const auto again = run_cli("train -e " + shell_quote((corpus / "store.h5").string()) + " -m " +
+                             shell_quote((corpus / "memberships.tsv").string()) + " -o " + shell_quote((dir / "c.h5").string()));
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("already exists"), std::string::npos) << again.err;
+}
+
 TEST(CavsImport, ThePapersApmGenreCavsRoundTrip) {
   const fs::path genres = conceptree::testing::shared_data() / "apm_cavs" / "genres";
   if (!fs::exists(genres / "pool5_weights.npy")) GTEST_SKIP() << "shared data not present";
