@@ -17,6 +17,8 @@
 namespace conceptree {
 namespace {
 
+using conceptree::testing::input_error_from;
+
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using testing::ScratchDir;
@@ -28,16 +30,6 @@ std::vector<std::uint32_t> bits_of(const std::vector<float>& values) {
   bits.reserve(values.size());
   for (float value : values) bits.push_back(std::bit_cast<std::uint32_t>(value));
   return bits;
-}
-
-template <class Action>
-std::optional<InputError> input_error_from(Action&& action) {
-  try {
-    action();
-  } catch (const InputError& error) {
-    return error;
-  }
-  return std::nullopt;
 }
 
 // Runs `body` under the Debian python3 with numpy, with `folder` bound to the scratch folder and

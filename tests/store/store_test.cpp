@@ -22,6 +22,8 @@
 namespace conceptree {
 namespace {
 
+using conceptree::testing::input_error_from;
+
 namespace fs = std::filesystem;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -120,16 +122,6 @@ void expect_store_holds(const EmbeddingStore& store, const ExpectedStore& expect
   std::vector<float> all(expected.frames[layer].size());
   store.read_rows(0, store.total_frames(), all.data());
   EXPECT_EQ(bits_of(all), bits_of(expected.frames[layer]));
-}
-
-template <class Action>
-std::optional<InputError> input_error_from(Action&& action) {
-  try {
-    action();
-  } catch (const InputError& error) {
-    return error;
-  }
-  return std::nullopt;
 }
 
 // Row counts of the datasets as stored, including rows no committed track vouches for.

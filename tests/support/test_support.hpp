@@ -3,7 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include "conceptree/error.hpp"
+
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +45,17 @@ std::string python_with_h5py();
 void write_text(const std::filesystem::path& path, const std::string& contents);
 std::string read_text(const std::filesystem::path& path);
 
-std::filesystem::path shared_data();  // ../shared/data beside the checkout
+std::filesystem::path shared_data();
+
+// The InputError `action` throws, or nothing: lets a test inspect the item and problem it names.
+template <class Action>
+std::optional<InputError> input_error_from(Action&& action) {
+  try {
+    action();
+  } catch (const InputError& error) {
+    return error;
+  }
+  return std::nullopt;
+}  // ../shared/data beside the checkout
 
 }  // namespace conceptree::testing
