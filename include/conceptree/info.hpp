@@ -11,7 +11,7 @@
 
 namespace conceptree {
 
-enum class FileKind { EmbeddingStore, Memberships, OtherHdf5, Unknown };
+enum class FileKind { EmbeddingStore, ConceptSet, Memberships, OtherHdf5, Unknown };
 
 // Decided from the file's content (HDF5 'format' attribute), then its extension.
 FileKind detect_file_kind(const std::filesystem::path& path);
