@@ -58,6 +58,10 @@ struct FrameBatch {
   std::uint64_t rows() const { return offsets.back(); }
 };
 
+// Throws InputError(item, "NaN at frame r, column c") for the first non-finite value of a
+// frames x dim block; the store accepts only finite frames.
+void check_finite_frames(const std::string& item, std::span<const float> frames, std::uint64_t dim);
+
 class EmbeddingStoreWriter {
  public:
   // Creates a new store at `path`, replacing any file there.

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <exception>
 #include <fstream>
 #include <memory>
@@ -351,12 +350,7 @@ void EmbeddingImporter::run() {
           }
           LoadedTrack& track = *loaded[k];
           // Checked before the track can fix the store's dimension: only a good track may.
-          const auto bad = std::find_if(track.values.begin(), track.values.end(), [](float v) { return !std::isfinite(v); });
-          if (bad != track.values.end()) {
-            const auto position = static_cast<std::uint64_t>(bad - track.values.begin());
-            throw InputError(id, std::string(std::isnan(*bad) ? "NaN" : "Inf") + " at frame " + std::to_string(position / track.dim) +
-                                     ", column " + std::to_string(position % track.dim));
-          }
+          check_finite_frames(id, track.values, track.dim);
           if (dim == 0) dim = track.dim;
           if (track.dim != dim) {
             throw InputError(id, "dimension " + std::to_string(track.dim) + ", expected " + std::to_string(dim));

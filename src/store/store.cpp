@@ -79,6 +79,14 @@ int deflate_level_that_pays(std::span<const float> sample) {
   return compressed_size * 5 <= shuffled.size() * 4 ? kLevel : 0;
 }
 
+void check_finite_frames(const std::string& item, std::span<const float> frames, std::uint64_t dim) {
+  const auto bad = std::find_if(frames.begin(), frames.end(), [](float v) { return !std::isfinite(v); });
+  if (bad == frames.end()) return;
+  const auto position = static_cast<std::uint64_t>(bad - frames.begin());
+  throw InputError(item, std::string(std::isnan(*bad) ? "NaN" : "Inf") + " at frame " + std::to_string(position / dim) +
+                             ", column " + std::to_string(position % dim));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Writer
 
@@ -221,13 +229,7 @@ void EmbeddingStoreWriter::append(const std::string& id, std::span<const std::sp
       throw InputError(id, "layer " + s.layers[l].name + ": " + std::to_string(frames[l].size()) + " values for " +
                                std::to_string(frame_count) + " frames of dimension " + std::to_string(s.layers[l].dim));
     }
-    const auto bad = std::find_if(frames[l].begin(), frames[l].end(), [](float v) { return !std::isfinite(v); });
-    if (bad != frames[l].end()) {
-      const auto position = static_cast<std::uint64_t>(bad - frames[l].begin());
-      throw InputError(id, std::string(std::isnan(*bad) ? "NaN" : "Inf") + " at frame " +
-                               std::to_string(position / s.layers[l].dim) + ", column " +
-                               std::to_string(position % s.layers[l].dim));
-    }
+    check_finite_frames(id, frames[l], s.layers[l].dim);
   }
   for (std::size_t l = 0; l < s.layers.size(); ++l) {
     s.pending_frames[l].insert(s.pending_frames[l].end(), frames[l].begin(), frames[l].end());
