@@ -31,18 +31,9 @@ using conceptree::testing::CommandResult;
 using conceptree::testing::read_text;
 using conceptree::testing::run_cli;
 using conceptree::testing::ScratchDir;
+using conceptree::testing::quoted_args;
 using conceptree::testing::shell_quote;
 using conceptree::testing::write_text;
-
-// Shell text for the CLI: each argument quoted, separated by spaces.
-std::string args(std::initializer_list<std::string> parts) {
-  std::string text;
-  for (const auto& part : parts) {
-    if (!text.empty()) text += ' ';
-    text += shell_quote(part);
-  }
-  return text;
-}
 
 std::vector<std::string> split_lines(const std::string& text) {
   std::vector<std::string> lines;
@@ -129,7 +120,7 @@ TEST(CliHelp, EverySubcommandHasHelp) {
   const auto listed = listed_subcommands(run_cli("--help").out);
   ASSERT_FALSE(listed.empty());
   for (const auto& [command, description] : listed) {
-    const CommandResult result = run_cli(args({command, "--help"}));
+    const CommandResult result = run_cli(quoted_args({command, "--help"}));
     EXPECT_EQ(result.exit_code, 0) << command << ": " << result.err;
     EXPECT_TRUE(contains(result.out, fmt::format("conceptree {}", command))) << result.out;
     EXPECT_TRUE(contains(result.out, "--help")) << result.out;
@@ -137,7 +128,7 @@ TEST(CliHelp, EverySubcommandHasHelp) {
 }
 
 TEST(CliHelp, ImportHelpShowsDefaultsAndRanges) {
-  const CommandResult result = run_cli(args({"import", "--help"}));
+  const CommandResult result = run_cli(quoted_args({"import", "--help"}));
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_TRUE(contains(result.out, "--layer TEXT=embedding")) << result.out;
   EXPECT_TRUE(contains(result.out, "--jobs")) << result.out;
@@ -173,11 +164,11 @@ TEST(CliUsage, MissingRequiredOptionsAreUsageErrorsNamingTheOption) {
     std::string missing;
   };
   const std::vector<Case> cases = {
-      {args({"import", input}), "--format"},
-      {args({"import", "--format", "npy-dir", input}), "--output"},
-      {args({"import", "--format", "npy-dir", "-o", (scratch / "s.h5").string()}), "input"},
-      {args({"info"}), "file"},
-      {args({"synth"}), "--output"},
+      {quoted_args({"import", input}), "--format"},
+      {quoted_args({"import", "--format", "npy-dir", input}), "--output"},
+      {quoted_args({"import", "--format", "npy-dir", "-o", (scratch / "s.h5").string()}), "input"},
+      {quoted_args({"info"}), "file"},
+      {quoted_args({"synth"}), "--output"},
   };
   for (const auto& c : cases) {
     const CommandResult result = run_cli(c.arguments);
@@ -189,10 +180,10 @@ TEST(CliUsage, MissingRequiredOptionsAreUsageErrorsNamingTheOption) {
 
 TEST(CliUsage, OutOfRangeAndUnknownChoiceValuesAreUsageErrors) {
   const ScratchDir scratch;
-  const CommandResult bad_jobs = run_cli(args({"synth", "-o", (scratch / "c").string(), "--jobs", "5000"}));
+  const CommandResult bad_jobs = run_cli(quoted_args({"synth", "-o", (scratch / "c").string(), "--jobs", "5000"}));
   EXPECT_EQ(bad_jobs.exit_code, 2);
   EXPECT_TRUE(contains(bad_jobs.err, "--jobs")) << bad_jobs.err;
-  const CommandResult bad_layout = run_cli(args({"synth", "-o", (scratch / "c").string(), "--layout", "csv"}));
+  const CommandResult bad_layout = run_cli(quoted_args({"synth", "-o", (scratch / "c").string(), "--layout", "csv"}));
   EXPECT_EQ(bad_layout.exit_code, 2);
   EXPECT_TRUE(contains(bad_layout.err, "csv")) << bad_layout.err;
   EXPECT_FALSE(fs::exists(scratch / "c"));
@@ -218,7 +209,7 @@ TEST(CliInfo, StoreSummaryGivesTrackAndFrameCountsAndLayerDimension) {
   const fs::path store = scratch / "store.h5";
   write_small_store(store);
 
-  const CommandResult result = run_cli(args({"info", store.string()}));
+  const CommandResult result = run_cli(quoted_args({"info", store.string()}));
 
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_TRUE(contains(result.out, store.string())) << result.out;
@@ -245,7 +236,7 @@ TEST(CliInfo, MembershipsCheckedAgainstAStoreReportUnknownIdsAndEmptyConcepts) {
              "calm\tc\tmood\n"
              "silence\t\tmood\n");
 
-  const CommandResult result = run_cli(args({"info", (scratch / "memberships.tsv").string(), "--embeddings", store.string()}));
+  const CommandResult result = run_cli(quoted_args({"info", (scratch / "memberships.tsv").string(), "--embeddings", store.string()}));
 
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(field_line(result.out, "concepts"), "concepts 4") << result.out;
@@ -258,7 +249,7 @@ TEST(CliInfo, MissingFileIsAOneLineErrorNamingIt) {
   const ScratchDir scratch;
   const fs::path missing = scratch / "no_such_store.h5";
 
-  const CommandResult result = run_cli(args({"info", missing.string()}));
+  const CommandResult result = run_cli(quoted_args({"info", missing.string()}));
 
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_TRUE(result.out.empty()) << result.out;
@@ -275,7 +266,7 @@ TEST(CliInfo, RandomBinaryFileIsAOneLineErrorNamingIt) {
     const fs::path file = scratch / name;
     write_text(file, noise);
 
-    const CommandResult result = run_cli(args({"info", file.string()}));
+    const CommandResult result = run_cli(quoted_args({"info", file.string()}));
 
     EXPECT_EQ(result.exit_code, 1) << name;
     EXPECT_EQ(split_lines(result.err).size(), 1u) << result.err;
@@ -291,7 +282,7 @@ constexpr std::uint64_t kSynthFrames = 3;
 constexpr std::uint64_t kSynthDim = 8;
 
 std::string synth_args(const fs::path& output, const std::string& layout, int seed) {
-  return args({"synth", "-o", output.string(), "--layout", layout, "--seed", std::to_string(seed), "--tracks",
+  return quoted_args({"synth", "-o", output.string(), "--layout", layout, "--seed", std::to_string(seed), "--tracks",
                std::to_string(kSynthTracks), "--frames", std::to_string(kSynthFrames), "--dim", std::to_string(kSynthDim),
                "--families", "2", "--concepts-per-family", "3", "--min-concept-tracks", "4", "--max-concept-tracks", "12"});
 }
@@ -363,7 +354,7 @@ TEST_P(CliSynthLayout, WritesMembershipsTruthAndEmbeddings) {
   if (!store_for_check.empty()) {
     // Every track the memberships name is in the embeddings.
     const CommandResult info = run_cli(
-        args({"info", (corpus / "memberships.tsv").string(), "--embeddings", store_for_check.string()}));
+        quoted_args({"info", (corpus / "memberships.tsv").string(), "--embeddings", store_for_check.string()}));
     ASSERT_EQ(info.exit_code, 0) << info.err;
     EXPECT_TRUE(field_line(info.out, "unknown ids").starts_with("unknown ids 0 tracks")) << info.out;
   }
@@ -446,7 +437,7 @@ TEST(CliQuiet, SuppressesInformationalLines) {
   ASSERT_EQ(after.exit_code, 0) << after.err;
   EXPECT_EQ(after.err, "");
 
-  const CommandResult imported = run_cli(args({"-q", "import", "--format", "npy-dir", (scratch / "normal" / "embeddings").string(),
+  const CommandResult imported = run_cli(quoted_args({"-q", "import", "--format", "npy-dir", (scratch / "normal" / "embeddings").string(),
                                                "-o", (scratch / "store.h5").string()}));
   ASSERT_EQ(imported.exit_code, 0) << imported.err;
   EXPECT_EQ(imported.err, "");
@@ -461,7 +452,7 @@ TEST(CliQuiet, KeepsWarnings) {
   write_npy(scratch / "in" / "good.npy", frames, shape);
   write_text(scratch / "in" / "broken.npy", "not numpy at all");
 
-  const CommandResult result = run_cli(args({"--quiet", "import", "--format", "npy-dir", (scratch / "in").string(), "-o",
+  const CommandResult result = run_cli(quoted_args({"--quiet", "import", "--format", "npy-dir", (scratch / "in").string(), "-o",
                                              (scratch / "store.h5").string()}));
 
   ASSERT_EQ(result.exit_code, 0) << result.err;

@@ -35,6 +35,7 @@ using conceptree::testing::read_text;
 using conceptree::testing::run_cli;
 using conceptree::testing::run_command;
 using conceptree::testing::ScratchDir;
+using conceptree::testing::quoted_args;
 using conceptree::testing::shell_quote;
 using conceptree::testing::write_text;
 
@@ -75,16 +76,6 @@ std::vector<std::string> numbered_ids(const std::string& prefix, std::size_t cou
 std::vector<Track> sorted_by_id(std::vector<Track> tracks) {
   std::sort(tracks.begin(), tracks.end(), [](const Track& a, const Track& b) { return a.id < b.id; });
   return tracks;
-}
-
-// Shell text for the CLI: each argument quoted, separated by spaces.
-std::string args(std::initializer_list<std::string> parts) {
-  std::string text;
-  for (const auto& part : parts) {
-    if (!text.empty()) text += ' ';
-    text += shell_quote(part);
-  }
-  return text;
 }
 
 fs::path with_suffix(const fs::path& path, const std::string& suffix) {
@@ -234,7 +225,7 @@ TEST(ImportNpyArray, OneFramePerRowWithIdsFile) {
   write_npy(scratch / "all.npy", concatenated_values(tracks), shape);
   write_text(scratch / "ids.txt", lines_of(ids_of(tracks)));
 
-  const CommandResult result = run_cli(args({"import", "--format", "npy", (scratch / "all.npy").string(), "--ids",
+  const CommandResult result = run_cli(quoted_args({"import", "--format", "npy", (scratch / "all.npy").string(), "--ids",
                                              (scratch / "ids.txt").string(), "-o", (scratch / "store.h5").string()}));
 
   ASSERT_EQ(result.exit_code, 0) << result.err;
@@ -248,7 +239,7 @@ TEST(ImportNpyArray, TracksByFramesByDimArray) {
   write_npy(scratch / "all.npy", concatenated_values(tracks), shape);
   write_text(scratch / "ids.txt", lines_of(ids_of(tracks)));
 
-  const CommandResult result = run_cli(args({"import", "--format", "npy", (scratch / "all.npy").string(), "--ids",
+  const CommandResult result = run_cli(quoted_args({"import", "--format", "npy", (scratch / "all.npy").string(), "--ids",
                                              (scratch / "ids.txt").string(), "-o", (scratch / "store.h5").string()}));
 
   ASSERT_EQ(result.exit_code, 0) << result.err;
@@ -267,7 +258,7 @@ TEST(ImportNpyArray, RaggedFramesWithNpyOffsets) {
   write_text(scratch / "ids.txt", lines_of(ids_of(tracks)));
 
   const CommandResult result =
-      run_cli(args({"import", "--format", "npy", (scratch / "frames.npy").string(), "--ids", (scratch / "ids.txt").string(),
+      run_cli(quoted_args({"import", "--format", "npy", (scratch / "frames.npy").string(), "--ids", (scratch / "ids.txt").string(),
                     "--offsets", (scratch / "offsets.npy").string(), "-o", (scratch / "store.h5").string()}));
 
   ASSERT_EQ(result.exit_code, 0) << result.err;
@@ -286,7 +277,7 @@ TEST(ImportNpyArray, RaggedFramesWithTextOffsets) {
   write_text(scratch / "ids.txt", lines_of(ids_of(tracks)));
 
   const CommandResult result =
-      run_cli(args({"import", "--format", "npy", (scratch / "frames.npy").string(), "--ids", (scratch / "ids.txt").string(),
+      run_cli(quoted_args({"import", "--format", "npy", (scratch / "frames.npy").string(), "--ids", (scratch / "ids.txt").string(),
                     "--offsets", (scratch / "offsets.txt").string(), "-o", (scratch / "store.h5").string()}));
 
   ASSERT_EQ(result.exit_code, 0) << result.err;
@@ -306,7 +297,7 @@ TEST(ImportHdf5, RaggedDatasetWithIdsAndOffsetsDatasets) {
     file.close();
   }
 
-  const CommandResult result = run_cli(args({"import", "--format", "h5", (scratch / "features.h5").string(), "--dataset",
+  const CommandResult result = run_cli(quoted_args({"import", "--format", "h5", (scratch / "features.h5").string(), "--dataset",
                                              "/features/pool5", "--ids-dataset", "/meta/track_ids", "--offsets-dataset",
                                              "/meta/offsets", "-o", (scratch / "store.h5").string()}));
 
@@ -328,7 +319,7 @@ TEST(ImportHdf5, RaggedDatasetWithIdsTextFileAndOffsetsDataset) {
   write_text(scratch / "ids.txt", lines_of(ids_of(tracks)));
 
   const CommandResult result =
-      run_cli(args({"import", "--format", "h5", (scratch / "features.h5").string(), "--dataset", "/emb", "--ids",
+      run_cli(quoted_args({"import", "--format", "h5", (scratch / "features.h5").string(), "--dataset", "/emb", "--ids",
                     (scratch / "ids.txt").string(), "--offsets-dataset", "/offsets", "-o", (scratch / "store.h5").string()}));
 
   ASSERT_EQ(result.exit_code, 0) << result.err;
@@ -347,7 +338,7 @@ TEST(ImportHdf5, TracksByFramesByDimDatasetWithIntegerIds) {
     file.close();
   }
 
-  const CommandResult result = run_cli(args({"import", "--format", "h5", (scratch / "features.h5").string(), "--dataset",
+  const CommandResult result = run_cli(quoted_args({"import", "--format", "h5", (scratch / "features.h5").string(), "--dataset",
                                              "/emb", "--ids-dataset", "/ids", "-o", (scratch / "store.h5").string()}));
 
   ASSERT_EQ(result.exit_code, 0) << result.err;
@@ -490,7 +481,7 @@ TEST_P(ImportBadTrack, IsSkippedNamedAndListedWithoutStrictAndStopsTheRunWithStr
   const fs::path output = scratch / "store.h5";
 
   const CommandResult skipping =
-      run_cli(args({"import", "--format", GetParam().format, (scratch / "in").string(), "-o", output.string(), "-j", "2"}));
+      run_cli(quoted_args({"import", "--format", GetParam().format, (scratch / "in").string(), "-o", output.string(), "-j", "2"}));
 
   ASSERT_EQ(skipping.exit_code, 0) << skipping.err;
   EXPECT_NE(skipping.err.find(kBadId), std::string::npos) << skipping.err;
@@ -499,7 +490,7 @@ TEST_P(ImportBadTrack, IsSkippedNamedAndListedWithoutStrictAndStopsTheRunWithStr
 
   const fs::path strict_output = scratch / "strict.h5";
   const CommandResult strict = run_cli(
-      args({"import", "--format", GetParam().format, (scratch / "in").string(), "-o", strict_output.string(), "--strict"}));
+      quoted_args({"import", "--format", GetParam().format, (scratch / "in").string(), "-o", strict_output.string(), "--strict"}));
 
   EXPECT_EQ(strict.exit_code, 1) << strict.err;
   EXPECT_NE(strict.err.find(kBadId), std::string::npos) << strict.err;
@@ -526,7 +517,7 @@ TEST(ImportBadTracks, NoImportableTrackIsAnErrorAndWritesNoStore) {
   const fs::path output = scratch / "store.h5";
 
   const CommandResult result =
-      run_cli(args({"import", "--format", "npy-dir", (scratch / "in").string(), "-o", output.string()}));
+      run_cli(quoted_args({"import", "--format", "npy-dir", (scratch / "in").string(), "-o", output.string()}));
 
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_NE(result.err.find("no track could be imported"), std::string::npos) << result.err;
@@ -558,7 +549,7 @@ TEST(ImportBadTracks, FolderWithoutTrackFilesIsAnErrorAndWritesNoStore) {
   const fs::path output = scratch / "store.h5";
 
   const CommandResult result =
-      run_cli(args({"import", "--format", "npy-dir", (scratch / "in").string(), "-o", output.string()}));
+      run_cli(quoted_args({"import", "--format", "npy-dir", (scratch / "in").string(), "-o", output.string()}));
 
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_NE(result.err.find("no tracks found"), std::string::npos) << result.err;
@@ -573,7 +564,7 @@ TEST(ImportBadTracks, StaleErrorsReportIsRemovedWhenARerunSkipsNothing) {
   write_npy_dir(scratch / "in", good);
   plant_nan(scratch / "in" / "d.npy");
   const fs::path output = scratch / "store.h5";
-  const std::string command = args({"import", "--format", "npy-dir", (scratch / "in").string(), "-o", output.string()});
+  const std::string command = quoted_args({"import", "--format", "npy-dir", (scratch / "in").string(), "-o", output.string()});
   ASSERT_EQ(run_cli(command).exit_code, 0);
   ASSERT_TRUE(fs::exists(BatchErrors::report_path(output)));
 
@@ -594,7 +585,7 @@ TEST(ImportOutput, ExistingOutputIsKeptUnlessOverwrite) {
   write_npy_dir(scratch / "in", tracks);
   const fs::path output = scratch / "store.h5";
   write_text(output, "precious results");
-  const std::string command = args({"import", "--format", "npy-dir", (scratch / "in").string(), "-o", output.string()});
+  const std::string command = quoted_args({"import", "--format", "npy-dir", (scratch / "in").string(), "-o", output.string()});
 
   const CommandResult refused = run_cli(command);
   EXPECT_EQ(refused.exit_code, 1);
@@ -742,23 +733,30 @@ with h5py.File(store, "r") as f:
 print("checked", len(ids), "tracks")
 )";
 
+// Writes tracks with numpy (the `writer` script) into scratch/in and imports them as npy-dir.
+void import_numpy_written_tracks(const std::string& python, const ScratchDir& scratch, const char* writer) {
+  write_text(scratch / "write.py", writer);
+  const CommandResult written =
+      run_command(shell_quote(python) + " " + quoted_args({(scratch / "write.py").string(), (scratch / "in").string()}));
+  ASSERT_EQ(written.exit_code, 0) << written.err;
+  const CommandResult imported =
+      run_cli(quoted_args({"import", "--format", "npy-dir", (scratch / "in").string(), "-o", (scratch / "store.h5").string()}));
+  ASSERT_EQ(imported.exit_code, 0) << imported.err;
+}
+
+// Compares scratch/store.h5 with the numpy files in scratch/in, through h5py.
+CommandResult check_store_with_h5py(const std::string& python, const ScratchDir& scratch) {
+  write_text(scratch / "check.py", kCheckStoreWithH5py);
+  return run_command(shell_quote(python) + " " +
+                     quoted_args({(scratch / "check.py").string(), (scratch / "store.h5").string(), (scratch / "in").string()}));
+}
+
 TEST(ImportPythonView, H5pyReadsWhatNumpyWrote) {
   const std::string python = python_with_h5py();
   if (python.empty()) GTEST_SKIP() << "no /usr/bin/python3 with numpy and h5py";
   const ScratchDir scratch;
-  write_text(scratch / "write.py", kWriteNumpyTracks);
-  write_text(scratch / "check.py", kCheckStoreWithH5py);
-  const CommandResult written =
-      run_command(shell_quote(python) + " " + args({(scratch / "write.py").string(), (scratch / "in").string()}));
-  ASSERT_EQ(written.exit_code, 0) << written.err;
-
-  const CommandResult imported =
-      run_cli(args({"import", "--format", "npy-dir", (scratch / "in").string(), "-o", (scratch / "store.h5").string()}));
-  ASSERT_EQ(imported.exit_code, 0) << imported.err;
-
-  const CommandResult checked = run_command(shell_quote(python) + " " +
-                                            args({(scratch / "check.py").string(), (scratch / "store.h5").string(),
-                                                  (scratch / "in").string()}));
+  ASSERT_NO_FATAL_FAILURE(import_numpy_written_tracks(python, scratch, kWriteNumpyTracks));
+  const CommandResult checked = check_store_with_h5py(python, scratch);
   EXPECT_EQ(checked.exit_code, 0) << checked.out << checked.err;
   EXPECT_NE(checked.out.find("checked 14 tracks"), std::string::npos) << checked.out;
 }
@@ -783,20 +781,9 @@ TEST(ImportPythonView, NumpyFloatLayoutsConvertToFloat32) {
   const std::string python = python_with_h5py();
   if (python.empty()) GTEST_SKIP() << "no /usr/bin/python3 with numpy and h5py";
   const ScratchDir scratch;
-  write_text(scratch / "write.py", kWriteNumpyLayouts);
-  write_text(scratch / "check.py", kCheckStoreWithH5py);
-  const CommandResult written =
-      run_command(shell_quote(python) + " " + args({(scratch / "write.py").string(), (scratch / "in").string()}));
-  ASSERT_EQ(written.exit_code, 0) << written.err;
-
-  const CommandResult imported =
-      run_cli(args({"import", "--format", "npy-dir", (scratch / "in").string(), "-o", (scratch / "store.h5").string()}));
-  ASSERT_EQ(imported.exit_code, 0) << imported.err;
+  ASSERT_NO_FATAL_FAILURE(import_numpy_written_tracks(python, scratch, kWriteNumpyLayouts));
   EXPECT_EQ(EmbeddingStore(scratch / "store.h5").track_count(), 5u);
-
-  const CommandResult checked = run_command(shell_quote(python) + " " +
-                                            args({(scratch / "check.py").string(), (scratch / "store.h5").string(),
-                                                  (scratch / "in").string()}));
+  const CommandResult checked = check_store_with_h5py(python, scratch);
   EXPECT_EQ(checked.exit_code, 0) << checked.out << checked.err;
 }
 

@@ -1,4 +1,5 @@
 #include <gmock/gmock.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <bit>
@@ -288,7 +289,7 @@ TEST(NpyFromNumpy, HeaderVersionsOneTwoAndThree) {
                      "        np.lib.format.write_array(f, a, version=(v, 0))\n");
   const std::vector<float> expected = {-2.5f, -1.5f, -0.5f, 0.5f, 1.5f, 2.5f};
   for (int version = 1; version <= 3; ++version) {
-    const fs::path path = scratch / ("v" + std::to_string(version) + ".npy");
+    const fs::path path = scratch / fmt::format("v{}.npy", version);
     ASSERT_EQ(static_cast<int>(testing::read_text(path).at(6)), version) << "numpy wrote another version";
     const NpyReader reader(path);
     // Version 2+ has a 4-byte header length, so the header starts 2 bytes later.

@@ -34,6 +34,15 @@ std::string shell_quote(const std::string& text) {
   return quoted + "'";
 }
 
+std::string quoted_args(std::initializer_list<std::string> parts) {
+  std::string text;
+  for (const auto& part : parts) {
+    if (!text.empty()) text += ' ';
+    text += shell_quote(part);
+  }
+  return text;
+}
+
 CommandResult run_command(const std::string& command_line) {
   const ScratchDir capture;
   const fs::path out = capture / "stdout";

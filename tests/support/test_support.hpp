@@ -6,6 +6,7 @@
 #include "conceptree/error.hpp"
 
 #include <filesystem>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,6 +39,8 @@ CommandResult run_command(const std::string& command_line);
 CommandResult run_cli(const std::string& arguments);
 // Quotes a string for the shell.
 std::string shell_quote(const std::string& text);
+// Shell text for a command's arguments: each quoted, separated by spaces.
+std::string quoted_args(std::initializer_list<std::string> parts);
 
 // /usr/bin/python3 when it has numpy and h5py (Debian packages), else empty.
 std::string python_with_h5py();
