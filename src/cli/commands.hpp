@@ -10,5 +10,7 @@ void add_info_command(CLI::App& app);
 void add_synth_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_cavs_command(CLI::App& app);
+void add_similarity_command(CLI::App& app);
+void add_hierarchy_command(CLI::App& app);
 
 }  // namespace conceptree::cli

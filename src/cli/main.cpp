@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
   conceptree::cli::add_import_command(app);
   conceptree::cli::add_train_command(app);
   conceptree::cli::add_cavs_command(app);
+  conceptree::cli::add_similarity_command(app);
+  conceptree::cli::add_hierarchy_command(app);
   conceptree::cli::add_info_command(app);
   conceptree::cli::add_synth_command(app);
 

@@ -1,0 +1,139 @@
+#pragma once
+// Hierarchy extraction from a concept similarity (Heymann & Garcia-Molina 2006, as in the paper),
+// the paper's baselines, and the hierarchy file formats.
+//   HierarchyExtractor extractor(config);
+//   extractor.run();
+//   extractor.hierarchy();
+//
+// A hierarchy is a set of concepts (nodes) and parent -> child links. There is no root node:
+// concepts without a parent are the top level. With --parents k > 1 it is a DAG; the baselines
+// `top1`, `threshold`, `matching` and the random ones are graphs that may hold cycles.
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "conceptree/params.hpp"
+#include "conceptree/similarity.hpp"
+
+namespace conceptree {
+
+struct HierarchyOptions {
+  std::string method = "heymann";
+  double threshold = 0.5;              // graph edge i-j when S[i][j] or S[j][i] exceeds it
+  double min_similarity = 0.2;         // heymann: a parent p of n needs S[p][n] above it
+  std::uint64_t max_children = 20;     // heymann: a full parent takes no more children
+  std::uint64_t parents = 1;           // heymann: up to this many parents per concept (> 1: a DAG)
+  double additional_threshold = 0.2;   // heymann: extra parents within this of the best S[p][n]
+  double matching_threshold = 0.66;    // matching: link when S exceeds it
+  double random_density = 0.1;         // random-sim: share of concept pairs linked
+  std::uint64_t seed = 0;              // random-top, random-sim
+
+  template <class Visitor>
+  void visit(Visitor&& v) {
+    v(method, {.name = "method", .help = "heymann (centrality-ordered greedy tree), or a baseline: top1, threshold, matching, random-top, random-sim",
+               .choices = {"heymann", "top1", "threshold", "matching", "random-top", "random-sim"}});
+    v(threshold, {.name = "threshold", .help = "concept graph (for centrality, and the threshold baseline): edge i-j when S[i][j] or S[j][i] exceeds this", .min = -1, .max = 1e9});
+    v(min_similarity, {.name = "min-sim", .help = "heymann: a concept hangs under p only when S[p][n] exceeds this, else it is top level", .min = -1, .max = 1e9});
+    v(max_children, {.name = "max-children", .help = "heymann: children a concept may take", .min = 1, .max = 1e9});
+    v(parents, {.name = "parents", .help = "heymann: parents per concept; above 1 the hierarchy is a DAG", .min = 1, .max = 1000});
+    v(additional_threshold, {.name = "additional-threshold", .help = "heymann with --parents > 1: extra parents need S[p][n] within this of the best parent's", .min = 0, .max = 1e9});
+    v(matching_threshold, {.name = "matching-threshold", .help = "matching baseline: link concepts whose S exceeds this", .min = -1, .max = 1e9});
+    v(random_density, {.name = "random-density", .help = "random-sim baseline: share of concept pairs linked", .min = 0, .max = 1});
+    v(seed, {.name = "seed", .help = "seed of the random baselines"});
+  }
+};
+
+struct HierarchyNode {
+  std::string id;                      // the concept's key, as in the memberships
+  std::string label;                   // display name
+  std::string type;
+  double centrality = 0;               // betweenness in the concept graph
+  std::int64_t depth = 0;              // links from the nearest top-level concept; -1 when none reaches it (cycles)
+};
+
+struct HierarchyLink {
+  std::uint32_t parent = 0;            // node indices
+  std::uint32_t child = 0;
+  float weight = 0;                    // S[parent][child]
+};
+
+// A setting recorded with a hierarchy: text or a number.
+using HierarchyParam = std::variant<std::string, double>;
+
+struct Hierarchy {
+  std::vector<HierarchyNode> nodes;
+  std::vector<HierarchyLink> links;
+  std::vector<std::pair<std::string, HierarchyParam>> params;  // how it was made
+
+  std::size_t max_parents() const;
+  std::vector<std::uint32_t> top_level() const;  // nodes without a parent, in node order
+};
+
+// Link sets of each method on an in-memory similarity; `centrality` orders heymann's visits.
+std::vector<HierarchyLink> extract_links(const SimilarityMatrix& similarity, const std::vector<double>& centrality,
+                                         const HierarchyOptions& options);
+// Fills every node's depth from the links.
+void assign_depths(Hierarchy& hierarchy);
+
+// Formats; `format` one of json, graphml, dot, newick, tsv. Newick needs a tree or forest
+// (FatalError otherwise). write_hierarchy goes through a temporary file and a rename.
+std::string format_hierarchy(const Hierarchy& hierarchy, const std::string& format);
+void write_hierarchy(const std::filesystem::path& path, const Hierarchy& hierarchy, const std::string& format);
+// The format an output path asks for by its extension (.json .graphml .dot/.gv .nwk/.newick .tsv), json otherwise.
+std::string hierarchy_format_for(const std::filesystem::path& path);
+// Reads a hierarchy JSON (conceptree's, or any with nodes[].id and links[].source/target);
+// throws InputError naming the file for bad structure or unknown ids.
+Hierarchy read_hierarchy_json(const std::filesystem::path& path);
+
+struct HierarchyConfig {
+  std::string similarity{};            // similarity file (HDF5)
+  std::string output{};
+  std::string format{};                // empty = from the output's extension
+  std::string labels{};                // optional TSV id<TAB>label
+  HierarchyOptions options;
+  int jobs = 0;
+  bool overwrite = false;
+
+  template <class Visitor>
+  void visit(Visitor&& v) {
+    v(similarity, {.name = "similarity", .help = "similarity file (HDF5) from 'conceptree similarity'", .required = true, .short_name = "s"});
+    v(output, {.name = "output", .help = "hierarchy to write", .required = true, .short_name = "o"});
+    v(format, {.name = "format", .help = "json, graphml (Gephi), dot (Graphviz), newick or tsv (child<TAB>parent); default: from the output's extension, else json",
+               .choices = {"json", "graphml", "dot", "newick", "tsv"}});
+    v(labels, {.name = "labels", .help = "TSV id<TAB>label giving concepts display names (default: the id)"});
+    options.visit(v);
+    v(jobs, {.name = "jobs", .help = "threads, 0 = all cores", .min = 0, .max = 1024, .short_name = "j"});
+    v(overwrite, {.name = "overwrite", .help = "replace the output if it exists"});
+  }
+};
+
+struct HierarchySummary {
+  std::uint64_t concepts = 0;
+  std::uint64_t graph_edges = 0;        // undirected edges of the concept graph
+  std::uint64_t links = 0;
+  std::uint64_t top_level = 0;
+  std::int64_t max_depth = 0;
+  std::uint64_t edges_traversed = 0;    // by the betweenness computation
+  double centrality_seconds = 0;
+  double seconds = 0;
+};
+
+class HierarchyExtractor {
+ public:
+  explicit HierarchyExtractor(HierarchyConfig config);
+  // Throws FatalError for bad inputs or options.
+  void run();
+  const Hierarchy& hierarchy() const { return hierarchy_; }
+  const HierarchySummary& summary() const { return summary_; }
+
+ private:
+  HierarchyConfig config_;
+  Hierarchy hierarchy_;
+  HierarchySummary summary_;
+};
+
+}  // namespace conceptree

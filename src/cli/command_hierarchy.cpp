@@ -1,0 +1,34 @@
+#include <fmt/format.h>
+
+#include <memory>
+
+#include "cli/commands.hpp"
+#include "cli/param_binding.hpp"
+#include "conceptree/hierarchy.hpp"
+#include "conceptree/log.hpp"
+
+namespace conceptree::cli {
+
+void add_hierarchy_command(CLI::App& app) {
+  auto config = std::make_shared<HierarchyConfig>();
+  CLI::App* command = app.add_subcommand("hierarchy", "extract a hierarchy of concepts from their similarity");
+  command->footer(
+      "The concept graph links i and j when S[i][j] or S[j][i] exceeds --threshold; its exact betweenness\n"
+      "centrality orders heymann's visits: the most central concept is top level, each next concept n goes\n"
+      "under the placed concept p with the largest S[p][n] that has room (--max-children), if S[p][n] > --min-sim,\n"
+      "else to the top level. Baselines: top1 (n under argmax_p S[p][n]), threshold (one link per pair above\n"
+      "--threshold), matching (above --matching-threshold), random-top, random-sim (seeded).");
+  bind_options(*command, *config);
+  command->callback([config] {
+    HierarchyExtractor extractor(*config);
+    extractor.run();
+    const auto& s = extractor.summary();
+    log_info(fmt::format("concept graph: {} concepts, {} edges above {}; betweenness in {:.3f} s ({:.0f} M edge visits/s)", s.concepts,
+                         s.graph_edges, config->options.threshold, s.centrality_seconds,
+                         s.centrality_seconds > 0 ? static_cast<double>(s.edges_traversed) / s.centrality_seconds * 1e-6 : 0.0));
+    log_info(fmt::format("{}: {} links, {} top-level concepts, depth {}; wrote {} in {:.2f} s", config->options.method, s.links, s.top_level,
+                         s.max_depth, config->output, s.seconds));
+  });
+}
+
+}  // namespace conceptree::cli

@@ -1,0 +1,262 @@
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <numeric>
+#include <random>
+#include <unordered_map>
+
+#include "conceptree/error.hpp"
+#include "conceptree/graph.hpp"
+#include "conceptree/hierarchy.hpp"
+#include "conceptree/log.hpp"
+
+namespace conceptree {
+namespace fs = std::filesystem;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Concepts by decreasing centrality, ties by index.
+std::vector<std::uint32_t> centrality_order(const std::vector<double>& centrality) {
+  std::vector<std::uint32_t> order(centrality.size());
+  std::iota(order.begin(), order.end(), 0u);
+  std::stable_sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) { return centrality[a] > centrality[b]; });
+  return order;
+}
+
+std::vector<HierarchyLink> heymann_links(const SimilarityMatrix& s, const std::vector<double>& centrality, const HierarchyOptions& options) {
+  const std::size_t n = s.size();
+  std::vector<HierarchyLink> links;
+  std::vector<std::uint64_t> children(n, 0);
+  std::vector<std::uint32_t> placed;
+  placed.reserve(n);
+  std::vector<std::uint32_t> candidates;
+  const auto more_similar = [&](std::uint32_t node) {
+    return [&s, node](std::uint32_t a, std::uint32_t b) {
+      const float sa = s.at(a, node), sb = s.at(b, node);
+      return sa != sb ? sa > sb : a < b;
+    };
+  };
+  for (std::uint32_t node : centrality_order(centrality)) {
+    const auto open = [&](std::uint32_t p) { return children[p] < options.max_children && s.at(p, node) > options.min_similarity; };
+    std::int64_t best = -1;
+    for (std::uint32_t p : placed) {
+      if (open(p) && (best < 0 || more_similar(node)(p, static_cast<std::uint32_t>(best)))) best = p;
+    }
+    if (best >= 0) {
+      const auto parent = static_cast<std::uint32_t>(best);
+      const float best_similarity = s.at(parent, node);
+      links.push_back({parent, node, best_similarity});
+      if (options.parents > 1) {
+        candidates.clear();
+        for (std::uint32_t p : placed) {
+          if (p != parent && open(p) && s.at(p, node) >= best_similarity - options.additional_threshold) candidates.push_back(p);
+        }
+        const std::size_t extra = std::min<std::size_t>(candidates.size(), options.parents - 1);
+        std::partial_sort(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(extra), candidates.end(), more_similar(node));
+        for (std::size_t c = 0; c < extra; ++c) {
+          links.push_back({candidates[c], node, s.at(candidates[c], node)});
+          ++children[candidates[c]];
+        }
+      }
+      ++children[parent];
+    }
+    placed.push_back(node);
+  }
+  return links;
+}
+
+// Each concept n under the p maximising S[p][n], p != n, ties by index.
+std::vector<HierarchyLink> top1_links(const SimilarityMatrix& s) {
+  const std::size_t n = s.size();
+  std::vector<HierarchyLink> links;
+  if (n < 2) return links;
+  for (std::uint32_t child = 0; child < n; ++child) {
+    std::uint32_t best = child == 0 ? 1 : 0;
+    for (std::uint32_t p = 0; p < n; ++p) {
+      if (p != child && s.at(p, child) > s.at(best, child)) best = p;
+    }
+    links.push_back({best, child, s.at(best, child)});
+  }
+  return links;
+}
+
+// One link per concept pair whose similarity exceeds `threshold` either way, from the concept
+// whose members look more like the other (larger S[parent][child]; ties: lower index is parent).
+std::vector<HierarchyLink> threshold_links(const SimilarityMatrix& s, double threshold) {
+  const std::size_t n = s.size();
+  std::vector<HierarchyLink> links;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    for (std::uint32_t j = i + 1; j < n; ++j) {
+      const float forward = s.at(i, j), backward = s.at(j, i);
+      if (forward <= threshold && backward <= threshold) continue;
+      links.push_back(forward >= backward ? HierarchyLink{i, j, forward} : HierarchyLink{j, i, backward});
+    }
+  }
+  return links;
+}
+
+// The standard engine's raw 64-bit draws are the same everywhere, unlike std's distributions.
+double uniform_unit(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
+
+std::vector<HierarchyLink> random_top_links(const SimilarityMatrix& s, std::uint64_t seed) {
+  const std::size_t n = s.size();
+  std::vector<HierarchyLink> links;
+  if (n < 2) return links;
+  std::mt19937_64 rng(seed);
+  for (std::uint32_t child = 0; child < n; ++child) {
+    auto parent = static_cast<std::uint32_t>(uniform_unit(rng) * static_cast<double>(n - 1));
+    if (parent >= child) ++parent;
+    links.push_back({parent, child, s.at(parent, child)});
+  }
+  return links;
+}
+
+std::vector<HierarchyLink> random_sim_links(const SimilarityMatrix& s, double density, std::uint64_t seed) {
+  const std::size_t n = s.size();
+  std::vector<HierarchyLink> links;
+  std::mt19937_64 rng(seed);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    for (std::uint32_t j = i + 1; j < n; ++j) {
+      if (uniform_unit(rng) >= density) continue;
+      const bool i_is_parent = (rng() & 1) == 0;
+      links.push_back(i_is_parent ? HierarchyLink{i, j, s.at(i, j)} : HierarchyLink{j, i, s.at(j, i)});
+    }
+  }
+  return links;
+}
+
+std::unordered_map<std::string, std::string> read_labels(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(path, "cannot open");
+  std::unordered_map<std::string, std::string> labels;
+  std::string line;
+  for (std::size_t number = 1; std::getline(in, line); ++number) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    const auto tab = line.find('\t');
+    if (tab == std::string::npos) throw InputError(fmt::format("{}:{}", path, number), "expected id<TAB>label");
+    labels[line.substr(0, tab)] = line.substr(tab + 1);
+  }
+  return labels;
+}
+
+}  // namespace
+
+std::vector<HierarchyLink> extract_links(const SimilarityMatrix& similarity, const std::vector<double>& centrality,
+                                         const HierarchyOptions& options) {
+  const std::string& method = options.method;
+  if (method == "heymann") return heymann_links(similarity, centrality, options);
+  if (method == "top1") return top1_links(similarity);
+  if (method == "threshold") return threshold_links(similarity, options.threshold);
+  if (method == "matching") return threshold_links(similarity, options.matching_threshold);
+  if (method == "random-top") return random_top_links(similarity, options.seed);
+  if (method == "random-sim") return random_sim_links(similarity, options.random_density, options.seed);
+  throw FatalError("unknown hierarchy method '" + method + "'");
+}
+
+void assign_depths(Hierarchy& hierarchy) {
+  const std::size_t n = hierarchy.nodes.size();
+  std::vector<std::vector<std::uint32_t>> children(n);
+  std::vector<std::int64_t> depth(n, -1);
+  for (const auto& link : hierarchy.links) children[link.parent].push_back(link.child);
+  std::vector<std::uint32_t> frontier = hierarchy.top_level();
+  for (std::uint32_t node : frontier) depth[node] = 0;
+  for (std::size_t next = 0; next < frontier.size(); ++next) {
+    const std::uint32_t node = frontier[next];
+    for (std::uint32_t child : children[node]) {
+      if (depth[child] >= 0) continue;
+      depth[child] = depth[node] + 1;
+      frontier.push_back(child);
+    }
+  }
+  for (std::size_t i = 0; i < n; ++i) hierarchy.nodes[i].depth = depth[i];
+}
+
+std::size_t Hierarchy::max_parents() const {
+  std::vector<std::size_t> parents(nodes.size(), 0);
+  for (const auto& link : links) ++parents[link.child];
+  return parents.empty() ? 0 : *std::max_element(parents.begin(), parents.end());
+}
+
+std::vector<std::uint32_t> Hierarchy::top_level() const {
+  std::vector<bool> has_parent(nodes.size(), false);
+  for (const auto& link : links) has_parent[link.child] = true;
+  std::vector<std::uint32_t> top;
+  for (std::uint32_t i = 0; i < nodes.size(); ++i) {
+    if (!has_parent[i]) top.push_back(i);
+  }
+  return top;
+}
+
+HierarchyExtractor::HierarchyExtractor(HierarchyConfig config) : config_(std::move(config)) {}
+
+void HierarchyExtractor::run() {
+  validate(config_);
+  const auto start = Clock::now();
+  if (fs::exists(config_.output) && !config_.overwrite) throw FatalError(config_.output + ": already exists (pass --overwrite to replace it)");
+  const std::string format = config_.format.empty() ? hierarchy_format_for(config_.output) : config_.format;
+  const HierarchyOptions& options = config_.options;
+  try {
+    const SimilarityMatrix similarity = read_similarity(config_.similarity);
+    const std::size_t n = similarity.size();
+    const ConceptGraph graph = threshold_graph(similarity.values, n, options.threshold);
+    const auto centrality_start = Clock::now();
+    BetweennessCentrality centrality(graph, config_.jobs);
+    centrality.run();
+    summary_.centrality_seconds = std::chrono::duration<double>(Clock::now() - centrality_start).count();
+    summary_.edges_traversed = centrality.edges_traversed();
+    summary_.graph_edges = graph.edge_count();
+
+    const auto labels = config_.labels.empty() ? std::unordered_map<std::string, std::string>{} : read_labels(config_.labels);
+    hierarchy_ = Hierarchy{};
+    hierarchy_.nodes.resize(n);
+    std::size_t labelled = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      HierarchyNode& node = hierarchy_.nodes[i];
+      node.id = similarity.names[i];
+      const auto label = labels.find(node.id);
+      labelled += label != labels.end();
+      node.label = label != labels.end() ? label->second : node.id;
+      node.type = similarity.types[i];
+      node.centrality = centrality.scores()[i];
+    }
+    if (!labels.empty() && labelled < labels.size()) {
+      log_warning(fmt::format("{}: {} of {} labelled ids are not concepts of {}", config_.labels, labels.size() - labelled, labels.size(),
+                              config_.similarity));
+    }
+    hierarchy_.links = extract_links(similarity, centrality.scores(), options);
+    assign_depths(hierarchy_);
+
+    auto& params = hierarchy_.params;
+    params.emplace_back("method", options.method);
+    params.emplace_back("similarity", fs::absolute(config_.similarity).string());
+    params.emplace_back("measure", similarity.measure);
+    params.emplace_back("threshold", options.threshold);
+    if (options.method == "heymann") {
+      params.emplace_back("min_sim", options.min_similarity);
+      params.emplace_back("max_children", static_cast<double>(options.max_children));
+      params.emplace_back("parents", static_cast<double>(options.parents));
+      params.emplace_back("additional_threshold", options.additional_threshold);
+    }
+    if (options.method == "matching") params.emplace_back("matching_threshold", options.matching_threshold);
+    if (options.method == "random-sim") params.emplace_back("random_density", options.random_density);
+    if (options.method == "random-top" || options.method == "random-sim") params.emplace_back("seed", static_cast<double>(options.seed));
+    params.emplace_back("graph_edges", static_cast<double>(graph.edge_count()));
+  } catch (const InputError& error) {
+    throw FatalError(error.what());
+  }
+  write_hierarchy(config_.output, hierarchy_, format);
+
+  summary_.concepts = hierarchy_.nodes.size();
+  summary_.links = hierarchy_.links.size();
+  summary_.top_level = hierarchy_.top_level().size();
+  summary_.max_depth = 0;
+  for (const auto& node : hierarchy_.nodes) summary_.max_depth = std::max(summary_.max_depth, node.depth);
+  summary_.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+}  // namespace conceptree
