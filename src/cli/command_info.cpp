@@ -105,6 +105,33 @@ void print_concept_set(const std::string& path) {
   print_accuracy_histogram(set, cutoff);
 }
 
+void print_similarity(const std::string& path) {
+  const SimilarityFileSummary s = summarize_similarity(path);
+  fmt::print("{}: concept similarity ({})\n", path, s.measure);
+  fmt::print("  concepts          {}\n", s.concepts);
+  fmt::print("  layer             {}\n", s.layer);
+  fmt::print("  off-diagonal S    min {:.3f}, mean {:.3f}, max {:.3f}; diagonal mean {:.3f}\n", s.off_diagonal_min, s.off_diagonal_mean,
+             s.off_diagonal_max, s.diagonal_mean);
+  fmt::print("  density           {:.1f}% of S[i][j] > 0.5; concept graph at 0.5: {} edges\n", 100.0 * s.share_above_half, s.graph_edges);
+  if (s.max_support > 0) fmt::print("  test tracks       per concept: min {}, median {}, max {}\n", s.min_support, s.median_support, s.max_support);
+  for (const auto& [name, value] : s.attributes) fmt::print("  {:<17} {}\n", name, value);
+}
+
+void print_hierarchy(const std::string& path) {
+  const HierarchyFileSummary s = summarize_hierarchy(path);
+  fmt::print("{}: concept hierarchy{}, a {}\n", path, s.method.empty() ? "" : " (" + s.method + ")", s.shape);
+  fmt::print("  concepts          {}\n", s.nodes);
+  fmt::print("  links             {}\n", s.links);
+  fmt::print("  top level         {} concepts\n", s.top_level);
+  fmt::print("  depth             {} (concepts per depth: {}){}\n", s.max_depth, join_numbers(s.nodes_per_depth, ", "),
+             s.unreachable > 0 ? fmt::format("; {} on cycles, below no top-level concept", s.unreachable) : "");
+  fmt::print("  branching         {} concepts have children: mean {:.1f}, max {}\n", s.parents_with_children, s.mean_children, s.max_children);
+  if (!s.largest_top_level.empty()) {
+    fmt::print("  largest top-level concepts ({}):\n", s.shape == "tree" || s.shape == "forest" ? "descendants" : "children");
+    for (const auto& [label, size] : s.largest_top_level) fmt::print("    {:>6}  {}\n", size, label);
+  }
+}
+
 void print_memberships(const std::string& path, const std::string& store_path) {
   BatchErrors errors(false);
   const Memberships memberships = read_memberships(path, errors);
@@ -135,16 +162,18 @@ void print_memberships(const std::string& path, const std::string& store_path) {
 void add_info_command(CLI::App& app) {
   auto file = std::make_shared<std::string>();
   auto store = std::make_shared<std::string>();
-  CLI::App* command = app.add_subcommand("info", "summarise a conceptree file (embedding store, concept set, memberships)");
+  CLI::App* command = app.add_subcommand("info", "summarise a conceptree file (embedding store, concept set, similarity, hierarchy, memberships)");
   command->add_option("file", *file, "file to summarise")->required();
   command->add_option("--embeddings", *store, "memberships: check track ids against this embedding store");
   command->callback([file, store] {
     switch (detect_file_kind(*file)) {
       case FileKind::EmbeddingStore: print_store(*file); break;
       case FileKind::ConceptSet: print_concept_set(*file); break;
+      case FileKind::Similarity: print_similarity(*file); break;
+      case FileKind::Hierarchy: print_hierarchy(*file); break;
       case FileKind::Memberships: print_memberships(*file, *store); break;
       case FileKind::OtherHdf5: throw InputError(*file, "an HDF5 file, but not one conceptree wrote");
-      case FileKind::Unknown: throw InputError(*file, "unknown kind of file (expected a .h5 store or .tsv/.json memberships)");
+      case FileKind::Unknown: throw InputError(*file, "unknown kind of file (expected a conceptree .h5 file, a hierarchy .json or .tsv/.json memberships)");
     }
   });
 }

@@ -1,13 +1,52 @@
 #include "conceptree/info.hpp"
 
 #include <algorithm>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "conceptree/concept_set.hpp"
 #include "conceptree/error.hpp"
+#include "conceptree/graph.hpp"
+#include "conceptree/hierarchy.hpp"
+#include "conceptree/similarity.hpp"
 #include "hdf5/hdf5.hpp"
 
 namespace conceptree {
 namespace fs = std::filesystem;
+
+namespace {
+
+// Stops a SAX parse at the first key of the top-level object, so a large memberships file is not
+// parsed just to tell it from a hierarchy.
+class FirstKeyFinder : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  std::string first_key;
+  bool null() override { return false; }
+  bool boolean(bool) override { return false; }
+  bool number_integer(number_integer_t) override { return false; }
+  bool number_unsigned(number_unsigned_t) override { return false; }
+  bool number_float(number_float_t, const string_t&) override { return false; }
+  bool string(string_t&) override { return false; }
+  bool binary(binary_t&) override { return false; }
+  bool start_object(std::size_t) override { return true; }
+  bool key(string_t& value) override {
+    first_key = value;
+    return false;
+  }
+  bool end_object() override { return false; }
+  bool start_array(std::size_t) override { return false; }
+  bool end_array() override { return false; }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+};
+
+bool is_hierarchy_json(const fs::path& path) {
+  std::ifstream in(path);
+  FirstKeyFinder finder;
+  nlohmann::json::sax_parse(in, &finder, nlohmann::json::input_format_t::json, false);
+  return finder.first_key == "nodes" || finder.first_key == "links";
+}
+
+}  // namespace
 
 FileKind detect_file_kind(const fs::path& path) {
   if (!fs::exists(path)) throw InputError(path.string(), "no such file");
@@ -16,9 +55,11 @@ FileKind detect_file_kind(const fs::path& path) {
     const auto format = h5::string_attribute(file.id(), "format");
     if (format && *format == kStoreFormat) return FileKind::EmbeddingStore;
     if (format && *format == kConceptSetFormat) return FileKind::ConceptSet;
+    if (format && *format == kSimilarityFormat) return FileKind::Similarity;
     return FileKind::OtherHdf5;
   }
   const auto extension = path.extension();
+  if (extension == ".json" && is_hierarchy_json(path)) return FileKind::Hierarchy;
   if (extension == ".tsv" || extension == ".json" || extension == ".txt") return FileKind::Memberships;
   return FileKind::Unknown;
 }
@@ -48,6 +89,98 @@ StoreSummary summarize_store(const fs::path& path) {
     const auto storage = h5::storage_info(dataset.id());
     summary.layers.push_back({layer, storage.type_name, storage.chunk_dims, storage.filters, storage.stored_bytes});
   }
+  return summary;
+}
+
+SimilarityFileSummary summarize_similarity(const fs::path& path) {
+  const SimilarityMatrix similarity = read_similarity(path);
+  SimilarityFileSummary summary;
+  const std::size_t k = similarity.size();
+  summary.concepts = k;
+  summary.measure = similarity.measure;
+  summary.layer = similarity.layer;
+  summary.attributes = similarity.text_attributes;
+  double sum = 0, diagonal = 0;
+  std::uint64_t above = 0;
+  summary.off_diagonal_min = k > 1 ? 1e300 : 0;
+  summary.off_diagonal_max = k > 1 ? -1e300 : 0;
+  for (std::size_t i = 0; i < k; ++i) {
+    for (std::size_t j = 0; j < k; ++j) {
+      const double value = similarity.at(i, j);
+      if (i == j) {
+        diagonal += value;
+        continue;
+      }
+      sum += value;
+      above += value > 0.5;
+      summary.off_diagonal_min = std::min(summary.off_diagonal_min, value);
+      summary.off_diagonal_max = std::max(summary.off_diagonal_max, value);
+    }
+  }
+  const double pairs = static_cast<double>(k) * static_cast<double>(k > 0 ? k - 1 : 0);
+  summary.off_diagonal_mean = pairs > 0 ? sum / pairs : 0;
+  summary.share_above_half = pairs > 0 ? static_cast<double>(above) / pairs : 0;
+  summary.diagonal_mean = k > 0 ? diagonal / static_cast<double>(k) : 0;
+  summary.graph_edges = threshold_graph(similarity.values, k, 0.5).edge_count();
+  std::vector<std::uint64_t> support = similarity.support;
+  std::sort(support.begin(), support.end());
+  if (!support.empty()) {
+    summary.min_support = support.front();
+    summary.median_support = support[support.size() / 2];
+    summary.max_support = support.back();
+  }
+  return summary;
+}
+
+HierarchyFileSummary summarize_hierarchy(const fs::path& path) {
+  const Hierarchy h = read_hierarchy_json(path);
+  HierarchyFileSummary summary;
+  summary.nodes = h.nodes.size();
+  summary.links = h.links.size();
+  for (const auto& [name, value] : h.params) {
+    if (name == "method" && std::holds_alternative<std::string>(value)) summary.method = std::get<std::string>(value);
+  }
+  const auto top = h.top_level();
+  summary.top_level = top.size();
+  std::vector<std::vector<std::uint32_t>> children(h.nodes.size());
+  for (const auto& link : h.links) children[link.parent].push_back(link.child);
+  for (const auto& node : h.nodes) {
+    if (node.depth < 0) {
+      ++summary.unreachable;
+      continue;
+    }
+    summary.max_depth = std::max(summary.max_depth, node.depth);
+    if (summary.nodes_per_depth.size() <= static_cast<std::size_t>(node.depth)) summary.nodes_per_depth.resize(static_cast<std::size_t>(node.depth) + 1);
+    ++summary.nodes_per_depth[static_cast<std::size_t>(node.depth)];
+  }
+  std::uint64_t child_links = 0;
+  for (const auto& list : children) {
+    if (list.empty()) continue;
+    ++summary.parents_with_children;
+    child_links += list.size();
+    summary.max_children = std::max<std::uint64_t>(summary.max_children, list.size());
+  }
+  summary.mean_children = summary.parents_with_children > 0 ? static_cast<double>(child_links) / static_cast<double>(summary.parents_with_children) : 0;
+  const bool forest = summary.unreachable == 0 && h.max_parents() <= 1;
+  summary.shape = summary.unreachable > 0 ? "graph with cycles" : !forest ? "DAG" : top.size() == 1 ? "tree" : "forest";
+
+  std::vector<std::uint64_t> size(h.nodes.size(), 0);
+  if (forest) {
+    // Deepest nodes first, each adds itself and its subtree to its parent.
+    std::vector<std::uint32_t> by_depth(h.nodes.size());
+    for (std::uint32_t i = 0; i < by_depth.size(); ++i) by_depth[i] = i;
+    std::sort(by_depth.begin(), by_depth.end(), [&](std::uint32_t a, std::uint32_t b) { return h.nodes[a].depth > h.nodes[b].depth; });
+    std::vector<std::int64_t> parent(h.nodes.size(), -1);
+    for (const auto& link : h.links) parent[link.child] = link.parent;
+    for (std::uint32_t node : by_depth) {
+      if (parent[node] >= 0) size[static_cast<std::size_t>(parent[node])] += size[node] + 1;
+    }
+  } else {
+    for (std::size_t i = 0; i < size.size(); ++i) size[i] = children[i].size();
+  }
+  std::vector<std::uint32_t> ranked = top;
+  std::stable_sort(ranked.begin(), ranked.end(), [&](std::uint32_t a, std::uint32_t b) { return size[a] > size[b]; });
+  for (std::size_t i = 0; i < ranked.size() && i < 10; ++i) summary.largest_top_level.emplace_back(h.nodes[ranked[i]].label, size[ranked[i]]);
   return summary;
 }
 
