@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up (apt dependencies, build) and runs conceptree's main job on a small built-in example:
 # a synthetic corpus with a planted concept hierarchy is written as a folder of .npy embeddings,
-# imported into an embedding store, and summarised.
+# imported into an embedding store; concepts are learned, related, and their hierarchy extracted.
 #   scripts/example.sh [OUTPUT_DIR]      (default: ./example)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,6 +14,12 @@ conceptree="$repo/build/conceptree"
 "$conceptree" import --format npy-dir "$out/embeddings" -o "$out/store.h5" --overwrite
 "$conceptree" info "$out/store.h5"
 "$conceptree" info "$out/memberships.tsv" --embeddings "$out/store.h5"
+"$conceptree" train -e "$out/store.h5" -m "$out/memberships.tsv" -o "$out/concepts.h5" --overwrite
+"$conceptree" similarity -c "$out/concepts.h5" -e "$out/store.h5" -o "$out/similarity.h5" --overwrite
+"$conceptree" hierarchy -s "$out/similarity.h5" -o "$out/hierarchy.json" --overwrite
+"$conceptree" hierarchy -s "$out/similarity.h5" -o "$out/hierarchy.tsv" --overwrite
+"$conceptree" info "$out/hierarchy.json"
 echo
-echo "Example written to $out: embeddings/ (.npy per track), store.h5, memberships.tsv, truth.tsv."
+echo "Example written to $out: embeddings/ (.npy per track), store.h5, memberships.tsv, truth.tsv (the"
+echo "planted hierarchy), concepts.h5, similarity.h5, hierarchy.json and hierarchy.tsv (the extracted one)."
 echo "Read the store from Python: h5py.File('$out/store.h5')['frames/embedding']"
