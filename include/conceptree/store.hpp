@@ -115,7 +115,8 @@ class EmbeddingStore {
   std::optional<std::size_t> index_of(const std::string& id) const;
 
   FrameMatrix read_track(std::size_t index) const;
-  // Frames of the given tracks, in the given order; contiguous runs are read in one request.
+  // Frames of the given tracks, in the given order; ascending tracks a few rows apart are read in
+  // one request.
   FrameBatch read_tracks(std::span<const std::size_t> indices) const;
   // Raw frame rows of the selected layer, for streaming over the whole store.
   void read_rows(std::uint64_t first_row, std::uint64_t count, float* out) const;

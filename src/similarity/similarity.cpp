@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <future>
 
 #include "conceptree/atomic_file.hpp"
 #include "conceptree/error.hpp"
@@ -26,6 +27,8 @@ double seconds_since(Clock::time_point start) { return std::chrono::duration<dou
 
 // Tracks scored per GEMM call: a few hundred frame rows, so one block of scores stays in L2/L3.
 constexpr std::size_t kTracksPerBlock = 16;
+// Concepts per GEMM: a block's scores for one slice (~500 x 512 floats) fit in L2.
+constexpr std::size_t kConceptsPerSlice = 512;
 // Tracks read from the store at a time: bounds the frames and track activations held in memory.
 constexpr std::size_t kTracksPerWave = 2048;
 
@@ -97,22 +100,31 @@ TestTracks resolve_test_tracks(const ConceptSet& set, const std::vector<std::siz
 
 using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-// Mean over each track's frames of sigmoid(X w_j + b_j) for every concept j: one GEMM for a block
-// of tracks, then the sigmoid and the per-track mean on the scores while they are still in cache.
+// Mean over each track's frames of sigmoid(X w_j + b_j) for every concept j: one GEMM per slice of
+// concepts for a block of tracks, then the sigmoid and the per-track mean while the scores are
+// still in the core's cache.
 void score_tracks(const FrameBatch& frames, std::size_t first_track, std::size_t track_count, const std::vector<float>& weights,
-                  const Eigen::Map<const Eigen::RowVectorXf>& bias, RowMajor& scores, float* track_activations) {
-  const std::size_t concepts = static_cast<std::size_t>(bias.size());
+                  const std::vector<float>& bias, RowMajor& scores, float* track_activations) {
+  const std::size_t concepts = bias.size();
   const std::uint64_t first_row = frames.offsets[first_track];
   const std::uint64_t rows = frames.offsets[first_track + track_count] - first_row;
-  scores.resize(static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(concepts));
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), static_cast<int>(concepts), static_cast<int>(frames.cols),
-              1.0f, frames.values.data() + first_row * frames.cols, static_cast<int>(frames.cols), weights.data(),
-              static_cast<int>(frames.cols), 0.0f, scores.data(), static_cast<int>(concepts));
-  for (std::size_t t = 0; t < track_count; ++t) {
-    const auto begin = static_cast<Eigen::Index>(frames.offsets[first_track + t] - first_row);
-    const auto count = static_cast<Eigen::Index>(frames.offsets[first_track + t + 1] - frames.offsets[first_track + t]);
-    Eigen::Map<Eigen::RowVectorXf> out(track_activations + t * concepts, static_cast<Eigen::Index>(concepts));
-    out = (scores.middleRows(begin, count).rowwise() + bias).array().logistic().colwise().sum().matrix() / static_cast<float>(count);
+  const auto dim = static_cast<int>(frames.cols);
+  for (std::size_t slice = 0; slice < concepts; slice += kConceptsPerSlice) {
+    const std::size_t width = std::min(kConceptsPerSlice, concepts - slice);
+    scores.resize(static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(width));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), static_cast<int>(width), dim, 1.0f,
+                frames.values.data() + first_row * frames.cols, dim, weights.data() + slice * frames.cols, dim, 0.0f, scores.data(),
+                static_cast<int>(width));
+    const Eigen::Map<const Eigen::RowVectorXf> slice_bias(bias.data() + slice, static_cast<Eigen::Index>(width));
+    for (std::size_t t = 0; t < track_count; ++t) {
+      const auto begin = static_cast<Eigen::Index>(frames.offsets[first_track + t] - first_row);
+      const auto count = static_cast<Eigen::Index>(frames.offsets[first_track + t + 1] - frames.offsets[first_track + t]);
+      Eigen::Map<Eigen::RowVectorXf> out(track_activations + t * concepts + slice, static_cast<Eigen::Index>(width));
+      // Row by row: a column-wise sum over row-major scores would walk memory with a stride.
+      out.setZero();
+      for (Eigen::Index row = begin; row < begin + count; ++row) out.array() += (scores.row(row) + slice_bias).array().logistic();
+      out /= static_cast<float>(count);
+    }
   }
 }
 
@@ -164,7 +176,6 @@ SimilarityMatrix activation_similarity(const ConceptSet& set, const EmbeddingSto
     std::copy_n(set.weights.data() + kept.rows[r] * set.dim, set.dim, weights.data() + r * set.dim);
     bias[r] = set.bias[kept.rows[r]];
   }
-  const Eigen::Map<const Eigen::RowVectorXf> bias_row(bias.data(), static_cast<Eigen::Index>(k));
 
   // Row sums accumulate in double, wave by wave in track order, so the result does not depend on
   // how blocks were shared among threads.
@@ -176,12 +187,20 @@ SimilarityMatrix activation_similarity(const ConceptSet& set, const EmbeddingSto
   // Our threads each run one single-threaded GEMM; OpenBLAS's own threads would oversubscribe.
   openblas_set_num_threads(1);
   Progress progress("score tracks", test.tracks.size());
-  for (std::size_t wave_begin = 0; wave_begin < test.tracks.size(); wave_begin += kTracksPerWave) {
+  // The next wave's frames are read while this one is scored.
+  const auto read_wave = [&](std::size_t wave_begin) {
     const std::size_t wave_end = std::min(test.tracks.size(), wave_begin + kTracksPerWave);
     const auto read_start = Clock::now();
-    const FrameBatch frames =
-        store.read_tracks(std::span<const std::size_t>(test.tracks.data() + wave_begin, wave_end - wave_begin));
-    local.read_seconds += seconds_since(read_start);
+    FrameBatch frames = store.read_tracks(std::span<const std::size_t>(test.tracks.data() + wave_begin, wave_end - wave_begin));
+    return std::pair{std::move(frames), seconds_since(read_start)};
+  };
+  std::future<std::pair<FrameBatch, double>> next_wave;
+  if (!test.tracks.empty()) next_wave = std::async(std::launch::async, read_wave, 0);
+  for (std::size_t wave_begin = 0; wave_begin < test.tracks.size(); wave_begin += kTracksPerWave) {
+    const std::size_t wave_end = std::min(test.tracks.size(), wave_begin + kTracksPerWave);
+    auto [frames, read_seconds] = next_wave.get();
+    local.read_seconds += read_seconds;
+    if (wave_end < test.tracks.size()) next_wave = std::async(std::launch::async, read_wave, wave_end);
     local.frames += frames.rows();
     const auto score_start = Clock::now();
     const std::size_t wave_tracks = wave_end - wave_begin;
@@ -194,7 +213,7 @@ SimilarityMatrix activation_similarity(const ConceptSet& set, const EmbeddingSto
       for (std::size_t block = 0; block < blocks; ++block) {
         const std::size_t first = block * kTracksPerBlock;
         const std::size_t count = std::min(kTracksPerBlock, wave_tracks - first);
-        score_tracks(frames, first, count, weights, bias_row, scores, track_activations.data() + first * k);
+        score_tracks(frames, first, count, weights, bias, scores, track_activations.data() + first * k);
         progress.advance(count);
       }
 #pragma omp for schedule(dynamic, 16)

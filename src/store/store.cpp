@@ -359,6 +359,10 @@ FrameMatrix EmbeddingStore::read_track(std::size_t index) const {
 }
 
 FrameBatch EmbeddingStore::read_tracks(std::span<const std::size_t> indices) const {
+  // Ascending tracks separated by a few rows are read as one span and the gaps dropped: one HDF5
+  // request costs as much as reading tens of kilobytes, so many small reads are slower.
+  const std::uint64_t max_gap_rows = std::max<std::uint64_t>(1, (1 << 16) / std::max<std::uint64_t>(1, dim()));
+  constexpr std::uint64_t kMaxSpanRows = 1 << 16;
   const auto& offsets = state_->offsets;
   FrameBatch batch;
   batch.cols = dim();
@@ -368,12 +372,26 @@ FrameBatch EmbeddingStore::read_tracks(std::span<const std::size_t> indices) con
     batch.offsets.push_back(batch.offsets.back() + offsets[index + 1] - offsets[index]);
   }
   batch.values.resize(batch.rows() * batch.cols);
+  std::vector<float> span;
   for (std::size_t k = 0; k < indices.size();) {
     std::size_t run_end = k + 1;
-    while (run_end < indices.size() && indices[run_end] == indices[run_end - 1] + 1) ++run_end;
+    while (run_end < indices.size() && indices[run_end] > indices[run_end - 1] &&
+           offsets[indices[run_end]] - offsets[indices[run_end - 1] + 1] <= max_gap_rows &&
+           offsets[indices[run_end] + 1] - offsets[indices[k]] <= kMaxSpanRows) {
+      ++run_end;
+    }
     const std::uint64_t first_row = offsets[indices[k]];
     const std::uint64_t row_count = offsets[indices[run_end - 1] + 1] - first_row;
-    read_rows(first_row, row_count, batch.values.data() + batch.offsets[k] * batch.cols);
+    if (row_count == batch.offsets[run_end] - batch.offsets[k]) {
+      read_rows(first_row, row_count, batch.values.data() + batch.offsets[k] * batch.cols);
+    } else {
+      span.resize(row_count * batch.cols);
+      read_rows(first_row, row_count, span.data());
+      for (std::size_t t = k; t < run_end; ++t) {
+        std::copy_n(span.data() + (offsets[indices[t]] - first_row) * batch.cols, (batch.offsets[t + 1] - batch.offsets[t]) * batch.cols,
+                    batch.values.data() + batch.offsets[t] * batch.cols);
+      }
+    }
     k = run_end;
   }
   return batch;
