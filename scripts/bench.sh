@@ -9,3 +9,4 @@ work=${1:-$repo/build/bench-data}
 mkdir -p "$work"
 /usr/bin/python3 "$repo/bench/train_vs_sklearn.py" --conceptree "$repo/build/conceptree" --workdir "$work/train" \
   --json "$work/train_vs_sklearn.json"
+/usr/bin/python3 "$repo/bench/hierarchy_vs_peers.py" --conceptree "$repo/build/conceptree" --workdir "$work/hierarchy"

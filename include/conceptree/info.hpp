@@ -13,8 +13,8 @@ namespace conceptree {
 
 enum class FileKind { EmbeddingStore, ConceptSet, Similarity, Hierarchy, Memberships, OtherHdf5, Unknown };
 
-// Decided from the file's content (HDF5 'format' attribute; a JSON object whose first key is
-// "nodes" or "links" is a hierarchy), then its extension.
+// Decided from the file's content (HDF5 'format' attribute; a JSON object whose first member
+// is "nodes" or "links" holding objects is a hierarchy), then its extension.
 FileKind detect_file_kind(const std::filesystem::path& path);
 
 struct StoreLayerSummary {

@@ -220,7 +220,7 @@ ConceptGraph threshold_graph(std::span<const float> similarity, std::size_t n, d
 ConceptGraph graph_from_edges(std::size_t n, std::span<const std::pair<std::uint32_t, std::uint32_t>> edges) {
   std::vector<std::vector<std::uint32_t>> rows(n);
   for (const auto& [a, b] : edges) {
-    if (a >= n || b >= n) throw FatalError(fmt::format("edge {}-{} names a node outside 0..{}", a, b, n - 1));
+    if (a >= n || b >= n) throw FatalError(fmt::format("edge {}-{} names a node outside the graph's {} nodes", a, b, n));
     if (a == b) continue;
     rows[a].push_back(b);
     rows[b].push_back(a);

@@ -114,11 +114,13 @@ std::string dot_quote(const std::string& text) {
 std::string to_dot(const Hierarchy& h) {
   std::string out = "digraph hierarchy {\n  rankdir=LR;\n  node [shape=box];\n";
   for (const auto& node : h.nodes) {
-    out += fmt::format("  {} [label={}, type={}, centrality={}];\n", dot_quote(node.id), dot_quote(node.label), dot_quote(node.type),
+    // Numbers are quoted: DOT's own numerals have no exponent, and 1e-05 is a common centrality.
+    out += fmt::format("  {} [label={}, type={}, centrality=\"{}\"];\n", dot_quote(node.id), dot_quote(node.label), dot_quote(node.type),
                        node.centrality);
   }
+  // The similarity is not Graphviz's `weight`, which dot wants as an integer layout cost.
   for (const auto& link : h.links) {
-    out += fmt::format("  {} -> {} [weight={}];\n", dot_quote(h.nodes[link.parent].id), dot_quote(h.nodes[link.child].id), link.weight);
+    out += fmt::format("  {} -> {} [similarity=\"{}\"];\n", dot_quote(h.nodes[link.parent].id), dot_quote(h.nodes[link.child].id), link.weight);
   }
   return out + "}\n";
 }
@@ -137,11 +139,23 @@ std::string newick_name(const std::string& name) {
 
 std::string to_newick(const Hierarchy& h) {
   if (h.max_parents() > 1) throw FatalError("newick holds trees only, and this hierarchy gives some concepts several parents (use --parents 1)");
-  for (const auto& node : h.nodes) {
-    if (node.depth < 0) throw FatalError("newick holds trees only, and this hierarchy has a cycle through '" + node.id + "'");
-  }
   std::vector<std::vector<std::uint32_t>> children(h.nodes.size());
   for (const auto& link : h.links) children[link.parent].push_back(link.child);
+  // With one parent each, a node no top-level concept reaches sits on a cycle.
+  std::vector<bool> reached(h.nodes.size(), false);
+  std::vector<std::uint32_t> frontier = h.top_level();
+  for (std::uint32_t node : frontier) reached[node] = true;
+  for (std::size_t next = 0; next < frontier.size(); ++next) {
+    for (std::uint32_t child : children[frontier[next]]) {
+      if (!reached[child]) {
+        reached[child] = true;
+        frontier.push_back(child);
+      }
+    }
+  }
+  for (std::size_t i = 0; i < h.nodes.size(); ++i) {
+    if (!reached[i]) throw FatalError("newick holds trees only, and this hierarchy has a cycle through '" + h.nodes[i].id + "'");
+  }
   std::string out;
   // Iterative, so a deep chain cannot exhaust the stack.
   const auto emit = [&](std::uint32_t root) {

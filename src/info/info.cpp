@@ -16,11 +16,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Stops a SAX parse at the first key of the top-level object, so a large memberships file is not
-// parsed just to tell it from a hierarchy.
-class FirstKeyFinder : public nlohmann::json_sax<nlohmann::json> {
+// Reads just far enough into a JSON file to tell a hierarchy ({"nodes": [{...}, ...], ...}) from
+// memberships ({"concept": ["track", ...]}), so a large memberships file is not parsed twice.
+class HierarchySniffer : public nlohmann::json_sax<nlohmann::json> {
  public:
-  std::string first_key;
+  bool is_hierarchy = false;
   bool null() override { return false; }
   bool boolean(bool) override { return false; }
   bool number_integer(number_integer_t) override { return false; }
@@ -28,22 +28,41 @@ class FirstKeyFinder : public nlohmann::json_sax<nlohmann::json> {
   bool number_float(number_float_t, const string_t&) override { return false; }
   bool string(string_t&) override { return false; }
   bool binary(binary_t&) override { return false; }
-  bool start_object(std::size_t) override { return true; }
-  bool key(string_t& value) override {
-    first_key = value;
+  bool start_object(std::size_t) override {
+    if (state_ == State::Start) {
+      state_ = State::FirstKey;
+      return true;
+    }
+    is_hierarchy = state_ == State::FirstElement;
     return false;
   }
+  bool key(string_t& value) override {
+    if (state_ != State::FirstKey || (value != "nodes" && value != "links")) return false;
+    state_ = State::Array;
+    return true;
+  }
   bool end_object() override { return false; }
-  bool start_array(std::size_t) override { return false; }
-  bool end_array() override { return false; }
+  bool start_array(std::size_t) override {
+    if (state_ != State::Array) return false;
+    state_ = State::FirstElement;
+    return true;
+  }
+  bool end_array() override {
+    is_hierarchy = state_ == State::FirstElement;  // an empty hierarchy
+    return false;
+  }
   bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+
+ private:
+  enum class State { Start, FirstKey, Array, FirstElement };
+  State state_ = State::Start;
 };
 
 bool is_hierarchy_json(const fs::path& path) {
   std::ifstream in(path);
-  FirstKeyFinder finder;
-  nlohmann::json::sax_parse(in, &finder, nlohmann::json::input_format_t::json, false);
-  return finder.first_key == "nodes" || finder.first_key == "links";
+  HierarchySniffer sniffer;
+  nlohmann::json::sax_parse(in, &sniffer, nlohmann::json::input_format_t::json, false);
+  return sniffer.is_hierarchy;
 }
 
 }  // namespace

@@ -68,6 +68,22 @@ std::string python_with_h5py() {
   return python;
 }
 
+std::string python_with_networkx() {
+  static const std::string python = [] {
+    const std::string candidate = "/usr/bin/python3";
+    if (!fs::exists(candidate)) return std::string();
+    const int status = std::system((candidate + " -c 'import networkx' >/dev/null 2>&1").c_str());
+    return status == 0 ? candidate : std::string();
+  }();
+  return python;
+}
+
+CommandResult run_python_script(const std::string& python, const fs::path& script_path, const std::string& script,
+                                std::initializer_list<std::string> arguments) {
+  write_text(script_path, script);
+  return run_command(shell_quote(python) + " " + shell_quote(script_path.string()) + " " + quoted_args(arguments));
+}
+
 void write_text(const fs::path& path, const std::string& contents) {
   std::ofstream stream(path, std::ios::binary);
   stream << contents;

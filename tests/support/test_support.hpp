@@ -44,6 +44,13 @@ std::string quoted_args(std::initializer_list<std::string> parts);
 
 // /usr/bin/python3 when it has numpy and h5py (Debian packages), else empty.
 std::string python_with_h5py();
+// /usr/bin/python3 when it has networkx (Debian python3-networkx), else empty: the reference for
+// graph algorithms and a real GraphML reader.
+std::string python_with_networkx();
+
+// Writes `script` to `script_path` and runs it with `python` and the quoted `arguments`.
+CommandResult run_python_script(const std::string& python, const std::filesystem::path& script_path, const std::string& script,
+                                std::initializer_list<std::string> arguments);
 
 void write_text(const std::filesystem::path& path, const std::string& contents);
 std::string read_text(const std::filesystem::path& path);
