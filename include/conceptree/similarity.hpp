@@ -54,6 +54,7 @@ struct ActivationStats {
   std::uint64_t frames = 0;               // frames scored against every concept
   std::uint64_t excluded_concepts = 0;    // kept concepts without a test track in the store
   double gemm_flops = 0;                  // 2 x frames x concepts x dim
+  std::string gemm;                       // which GEMM ran, e.g. "OpenBLAS SkylakeX"
   double read_seconds = 0;
   double score_seconds = 0;
 };

@@ -118,6 +118,8 @@ class EmbeddingStore {
   // Frames of the given tracks, in the given order; ascending tracks a few rows apart are read in
   // one request.
   FrameBatch read_tracks(std::span<const std::size_t> indices) const;
+  // The same into `batch`, reusing its memory: fresh pages cost more than the read on a VM.
+  void read_tracks(std::span<const std::size_t> indices, FrameBatch& batch) const;
   // Raw frame rows of the selected layer, for streaming over the whole store.
   void read_rows(std::uint64_t first_row, std::uint64_t count, float* out) const;
 

@@ -359,25 +359,33 @@ FrameMatrix EmbeddingStore::read_track(std::size_t index) const {
 }
 
 FrameBatch EmbeddingStore::read_tracks(std::span<const std::size_t> indices) const {
+  FrameBatch batch;
+  read_tracks(indices, batch);
+  return batch;
+}
+
+void EmbeddingStore::read_tracks(std::span<const std::size_t> indices, FrameBatch& batch) const {
   // Ascending tracks separated by a few rows are read as one span and the gaps dropped: one HDF5
   // request costs as much as reading tens of kilobytes, so many small reads are slower.
   const std::uint64_t max_gap_rows = std::max<std::uint64_t>(1, (1 << 16) / std::max<std::uint64_t>(1, dim()));
-  constexpr std::uint64_t kMaxSpanRows = 1 << 16;
+  // Spans stay small enough for malloc to reuse heap memory rather than map fresh pages each time.
+  const std::uint64_t max_span_rows = std::max<std::uint64_t>(1, (std::uint64_t{1} << 21) / std::max<std::uint64_t>(1, dim()));
   const auto& offsets = state_->offsets;
-  FrameBatch batch;
   batch.cols = dim();
+  batch.offsets.assign(1, 0);
   batch.offsets.reserve(indices.size() + 1);
   for (std::size_t index : indices) {
     if (index >= track_count()) throw InputError(state_->path.string(), "track index " + std::to_string(index) + " out of range");
     batch.offsets.push_back(batch.offsets.back() + offsets[index + 1] - offsets[index]);
   }
   batch.values.resize(batch.rows() * batch.cols);
-  std::vector<float> span;
+  std::unique_ptr<float[]> span;
+  std::uint64_t span_capacity = 0;
   for (std::size_t k = 0; k < indices.size();) {
     std::size_t run_end = k + 1;
     while (run_end < indices.size() && indices[run_end] > indices[run_end - 1] &&
            offsets[indices[run_end]] - offsets[indices[run_end - 1] + 1] <= max_gap_rows &&
-           offsets[indices[run_end] + 1] - offsets[indices[k]] <= kMaxSpanRows) {
+           offsets[indices[run_end] + 1] - offsets[indices[k]] <= max_span_rows) {
       ++run_end;
     }
     const std::uint64_t first_row = offsets[indices[k]];
@@ -385,16 +393,18 @@ FrameBatch EmbeddingStore::read_tracks(std::span<const std::size_t> indices) con
     if (row_count == batch.offsets[run_end] - batch.offsets[k]) {
       read_rows(first_row, row_count, batch.values.data() + batch.offsets[k] * batch.cols);
     } else {
-      span.resize(row_count * batch.cols);
-      read_rows(first_row, row_count, span.data());
+      if (row_count * batch.cols > span_capacity) {
+        span_capacity = row_count * batch.cols;
+        span = std::make_unique_for_overwrite<float[]>(span_capacity);
+      }
+      read_rows(first_row, row_count, span.get());
       for (std::size_t t = k; t < run_end; ++t) {
-        std::copy_n(span.data() + (offsets[indices[t]] - first_row) * batch.cols, (batch.offsets[t + 1] - batch.offsets[t]) * batch.cols,
+        std::copy_n(span.get() + (offsets[indices[t]] - first_row) * batch.cols, (batch.offsets[t + 1] - batch.offsets[t]) * batch.cols,
                     batch.values.data() + batch.offsets[t] * batch.cols);
       }
     }
     k = run_end;
   }
-  return batch;
 }
 
 }  // namespace conceptree
