@@ -38,6 +38,7 @@ using conceptree::testing::read_text;
 using conceptree::testing::run_cli;
 using conceptree::testing::run_python_script;
 using conceptree::testing::ScratchDir;
+using conceptree::testing::shell_quote;
 using conceptree::testing::write_text;
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
@@ -165,6 +166,32 @@ TEST(SimilarityCli, ActivationMatchesAnIndependentNumpyComputation) {
                                          {"activation", (dir / "corpus" / "store.h5").string(), (dir / "concepts.h5").string(),
                                           (dir / "sim.h5").string()});
   EXPECT_EQ(checked.exit_code, 0) << checked.out << checked.err;
+}
+
+TEST(SimilarityCli, BothGemmPathsMatchNumpy) {
+  // OpenBLAS held to its AVX2 kernels makes an AVX-512 build use Eigen's GEMM; its AVX-512 kernels
+  // make it use OpenBLAS. Both must give the same similarity.
+  ScratchDir dir;
+  ASSERT_NO_FATAL_FAILURE(make_trained_concepts(dir));
+  std::vector<std::string> cores = {"Haswell"};
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512cd")) {
+    cores.push_back("SkylakeX");
+  }
+  const std::string python = python_with_h5py();
+  for (const auto& core : cores) {
+    const fs::path output = dir / ("sim_" + core + ".h5");
+    const auto computed = conceptree::testing::run_command(
+        fmt::format("OPENBLAS_CORETYPE={} {} {}", core, shell_quote(CONCEPTREE_CLI),
+                    quoted_args({"similarity", "-c", (dir / "concepts.h5").string(), "-e", (dir / "corpus" / "store.h5").string(), "-o",
+                                 output.string()})));
+    ASSERT_EQ(computed.exit_code, 0) << core << ": " << computed.err;
+    EXPECT_TRUE(contains(computed.err, "GFLOP/s, ")) << computed.err;
+    if (python.empty()) continue;
+    const auto checked = run_python_script(python, dir / "check_similarity.py", kCheckSimilarity,
+                                           {"activation", (dir / "corpus" / "store.h5").string(), (dir / "concepts.h5").string(), output.string()});
+    EXPECT_EQ(checked.exit_code, 0) << core << ": " << checked.out << checked.err;
+  }
 }
 
 TEST(SimilarityCli, WithoutEmbeddingsItIsTheCosineOfWeightsAndBias) {
