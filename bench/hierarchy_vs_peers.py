@@ -51,10 +51,10 @@ RELATIVE_TOLERANCE = 1e-9
 ZERO_TOLERANCE = 1e-15     # absolute, for concepts whose reference centrality is 0
 
 
-def run_logged(command):
-    """Runs a conceptree command; returns (wall seconds, its stderr log)."""
+def run_logged(command, environment=None):
+    """Runs a conceptree command (in `environment`, default ours); returns (wall seconds, its stderr log)."""
     started = time.perf_counter()
-    completed = subprocess.run(command, capture_output=True, text=True)
+    completed = subprocess.run(command, capture_output=True, text=True, env=environment)
     wall = time.perf_counter() - started
     if completed.returncode != 0:
         sys.exit(f"{' '.join(command)} failed ({completed.returncode}):\n{completed.stderr}")
@@ -258,12 +258,21 @@ def measure_similarity(args, work):
         run_logged([args.conceptree, "-q", "train", "-e", str(store), "-m", str(corpus / "memberships.tsv"),
                     "-o", str(concepts), "--seed", str(args.seed)])
     output = work / "similarity_activation.h5"
-    wall, log = run_logged([args.conceptree, "similarity", "-c", str(concepts), "-e", str(store), "-o", str(output),
-                            "--overwrite", "--jobs", str(args.jobs)])
-    scored = log_match(r"scored (\d+) frames of (\d+) test tracks against (\d+) concepts in ([0-9.]+) s "
-                       r"\(reading ([0-9.]+) s, scoring ([0-9.]+) s at ([0-9.]+) GFLOP/s\)", log)
+    runs = []
+    # As the environment has it, then with OpenBLAS free to pick its own kernels (informational).
+    for label, environment in [("environment's OpenBLAS setting", None),
+                               ("OPENBLAS_CORETYPE unset", {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"})]:
+        if environment is not None and "OPENBLAS_CORETYPE" not in os.environ:
+            continue
+        wall, log = run_logged([args.conceptree, "similarity", "-c", str(concepts), "-e", str(store), "-o", str(output),
+                                "--overwrite", "--jobs", str(args.jobs)], environment)
+        scored = log_match(r"scored (\d+) frames of (\d+) test tracks against (\d+) concepts in ([0-9.]+) s "
+                           r"\(reading ([0-9.]+) s, scoring ([0-9.]+) s at ([0-9.]+) GFLOP/s, ([^)]+)\)", log)
+        runs.append((label, wall, scored))
+    label, wall, scored = runs[0]
     frames, tracks, kept = int(scored[1]), int(scored[2]), int(scored[3])
     computing, reading, scoring, gflops = (float(scored[i]) for i in range(4, 8))
+    gemm = scored[8]
     with h5py.File(output) as f:
         support = f["support"][:]
     reference = numpy_sgemm_gflops(kept, 128)
@@ -276,13 +285,19 @@ def measure_similarity(args, work):
              f"{tracks:,} distinct test tracks scored: {frames:,} frames x {kept:,} concepts x 128-d = {2e-12 * frames * kept * 128:.2f} TFLOP",
              f"similarity log: {computing:.2f} s = reading {reading:.2f} s + scoring {scoring:.2f} s; "
              f"the 10 s budget needs {2e-9 * frames * kept * 128 / 10:.0f} GFLOP/s overall"]
+    environment = f"OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']}" if "OPENBLAS_CORETYPE" in os.environ else "OpenBLAS's own detection"
     rows = [
-        row(f"`similarity`, {kept:,} concepts x {tracks:,} test tracks x 29 frames ({args.jobs} threads), wall",
+        row(f"`similarity`, {kept:,} concepts x {tracks:,} test tracks x 29 frames ({args.jobs} threads, {environment}: {gemm}), wall",
             f"{wall:.2f} s", "", f"{wall / 10:.2f}x of budget", "<= 10 s", verdict(wall <= 10)),
-        row("`similarity` scoring GEMM throughput", f"{gflops:.1f} GFLOP/s",
+        row(f"`similarity` scoring GEMM throughput ({gemm})", f"{gflops:.1f} GFLOP/s",
             f"numpy {np.__version__} matmul, 16384x128 . 128x{kept}: {reference:.1f} GFLOP/s",
             f"{gflops / reference:.2f}x", "-", "info"),
     ]
+    for label, other_wall, other in runs[1:]:
+        rows.append(row(f"`similarity`, same workload, {label}: {other[8]}, wall", f"{other_wall:.2f} s", "",
+                        f"{other_wall / 10:.2f}x of budget", "-", "info"))
+        notes.append(f"similarity log, {label}: reading {float(other[5]):.2f} s + scoring {float(other[6]):.2f} s at "
+                     f"{float(other[7]):.1f} GFLOP/s ({other[8]})")
     return rows, notes
 
 
