@@ -6,6 +6,8 @@
 #include <atomic>
 #include <cstdio>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <random>
 #include <sstream>
 
@@ -58,25 +60,25 @@ CommandResult run_command(const std::string& command_line) {
 
 CommandResult run_cli(const std::string& arguments) { return run_command(shell_quote(CONCEPTREE_CLI) + " " + arguments); }
 
-std::string python_with_h5py() {
-  static const std::string python = [] {
-    const std::string candidate = "/usr/bin/python3";
-    if (!fs::exists(candidate)) return std::string();
-    const int status = std::system((candidate + " -c 'import numpy, h5py' >/dev/null 2>&1").c_str());
-    return status == 0 ? candidate : std::string();
-  }();
-  return python;
+namespace {
+
+// /usr/bin/python3 when `modules` import there, else empty; asked once per module list.
+std::string python_with(const std::string& modules) {
+  static std::mutex mutex;
+  static std::map<std::string, std::string> answers;
+  const std::lock_guard lock(mutex);
+  const auto known = answers.find(modules);
+  if (known != answers.end()) return known->second;
+  const std::string candidate = "/usr/bin/python3";
+  const bool usable = fs::exists(candidate) && std::system((candidate + " -c 'import " + modules + "' >/dev/null 2>&1").c_str()) == 0;
+  return answers[modules] = usable ? candidate : std::string();
 }
 
-std::string python_with_networkx() {
-  static const std::string python = [] {
-    const std::string candidate = "/usr/bin/python3";
-    if (!fs::exists(candidate)) return std::string();
-    const int status = std::system((candidate + " -c 'import networkx' >/dev/null 2>&1").c_str());
-    return status == 0 ? candidate : std::string();
-  }();
-  return python;
-}
+}  // namespace
+
+std::string python_with_h5py() { return python_with("numpy, h5py"); }
+
+std::string python_with_networkx() { return python_with("networkx"); }
 
 CommandResult run_python_script(const std::string& python, const fs::path& script_path, const std::string& script,
                                 std::initializer_list<std::string> arguments) {
