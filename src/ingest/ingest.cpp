@@ -1,6 +1,5 @@
 #include "conceptree/ingest.hpp"
 
-#include <omp.h>
 
 #include <algorithm>
 #include <chrono>
@@ -9,38 +8,19 @@
 #include <memory>
 #include <optional>
 
-#include "conceptree/atomic_file.hpp"
-#include "conceptree/batch_errors.hpp"
 #include "conceptree/error.hpp"
 #include "conceptree/log.hpp"
 #include "conceptree/npy.hpp"
-#include "conceptree/progress.hpp"
 #include "conceptree/store.hpp"
 #include "conceptree/tensor_proto.hpp"
 #include "conceptree/text_list.hpp"
 #include "hdf5/hdf5.hpp"
+#include "ingest/store_builder.hpp"
 
 namespace conceptree {
 namespace fs = std::filesystem;
 
 namespace {
-
-struct LoadedTrack {
-  std::vector<float> values;  // frames x dim, row-major
-  std::uint64_t frames = 0;
-  std::uint64_t dim = 0;
-};
-
-// Tracks in a fixed order. load() throws InputError for a bad track; it may run on several
-// threads at once when parallel_safe().
-class TrackSource {
- public:
-  virtual ~TrackSource() = default;
-  virtual std::size_t size() const = 0;
-  virtual const std::string& id(std::size_t index) const = 0;
-  virtual LoadedTrack load(std::size_t index) const = 0;
-  virtual bool parallel_safe() const { return true; }
-};
 
 // A per-track array shaped (D), (T, D) or (1, T, D) becomes T frames of dimension D.
 LoadedTrack as_frames(const std::string& item, const std::vector<std::uint64_t>& shape, std::vector<float> values) {
@@ -265,17 +245,6 @@ std::unique_ptr<TrackSource> open_source(const ImportConfig& config) {
   }
 }
 
-// Frames of the first loaded tracks, enough to judge how well they compress.
-std::vector<float> track_sample(const std::vector<std::optional<LoadedTrack>>& loaded) {
-  std::vector<float> sample;
-  for (const auto& track : loaded) {
-    if (!track) continue;
-    sample.insert(sample.end(), track->values.begin(), track->values.end());
-    if (sample.size() >= (1u << 18)) break;
-  }
-  return sample;
-}
-
 }  // namespace
 
 EmbeddingImporter::EmbeddingImporter(ImportConfig config) : config_(std::move(config)) {}
@@ -291,109 +260,27 @@ void EmbeddingImporter::run() {
   auto source = open_source(config_);
   if (source->size() == 0) throw FatalError(config_.input + ": no tracks found");
 
-  AtomicOutput output(output_path, TempKind::Resumable);
-  std::optional<EmbeddingStoreWriter> writer;
-  std::uint64_t dim = config_.dim;
-  if (fs::exists(output.temp_path())) {
-    try {
-      writer.emplace(EmbeddingStoreWriter::open_for_append(output.temp_path()));
-      const StoreLayer& layer = writer->layers().front();
-      if (writer->layers().size() != 1 || layer.name != config_.layer || (dim != 0 && layer.dim != dim)) {
-        throw InputError(output.temp_path().string(), "was started with a different layer or dimension");
-      }
-      dim = layer.dim;
-      log_info("resuming from " + output.temp_path().string() + ": " + std::to_string(writer->track_count()) + " tracks already imported");
-    } catch (const InputError& error) {
-      log_warning(std::string(error.what()) + "; starting over");
-      writer.reset();
-    }
-  }
-
-  BatchErrors errors(config_.strict);
-  const StoreProvenance provenance{.backbone = config_.backbone,
-                                   .source = "import " + config_.format + " " + fs::absolute(config_.input).string(),
-                                   .sample_rate = 0,
-                                   .frame_hop_seconds = config_.frame_hop_seconds};
-  const int threads = config_.jobs > 0 ? config_.jobs : omp_get_max_threads();
-  const std::size_t batch_size = source->parallel_safe() ? 64 * static_cast<std::size_t>(threads) : 256;
-  Progress progress("import", source->size());
-  try {
-    for (std::size_t batch_start = 0; batch_start < source->size(); batch_start += batch_size) {
-      const std::size_t batch_end = std::min(source->size(), batch_start + batch_size);
-      std::vector<std::optional<LoadedTrack>> loaded(batch_end - batch_start);
-      std::vector<std::optional<InputError>> failures(loaded.size());
-      std::vector<std::exception_ptr> crashes(loaded.size());
-      const int batch_threads = source->parallel_safe() ? threads : 1;
-#pragma omp parallel for num_threads(batch_threads) schedule(dynamic)
-      for (std::size_t i = batch_start; i < batch_end; ++i) {
-        if (writer && writer->contains(source->id(i))) continue;
-        try {
-          loaded[i - batch_start] = source->load(i);
-        } catch (const InputError& error) {
-          failures[i - batch_start] = error;
-        } catch (...) {
-          // An exception must not leave an OpenMP region; rethrown below, in order.
-          crashes[i - batch_start] = std::current_exception();
-        }
-      }
-      for (const auto& crash : crashes)
-        if (crash) std::rethrow_exception(crash);
-      // Appended in source order so the store does not depend on the thread count.
-      for (std::size_t k = 0; k < loaded.size(); ++k) {
-        const std::string& id = source->id(batch_start + k);
-        progress.advance();
-        try {
-          if (failures[k]) throw *failures[k];
-          if (!loaded[k]) {
-            ++summary_.already_present;
-            continue;
-          }
-          LoadedTrack& track = *loaded[k];
-          // Checked before the track can fix the store's dimension: only a good track may.
-          check_finite_frames(id, track.values, track.dim);
-          if (dim == 0) dim = track.dim;
-          if (track.dim != dim) {
-            throw InputError(id, "dimension " + std::to_string(track.dim) + ", expected " + std::to_string(dim));
-          }
-          if (!writer) {
-            const int deflate_level = config_.compression >= 0 ? config_.compression : deflate_level_that_pays(track_sample(loaded));
-            writer.emplace(EmbeddingStoreWriter::create(output.temp_path(), {{config_.layer, dim}}, provenance,
-                                                        {.deflate_level = deflate_level}));
-          }
-          writer->append(id, track.values, track.frames);
-          ++summary_.imported;
-          summary_.frames += track.frames;
-        } catch (const InputError& error) {
-          // Name the track by its id when the error names only a file or a position.
-          errors.report(error.item() == id || error.item().find(id) != std::string::npos
-                            ? error
-                            : InputError(id + " (" + error.item() + ")", error.problem()));
-          ++summary_.skipped;
-        }
-      }
-      if (writer) writer->commit();
-    }
-  } catch (const FatalError&) {
-    if (config_.strict) {
-      writer.reset();
-      output.discard();
-    }
-    throw;
-  }
-  progress.finish();
-  if (!writer || writer->track_count() == 0) {
-    writer.reset();
-    output.discard();
-    errors.write_report(output_path);
-    throw FatalError(config_.input + ": no track could be imported (" + std::to_string(summary_.skipped) +
-                     " bad, see " + BatchErrors::report_path(output_path).string() + ")");
-  }
-  summary_.store_tracks = writer->track_count();
-  writer->close();
-  writer.reset();
-  output.commit();
-  summary_.dim = dim;
-  summary_.errors_file = errors.write_report(output_path);
+  const StoreBuild build = build_store(*source, {.output = output_path,
+                                                 .input_name = config_.input,
+                                                 .layer = config_.layer,
+                                                 .dim = config_.dim,
+                                                 .provenance = {.backbone = config_.backbone,
+                                                                .source = "import " + config_.format + " " + fs::absolute(config_.input).string(),
+                                                                .sample_rate = 0,
+                                                                .frame_hop_seconds = config_.frame_hop_seconds},
+                                                 .compression = config_.compression,
+                                                 .jobs = config_.jobs,
+                                                 .tracks_per_batch_per_thread = 64,
+                                                 .strict = config_.strict,
+                                                 .progress_label = "import",
+                                                 .done_verb = "imported"});
+  summary_.imported = build.written;
+  summary_.already_present = build.already_present;
+  summary_.skipped = build.skipped;
+  summary_.frames = build.frames;
+  summary_.dim = build.dim;
+  summary_.store_tracks = build.store_tracks;
+  summary_.errors_file = build.errors_file;
   summary_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 }
 

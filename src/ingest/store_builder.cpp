@@ -1,0 +1,135 @@
+#include "ingest/store_builder.hpp"
+
+#include <omp.h>
+
+#include <exception>
+#include <optional>
+
+#include "conceptree/atomic_file.hpp"
+#include "conceptree/batch_errors.hpp"
+#include "conceptree/error.hpp"
+#include "conceptree/log.hpp"
+#include "conceptree/progress.hpp"
+
+namespace conceptree {
+
+namespace {
+
+// Frames of the first loaded tracks, enough to judge how well they compress.
+std::vector<float> track_sample(const std::vector<std::optional<LoadedTrack>>& loaded) {
+  std::vector<float> sample;
+  for (const auto& track : loaded) {
+    if (!track) continue;
+    sample.insert(sample.end(), track->values.begin(), track->values.end());
+    if (sample.size() >= (1u << 18)) break;
+  }
+  return sample;
+}
+
+}  // namespace
+
+StoreBuild build_store(const TrackSource& source, const StoreBuildOptions& options) {
+  StoreBuild build;
+  AtomicOutput output(options.output, TempKind::Resumable);
+  std::optional<EmbeddingStoreWriter> writer;
+  std::uint64_t dim = options.dim;
+  if (std::filesystem::exists(output.temp_path())) {
+    try {
+      writer.emplace(EmbeddingStoreWriter::open_for_append(output.temp_path()));
+      const StoreLayer& layer = writer->layers().front();
+      if (writer->layers().size() != 1 || layer.name != options.layer || (dim != 0 && layer.dim != dim)) {
+        throw InputError(output.temp_path().string(), "was started with a different layer or dimension");
+      }
+      dim = layer.dim;
+      log_info("resuming from " + output.temp_path().string() + ": " + std::to_string(writer->track_count()) + " tracks already stored");
+    } catch (const InputError& error) {
+      log_warning(std::string(error.what()) + "; starting over");
+      writer.reset();
+    }
+  }
+
+  BatchErrors errors(options.strict);
+  const int threads = options.jobs > 0 ? options.jobs : omp_get_max_threads();
+  const std::size_t batch_size = source.parallel_safe() ? options.tracks_per_batch_per_thread * static_cast<std::size_t>(threads) : 256;
+  Progress progress(options.progress_label, source.size());
+  try {
+    for (std::size_t batch_start = 0; batch_start < source.size(); batch_start += batch_size) {
+      const std::size_t batch_end = std::min(source.size(), batch_start + batch_size);
+      std::vector<std::optional<LoadedTrack>> loaded(batch_end - batch_start);
+      std::vector<std::optional<InputError>> failures(loaded.size());
+      std::vector<std::exception_ptr> crashes(loaded.size());
+      const int batch_threads = source.parallel_safe() ? threads : 1;
+#pragma omp parallel for num_threads(batch_threads) schedule(dynamic)
+      for (std::size_t i = batch_start; i < batch_end; ++i) {
+        if (writer && writer->contains(source.id(i))) continue;
+        try {
+          loaded[i - batch_start] = source.load(i);
+        } catch (const InputError& error) {
+          failures[i - batch_start] = error;
+        } catch (...) {
+          // An exception must not leave an OpenMP region; rethrown below, in order.
+          crashes[i - batch_start] = std::current_exception();
+        }
+        progress.advance();
+      }
+      for (const auto& crash : crashes)
+        if (crash) std::rethrow_exception(crash);
+      // Appended in source order so the store does not depend on the thread count.
+      for (std::size_t k = 0; k < loaded.size(); ++k) {
+        const std::string& id = source.id(batch_start + k);
+        try {
+          if (failures[k]) throw *failures[k];
+          if (!loaded[k]) {
+            ++build.already_present;
+            continue;
+          }
+          LoadedTrack& track = *loaded[k];
+          // Checked before the track can fix the store's dimension: only a good track may.
+          check_finite_frames(id, track.values, track.dim);
+          if (dim == 0) dim = track.dim;
+          if (track.dim != dim) {
+            throw InputError(id, "dimension " + std::to_string(track.dim) + ", expected " + std::to_string(dim));
+          }
+          if (!writer) {
+            const int deflate_level = options.compression >= 0 ? options.compression : deflate_level_that_pays(track_sample(loaded));
+            writer.emplace(EmbeddingStoreWriter::create(output.temp_path(), {{options.layer, dim}}, options.provenance,
+                                                        {.deflate_level = deflate_level}));
+          }
+          writer->append(id, track.values, track.frames);
+          ++build.written;
+          build.frames += track.frames;
+        } catch (const InputError& error) {
+          // Name the track by its id when the error names only a file or a position.
+          errors.report(error.item() == id || error.item().find(id) != std::string::npos
+                            ? error
+                            : InputError(id + " (" + error.item() + ")", error.problem()));
+          ++build.skipped;
+        }
+      }
+      if (writer) writer->commit();
+    }
+  } catch (const FatalError&) {
+    if (options.strict) {
+      writer.reset();
+      output.discard();
+    }
+    throw;
+  }
+  progress.finish();
+  if (!writer || writer->track_count() == 0) {
+    writer.reset();
+    output.discard();
+    errors.write_report(options.output);
+    throw FatalError(options.input_name + ": no track could be " + options.done_verb + " (" + std::to_string(build.skipped) + " bad, see " +
+                     BatchErrors::report_path(options.output).string() + ")");
+  }
+  build.store_tracks = writer->track_count();
+  writer->close();
+  writer.reset();
+  output.commit();
+  build.dim = dim;
+  build.errors_file = errors.write_report(options.output);
+  return build;
+}
+
+}  // namespace conceptree

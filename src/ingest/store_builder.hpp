@@ -1,0 +1,60 @@
+#pragma once
+// Fills an embedding store from any source of tracks (imported arrays, audio through a backbone):
+// tracks load in parallel and are appended in source order, bad ones are skipped and listed (or
+// stop the job under --strict), the store is written to OUTPUT.partial and renamed when complete,
+// and a rerun resumes from the partial store, skipping the ids it holds.
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "conceptree/store.hpp"
+
+namespace conceptree {
+
+struct LoadedTrack {
+  std::vector<float> values;  // frames x dim, row-major
+  std::uint64_t frames = 0;
+  std::uint64_t dim = 0;
+};
+
+// Tracks in a fixed order. load() throws InputError for a bad track; it may run on several
+// threads at once when parallel_safe().
+class TrackSource {
+ public:
+  virtual ~TrackSource() = default;
+  virtual std::size_t size() const = 0;
+  virtual const std::string& id(std::size_t index) const = 0;
+  virtual LoadedTrack load(std::size_t index) const = 0;
+  virtual bool parallel_safe() const { return true; }
+};
+
+struct StoreBuildOptions {
+  std::filesystem::path output;
+  std::string input_name;                 // names the input in messages
+  std::string layer;
+  std::uint64_t dim = 0;                  // 0: taken from the first good track
+  StoreProvenance provenance;
+  int compression = -1;                   // shuffle+deflate level; -1 = where it pays
+  int jobs = 0;
+  std::size_t tracks_per_batch_per_thread = 64;  // tracks held in memory between commits, per thread
+  bool strict = false;
+  std::string progress_label;
+  std::string done_verb = "stored";       // for messages: "no track could be <done_verb>"
+};
+
+struct StoreBuild {
+  std::uint64_t written = 0;              // tracks added by this run
+  std::uint64_t already_present = 0;      // found in the partial store of an interrupted run
+  std::uint64_t skipped = 0;              // bad tracks, listed in errors_file
+  std::uint64_t frames = 0;               // frames added by this run
+  std::uint64_t dim = 0;
+  std::uint64_t store_tracks = 0;
+  std::filesystem::path errors_file;      // empty when nothing was skipped
+};
+
+// Throws FatalError when no track could be stored, or for a bad track under strict.
+StoreBuild build_store(const TrackSource& source, const StoreBuildOptions& options);
+
+}  // namespace conceptree
