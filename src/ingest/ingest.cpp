@@ -270,7 +270,7 @@ void EmbeddingImporter::run() {
                                                                 .frame_hop_seconds = config_.frame_hop_seconds},
                                                  .compression = config_.compression,
                                                  .jobs = config_.jobs,
-                                                 .tracks_per_batch_per_thread = 64,
+                                                 .tracks_per_batch = 256,
                                                  .strict = config_.strict,
                                                  .progress_label = "import",
                                                  .done_verb = "imported"});

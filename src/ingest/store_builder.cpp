@@ -13,21 +13,6 @@
 
 namespace conceptree {
 
-namespace {
-
-// Frames of the first loaded tracks, enough to judge how well they compress.
-std::vector<float> track_sample(const std::vector<std::optional<LoadedTrack>>& loaded) {
-  std::vector<float> sample;
-  for (const auto& track : loaded) {
-    if (!track) continue;
-    sample.insert(sample.end(), track->values.begin(), track->values.end());
-    if (sample.size() >= (1u << 18)) break;
-  }
-  return sample;
-}
-
-}  // namespace
-
 StoreBuild build_store(const TrackSource& source, const StoreBuildOptions& options) {
   StoreBuild build;
   AtomicOutput output(options.output, TempKind::Resumable);
@@ -50,7 +35,7 @@ StoreBuild build_store(const TrackSource& source, const StoreBuildOptions& optio
 
   BatchErrors errors(options.strict);
   const int threads = options.jobs > 0 ? options.jobs : omp_get_max_threads();
-  const std::size_t batch_size = source.parallel_safe() ? options.tracks_per_batch_per_thread * static_cast<std::size_t>(threads) : 256;
+  const std::size_t batch_size = options.tracks_per_batch;
   Progress progress(options.progress_label, source.size());
   try {
     for (std::size_t batch_start = 0; batch_start < source.size(); batch_start += batch_size) {
@@ -91,7 +76,9 @@ StoreBuild build_store(const TrackSource& source, const StoreBuildOptions& optio
             throw InputError(id, "dimension " + std::to_string(track.dim) + ", expected " + std::to_string(dim));
           }
           if (!writer) {
-            const int deflate_level = options.compression >= 0 ? options.compression : deflate_level_that_pays(track_sample(loaded));
+            // Judged on the first good track alone: a sample spanning a batch would depend on the
+            // batch size, hence on the thread count.
+            const int deflate_level = options.compression >= 0 ? options.compression : deflate_level_that_pays(track.values);
             writer.emplace(EmbeddingStoreWriter::create(output.temp_path(), {{options.layer, dim}}, options.provenance,
                                                         {.deflate_level = deflate_level}));
           }

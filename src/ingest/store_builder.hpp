@@ -38,7 +38,9 @@ struct StoreBuildOptions {
   StoreProvenance provenance;
   int compression = -1;                   // shuffle+deflate level; -1 = where it pays
   int jobs = 0;
-  std::size_t tracks_per_batch_per_thread = 64;  // tracks held in memory between commits, per thread
+  // Tracks loaded in parallel and held in memory between commits. Fixed, not per thread: the
+  // commits shape the HDF5 file, which must not depend on the thread count.
+  std::size_t tracks_per_batch = 256;
   bool strict = false;
   std::string progress_label;
   std::string done_verb = "stored";       // for messages: "no track could be <done_verb>"
