@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
     conceptree::set_verbosity(quiet ? conceptree::Verbosity::Quiet : conceptree::Verbosity::Normal);
   });
 
+  conceptree::cli::add_embed_command(app);
   conceptree::cli::add_import_command(app);
   conceptree::cli::add_train_command(app);
   conceptree::cli::add_cavs_command(app);
@@ -30,6 +31,7 @@ int main(int argc, char** argv) {
   conceptree::cli::add_hierarchy_command(app);
   conceptree::cli::add_info_command(app);
   conceptree::cli::add_synth_command(app);
+  conceptree::cli::add_logmel_command(app);
 
   // CLI11 would only say "a subcommand is required"; name the word the user typed.
   if (argc > 1 && argv[1][0] != '-' && app.get_subcommands([&](const CLI::App* sub) { return sub->get_name() == argv[1]; }).empty()) {

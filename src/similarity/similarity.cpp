@@ -16,6 +16,7 @@
 #include "conceptree/log.hpp"
 #include "conceptree/progress.hpp"
 #include "conceptree/version.hpp"
+#include "common/gemm.hpp"
 #include "hdf5/hdf5.hpp"
 
 namespace conceptree {
@@ -101,23 +102,7 @@ TestTracks resolve_test_tracks(const ConceptSet& set, const std::vector<std::siz
 
 using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-// Who multiplies frames by CAVs. OpenBLAS when its kernels use AVX-512; else Eigen's GEMM when this
-// build has AVX-512 (-march=native): on the development machine, with OpenBLAS held to its AVX2
-// kernels (OPENBLAS_CORETYPE=Haswell), Eigen runs 140 GFLOP/s per core to OpenBLAS's 100.
-enum class Gemm { OpenBlas, Eigen };
-
-Gemm fastest_gemm() {
-#ifdef EIGEN_VECTORIZE_AVX512
-  const std::string_view core = openblas_get_corename();
-  if (core != "SkylakeX" && core != "Cooperlake" && core != "SapphireRapids") return Gemm::Eigen;
-#endif
-  return Gemm::OpenBlas;
-}
-
-std::string describe(Gemm gemm) {
-  return gemm == Gemm::Eigen ? "Eigen AVX-512" : fmt::format("OpenBLAS {}", openblas_get_corename());
-}
-
+// Who multiplies frames by CAVs: fastest_gemm() (common/gemm.hpp).
 // Mean over each track's frames of sigmoid(X w_j + b_j) for every concept j: one GEMM per slice of
 // concepts for a block of tracks, then the sigmoid and the per-track mean while the scores are
 // still in the core's cache.

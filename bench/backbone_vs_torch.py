@@ -1,0 +1,133 @@
+#!/usr/bin/python3
+"""musicnn MSD_vgg in PyTorch (weights read from the Keras HDF5 file with h5py) against conceptree.
+
+Validates the port: torch's fully convolutional pool5 on joram's golden log-mel must equal the
+golden Keras pool5, and conceptree's must equal torch's on every clip. Then times both, forward
+pass only, 2 threads each (torch.set_num_threads(2); OMP_NUM_THREADS=2 for conceptree).
+
+  /usr/bin/python3 bench/backbone_vs_torch.py --build /tmp/build-vgg [--repeats 5]
+
+Log-mels of the clips in shared/data/audio come from `conceptree logmel` when the build has it,
+else the golden joram log-mel alone is used. Needs Debian python3-torch, python3-h5py.
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import torch
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE.parent.parent / "shared" / "data"
+POOLS = [((4, 1), (2, 2)), ((2, 2), (2, 2)), ((2, 2), (2, 2)), ((2, 2), (2, 2)), ((4, 4), (4, 4))]
+EPS = 1e-3  # Keras batch_normalization default
+
+
+class MusicnnVgg(torch.nn.Module):
+    """Input (N, 1, T, 96): time is the first spatial axis, as in Keras' (T, 96, 1)."""
+
+    def __init__(self, weights):
+        super().__init__()
+        f = h5py.File(weights, "r")
+
+        def w(layer, prefix):
+            group = f[layer][layer]
+            name = next(n for n in group if n.startswith(prefix))
+            return torch.from_numpy(np.array(group[name], dtype=np.float32))
+
+        def bn(layer, channels):
+            m = torch.nn.BatchNorm2d(channels, eps=EPS)
+            m.weight.data, m.bias.data = w(layer, "gamma"), w(layer, "beta")
+            m.running_mean.data, m.running_var.data = w(layer, "moving_mean"), w(layer, "moving_variance")
+            return m
+
+        self.bn_input = bn("bn_input", 1)
+        blocks = []
+        for i, (kernel, stride) in enumerate(POOLS):
+            conv = torch.nn.Conv2d(1 if i == 0 else 128, 128, 3, padding=1)
+            conv.weight.data = w(f"{i + 1}CNN", "kernel").permute(3, 2, 0, 1).contiguous()  # (kh,kw,in,out) -> (out,in,kh,kw)
+            conv.bias.data = w(f"{i + 1}CNN", "bias")
+            # conv -> ReLU -> BN -> max-pool, the order the golden tensors pin down.
+            blocks.append(torch.nn.Sequential(conv, torch.nn.ReLU(), bn(f"bn_conv{i + 1}", 128), torch.nn.MaxPool2d(kernel, stride)))
+        self.blocks = torch.nn.Sequential(*blocks)
+        self.eval()
+
+    def forward(self, logmel):  # (T, 96) -> pool5 rows (T5, F5 * 128), freq-major like conceptree
+        x = self.blocks(self.bn_input(logmel[None, None]))
+        return x[0].permute(1, 2, 0).reshape(x.shape[2], -1)
+
+
+def best_time(fn, repeats):
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--build", type=Path, required=True, help="CMake build dir with conceptree and bench/conceptree_backbone_bench")
+    parser.add_argument("--weights", type=Path, default=DATA / "musicnn" / "MSD_vgg.h5")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    model = MusicnnVgg(args.weights)
+    bench_exe = args.build / "bench" / "conceptree_backbone_bench"
+    cli = args.build / "conceptree"
+    ok = True
+
+    with torch.inference_mode():
+        golden = np.load(DATA / "golden" / "vgg_fulltrack_pool5.npy")
+        pool5 = model(torch.from_numpy(np.load(DATA / "golden" / "joram_logmel.npy"))).numpy()
+        error = np.abs(pool5 - golden.reshape(pool5.shape)).max() / np.abs(golden).max()
+        print(f"torch vs golden Keras pool5 (joram): max|diff|/max|golden| = {error:.2e}")
+        ok &= error < 1e-3
+
+    with tempfile.TemporaryDirectory() as tmp:
+        clips = []
+        for audio in sorted((DATA / "audio").iterdir()):
+            out = Path(tmp) / (audio.stem + ".npy")
+            run = subprocess.run([str(cli), "logmel", str(audio), "-o", str(out)], capture_output=True, text=True)
+            if run.returncode == 0:
+                clips.append((audio.name, out))
+            else:
+                print(f"conceptree logmel failed on {audio.name}: {run.stderr.strip()}", file=sys.stderr)
+        if not clips:
+            clips = [("golden joram_logmel.npy", DATA / "golden" / "joram_logmel.npy")]
+
+        print(f"\n{'clip':48} {'frames':>6} {'torch s':>8} {'x real':>7} {'ctree s':>8} {'x real':>7} {'GFLOP/s':>8} {'rel diff':>9}")
+        for name, path in clips:
+            logmel = np.load(path).astype(np.float32)
+            audio_seconds = logmel.shape[0] * 256 / 16000
+            with torch.inference_mode():
+                x = torch.from_numpy(logmel)
+                model(x)  # warm-up
+                torch_seconds = best_time(lambda: model(x), args.repeats)
+                torch_pool5 = model(x).numpy()
+            out = Path(tmp) / "pool5.npy"
+            env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
+            run = subprocess.run([str(bench_exe), str(args.weights), str(path), str(args.repeats), str(out)], capture_output=True,
+                                 text=True, env=env, check=True)
+            fields = dict(re.findall(r"(\w+) ([\d.x]+)", run.stdout))
+            ours = np.load(out)
+            diff = np.abs(ours - torch_pool5).max() / np.abs(torch_pool5).max() if ours.shape == torch_pool5.shape else float("inf")
+            ok &= diff < 1e-3
+            ctree_seconds = float(fields["seconds"])
+            print(f"{name[:48]:48} {logmel.shape[0]:6d} {torch_seconds:8.3f} {audio_seconds / torch_seconds:7.1f} {ctree_seconds:8.3f} "
+                  f"{audio_seconds / ctree_seconds:7.1f} {float(fields['gflops']):8.1f} {diff:9.2e}")
+    print(f"\n(threads {args.threads}; best of {args.repeats}; GFLOP/s counts conceptree's 3x3 convolutions, "
+          f"{float(fields['conv_gflop']):.1f} GFLOP for the last clip)")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

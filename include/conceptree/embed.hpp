@@ -1,0 +1,69 @@
+#pragma once
+// Audio to embedding store: decode, resample to 16 kHz mono, log-mel, backbone.
+//   AudioEmbedder embedder(config);
+//   embedder.run();
+//   embedder.summary();
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "conceptree/params.hpp"
+
+namespace conceptree {
+
+struct EmbedConfig {
+  std::vector<std::string> inputs{};   // audio files and folders (walked recursively)
+  std::string list{};                  // TSV id<TAB>path, instead of or besides inputs
+  std::string output{};                // embedding store to write
+  std::string backbone = "dsp";
+  std::string weights{};               // musicnn-vgg: Keras HDF5; empty = $CONCEPTREE_MSD_VGG
+  std::string layer{};                 // musicnn-vgg: pool3 | pool4 | pool5 | output; empty = pool5
+  std::string mode = "fullconv";       // musicnn-vgg: fullconv | patch
+  int patch_hop_frames = 187;          // musicnn-vgg patch mode: log-mel frames between patches
+  int jobs = 0;
+  bool strict = false;
+  bool overwrite = false;
+
+  template <class Visitor>
+  void visit(Visitor&& v) {
+    v(inputs, {.name = "inputs", .help = "audio files (wav, flac, ogg, opus, mp3, aiff) or folders walked for them; id = path relative to the folder (or file name) without extension", .positional = true});
+    v(list, {.name = "list", .help = "TSV of id<TAB>path lines: the tracks to embed, with their ids"});
+    v(output, {.name = "output", .help = "embedding store to write (HDF5)", .required = true, .short_name = "o"});
+    v(backbone, {.name = "backbone", .help = "dsp (descriptors per second, no weights) or musicnn-vgg (the paper's CNN; needs --weights)", .choices = {"dsp", "musicnn-vgg"}, .short_name = "b"});
+    v(weights, {.name = "weights", .help = "musicnn-vgg: MSD_vgg.h5 Keras weights (default: $CONCEPTREE_MSD_VGG)"});
+    v(layer, {.name = "layer", .help = "musicnn-vgg: pool3, pool4, pool5 (default) or output (patch mode only)", .choices = {"pool3", "pool4", "pool5", "output"}});
+    v(mode, {.name = "mode", .help = "musicnn-vgg: fullconv (whole track at once; pool5 = one frame per 64 mel frames) or patch (3 s patches, layer averaged over time)", .choices = {"fullconv", "patch"}});
+    v(patch_hop_frames, {.name = "patch-hop-frames", .help = "musicnn-vgg patch mode: log-mel frames (16 ms) between patch starts", .min = 1, .max = 100000});
+    v(jobs, {.name = "jobs", .help = "threads, 0 = all cores", .min = 0, .max = 1024, .short_name = "j"});
+    v(strict, {.name = "strict", .help = "stop at the first bad audio file (exit status 1, no output) instead of skipping it"});
+    v(overwrite, {.name = "overwrite", .help = "replace the output store if it exists"});
+  }
+};
+
+struct EmbedSummary {
+  std::uint64_t tracks = 0;            // audio files found
+  std::uint64_t embedded = 0;          // this run
+  std::uint64_t already_present = 0;   // done by an interrupted run
+  std::uint64_t skipped = 0;           // bad files, listed in errors_file
+  std::uint64_t frames = 0;
+  std::uint64_t dim = 0;
+  double audio_seconds = 0;            // audio embedded by this run
+  std::filesystem::path errors_file;
+  double seconds = 0;
+};
+
+class AudioEmbedder {
+ public:
+  explicit AudioEmbedder(EmbedConfig config);
+  // Throws FatalError for bad options, no usable input, or a bad file under --strict.
+  void run();
+  const EmbedSummary& summary() const { return summary_; }
+
+ private:
+  EmbedConfig config_;
+  EmbedSummary summary_;
+};
+
+}  // namespace conceptree

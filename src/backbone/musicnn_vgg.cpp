@@ -1,0 +1,403 @@
+// The musicnn MSD_vgg network (Pons & Serra), inference only, from its Keras HDF5 weights.
+//
+// Layout: activations are T x F x C row-major (time, mel band, channel), the Keras layout of the
+// input (T, 96, 1), so kernels (3, 3, in, out) read as a (9·in) x out matrix with no reordering
+// and pool5 flattens to the dense layer's 256 inputs as stored. Each conv block is
+//   conv 3x3 'same' (zero padding) + bias -> ReLU -> BN (moving stats, eps 1e-3) -> max-pool 'valid'
+// computed as im2col + SGEMM over blocks of output rows, with bias/ReLU/BN fused into one pass over
+// the GEMM result and the pooling read from it while it is still in cache. BN cannot be folded into
+// the conv weights (the ReLU sits between them), and the input BN cannot be folded into conv1
+// (its 'same' padding pads the normalised input with zeros).
+// Conventions checked against the golden tensors of the Keras model (tests/backbone).
+
+#include <cblas.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <utility>
+
+#include "common/gemm.hpp"
+#include "conceptree/backbone.hpp"
+#include "conceptree/error.hpp"
+#include "hdf5/hdf5.hpp"
+
+namespace conceptree {
+
+namespace {
+
+constexpr int kMelBands = 96;
+constexpr int kChannels = 128;
+constexpr int kTags = 50;
+constexpr int kConvLayers = 5;
+constexpr double kBatchNormEpsilon = 1e-3;  // Keras/TF batch_normalization default
+// Conv output positions (rows of one GEMM) per block: big enough for GEMM to run at full speed
+// (K = 1152), small enough that the im2col block (~4.5 MB) and its result stay near the caches.
+constexpr std::size_t kGemmRowsPerBlock = 256;
+
+struct PoolShape {
+  int kt, kf, st, sf;  // kernel and stride, time x freq
+};
+constexpr std::array<PoolShape, kConvLayers> kPools{{{4, 1, 2, 2}, {2, 2, 2, 2}, {2, 2, 2, 2}, {2, 2, 2, 2}, {4, 4, 4, 4}}};
+
+// A vector that leaves new floats uninitialised: every activation is written before it is read,
+// and zero-filling a 20 MB pool1 serially, outside the parallel loops, cost ~10 % of a pass.
+template <class T>
+struct UninitialisedAllocator : std::allocator<T> {
+  template <class U>
+  struct rebind {
+    using other = UninitialisedAllocator<U>;
+  };
+  UninitialisedAllocator() = default;
+  template <class U>
+  UninitialisedAllocator(const UninitialisedAllocator<U>&) noexcept {}
+  template <class U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+using Floats = std::vector<float, UninitialisedAllocator<float>>;
+
+struct Tensor {
+  int t = 0, f = 0, c = 0;
+  Floats v;  // t x f x c row-major
+};
+
+int pooled_extent(int size, int kernel, int stride) { return size < kernel ? 0 : (size - kernel) / stride + 1; }
+
+// Layers by name: 1..5 for pool1..pool5, 6 for the tag logits.
+constexpr int kOutputLayer = kConvLayers + 1;
+
+int layer_index(const std::string& layer) {
+  if (layer == "output") return kOutputLayer;
+  if (layer.size() == 5 && layer.starts_with("pool") && layer[4] >= '1' && layer[4] <= '5') return layer[4] - '0';
+  throw InputError(layer, "not a musicnn-vgg layer (pool1..pool5, output)");
+}
+
+// Rows of the mel input that pooled rows [first, last] of conv block `layer` (1-based) depend on.
+std::pair<std::int64_t, std::int64_t> receptive_rows(int layer, std::int64_t first, std::int64_t last) {
+  for (int l = layer; l >= 1; --l) {
+    const PoolShape& p = kPools[l - 1];
+    // Pool rows [first, last] read conv rows [st·first, st·last + kt − 1]; a 3x3 'same' conv reads
+    // one more row on each side.
+    first = first * p.st - 1;
+    last = last * p.st + p.kt - 1 + 1;
+  }
+  return {first, last};
+}
+
+std::int64_t cumulative_stride(int layer) {
+  std::int64_t stride = 1;
+  for (int l = 0; l < layer; ++l) stride *= kPools[l].st;
+  return stride;
+}
+
+void check_logmel(const FrameMatrix& logmel) {
+  if (logmel.cols != kMelBands)
+    throw InputError("log-mel", fmt::format("{} columns; musicnn-vgg needs {} mel bands", logmel.cols, kMelBands));
+  if (logmel.values.size() != logmel.rows * logmel.cols)
+    throw InputError("log-mel", fmt::format("{} values for {} x {}", logmel.values.size(), logmel.rows, logmel.cols));
+}
+
+struct ConvLayer {
+  int in_channels = 0;
+  std::vector<float> kernel;  // (9·in) x 128, Keras (kh, kw, in, out) order
+  std::vector<float> bias, scale, shift;
+};
+
+}  // namespace
+
+struct MusicnnVgg::Weights {
+  float input_scale = 1, input_shift = 0;
+  std::array<ConvLayer, kConvLayers> conv;
+  std::vector<float> dense;       // 256 x 50
+  std::vector<float> dense_bias;  // 50
+  Gemm gemm = Gemm::OpenBlas;
+
+  // Input BN, then blocks 1..`layers`.
+  Tensor run(const float* frames, int rows, int layers, bool parallel) const;
+  Tensor conv_block(const Tensor& in, int layer, bool parallel) const;
+  std::vector<float> logits(const Tensor& pool5) const;
+};
+
+Tensor MusicnnVgg::Weights::run(const float* frames, int rows, int layers, bool parallel) const {
+  Tensor x{rows, kMelBands, 1, Floats(static_cast<std::size_t>(rows) * kMelBands)};
+  for (std::size_t i = 0; i < x.v.size(); ++i) x.v[i] = frames[i] * input_scale + input_shift;
+  for (int l = 1; l <= layers; ++l) x = conv_block(x, l, parallel);
+  return x;
+}
+
+Tensor MusicnnVgg::Weights::conv_block(const Tensor& in, int layer, bool parallel) const {
+  const ConvLayer& w = conv[static_cast<std::size_t>(layer - 1)];
+  const PoolShape& p = kPools[static_cast<std::size_t>(layer - 1)];
+  const int T = in.t, F = in.f, C = in.c;
+  Tensor out{pooled_extent(T, p.kt, p.st), pooled_extent(F, p.kf, p.sf), kChannels, {}};
+  out.v.resize(static_cast<std::size_t>(out.t) * static_cast<std::size_t>(out.f) * kChannels);
+  if (out.v.empty()) return out;
+
+  const std::size_t K = 9 * static_cast<std::size_t>(C);
+  // Pooled rows per block; pool windows overlap in time only in block 1 (kt 4, st 2), where a block
+  // recomputes kt − st conv rows: 2 rows of a cheap layer.
+  const int block_rows = std::max(1, static_cast<int>(kGemmRowsPerBlock / static_cast<std::size_t>(p.st * F)));
+  const int blocks = (out.t + block_rows - 1) / block_rows;
+
+#pragma omp parallel if (parallel && blocks > 1)
+  {
+    Floats columns, conv_out;
+#pragma omp for schedule(dynamic)
+    for (int b = 0; b < blocks; ++b) {
+      const int i0 = b * block_rows, i1 = std::min(out.t, i0 + block_rows);
+      const int r0 = i0 * p.st, r1 = std::min(T, (i1 - 1) * p.st + p.kt);
+      const std::size_t positions = static_cast<std::size_t>(r1 - r0) * static_cast<std::size_t>(F);
+      columns.resize(positions * K);
+      conv_out.resize(positions * kChannels);
+      // im2col: row (r, f) holds the 3x3xC neighbourhood of input (r, f), zeros outside the input.
+      float* col = columns.data();
+      if (C == 1) {  // block 1: one value per neighbour, where a memcpy call per value would dominate
+        for (int r = r0; r < r1; ++r)
+          for (int f = 0; f < F; ++f)
+            for (int dt = -1; dt <= 1; ++dt)
+              for (int df = -1; df <= 1; ++df) {
+                const int t = r + dt, g = f + df;
+                *col++ = t < 0 || t >= T || g < 0 || g >= F ? 0.0f : in.v[static_cast<std::size_t>(t) * F + static_cast<std::size_t>(g)];
+              }
+      } else {
+        for (int r = r0; r < r1; ++r) {
+          for (int f = 0; f < F; ++f) {
+            for (int dt = -1; dt <= 1; ++dt) {
+              for (int df = -1; df <= 1; ++df, col += C) {
+                const int t = r + dt, g = f + df;
+                if (t < 0 || t >= T || g < 0 || g >= F) {
+                  std::fill(col, col + C, 0.0f);
+                } else {
+                  std::memcpy(col, in.v.data() + (static_cast<std::size_t>(t) * F + static_cast<std::size_t>(g)) * C,
+                              sizeof(float) * static_cast<std::size_t>(C));
+                }
+              }
+            }
+          }
+        }
+      }
+      sgemm_row_major(gemm, positions, kChannels, K, columns.data(), K, w.kernel.data(), kChannels, conv_out.data(), kChannels);
+      // bias -> ReLU -> BN, in place.
+      for (std::size_t pos = 0; pos < positions; ++pos) {
+        float* y = conv_out.data() + pos * kChannels;
+        for (int c = 0; c < kChannels; ++c) y[c] = std::max(y[c] + w.bias[c], 0.0f) * w.scale[c] + w.shift[c];
+      }
+      // Max-pool 'valid'.
+      for (int i = i0; i < i1; ++i) {
+        for (int fo = 0; fo < out.f; ++fo) {
+          float* o = out.v.data() + (static_cast<std::size_t>(i) * out.f + static_cast<std::size_t>(fo)) * kChannels;
+          std::fill(o, o + kChannels, -std::numeric_limits<float>::infinity());
+          for (int a = 0; a < p.kt; ++a) {
+            for (int e = 0; e < p.kf; ++e) {
+              const float* y =
+                  conv_out.data() + (static_cast<std::size_t>(i * p.st + a - r0) * F + static_cast<std::size_t>(fo * p.sf + e)) * kChannels;
+              for (int c = 0; c < kChannels; ++c) o[c] = std::max(o[c], y[c]);
+            }
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<float> MusicnnVgg::Weights::logits(const Tensor& pool5) const {
+  // Keras Flatten of (T, F, C) = this tensor's row-major order; the dense layer wants 256 = 2x1x128.
+  std::vector<float> result(dense_bias);
+  if (pool5.v.size() * kTags != dense.size())
+    throw InputError("log-mel", fmt::format("pool5 has {} values; the dense layer needs {} (a {}-frame patch)", pool5.v.size(),
+                                            dense.size() / kTags, kPatchFrames));
+  for (std::size_t i = 0; i < pool5.v.size(); ++i)
+    for (int k = 0; k < kTags; ++k) result[static_cast<std::size_t>(k)] += pool5.v[i] * dense[i * kTags + static_cast<std::size_t>(k)];
+  return result;
+}
+
+namespace {
+
+// One dataset of a Keras layer group, found by its name's prefix ("kernel" matches "kernel_1:0"
+// and "kernel:0", which differ across Keras versions), checked against `shape`.
+std::vector<float> read_weight(const h5::File& file, hid_t root, const std::string& layer, const std::string& prefix,
+                               const std::vector<std::uint64_t>& shape) {
+  std::string group = layer + "/" + layer;
+  if (!h5::exists(root, group)) group = layer;
+  if (!h5::exists(root, group)) throw InputError(file.name(), fmt::format("no layer {} (is this musicnn's MSD_vgg.h5?)", layer));
+  const h5::Handle handle = h5::open_group(root, group, file.name());
+  std::string found;
+  for (const std::string& name : h5::member_names(handle.id()))
+    if (name.starts_with(prefix)) found = name;
+  if (found.empty()) throw InputError(file.name(), fmt::format("layer {} has no {} weights", layer, prefix));
+  std::vector<std::uint64_t> actual;
+  std::vector<float> values = h5::read_vector<float>(handle.id(), found, file.name(), &actual);
+  if (actual != shape) {
+    throw InputError(file.name(), fmt::format("{}/{} has shape ({}), expected ({})", group, found, fmt::join(actual, ", "),
+                                              fmt::join(shape, ", ")));
+  }
+  return values;
+}
+
+// BN with moving statistics as y = scale·x + shift.
+void batch_norm(const h5::File& file, hid_t root, const std::string& layer, std::uint64_t channels, std::vector<float>& scale,
+                std::vector<float>& shift) {
+  const std::vector<std::uint64_t> shape{channels};
+  const auto gamma = read_weight(file, root, layer, "gamma", shape);
+  const auto beta = read_weight(file, root, layer, "beta", shape);
+  const auto mean = read_weight(file, root, layer, "moving_mean", shape);
+  const auto variance = read_weight(file, root, layer, "moving_variance", shape);
+  scale.resize(channels);
+  shift.resize(channels);
+  for (std::size_t c = 0; c < channels; ++c) {
+    const double s = gamma[c] / std::sqrt(static_cast<double>(variance[c]) + kBatchNormEpsilon);
+    scale[c] = static_cast<float>(s);
+    shift[c] = static_cast<float>(beta[c] - mean[c] * s);
+  }
+}
+
+}  // namespace
+
+MusicnnVgg MusicnnVgg::load(const std::filesystem::path& weights) {
+  const h5::File file(weights, h5::Mode::ReadOnly);
+  // A whole saved Keras model keeps the weights under /model_weights; a weights file at the root.
+  h5::Handle model_weights;
+  hid_t root = file.id();
+  if (h5::exists(root, "model_weights")) {
+    model_weights = h5::open_group(root, "model_weights", file.name());
+    root = model_weights.id();
+  }
+  auto w = std::make_unique<Weights>();
+  std::vector<float> scale, shift;
+  batch_norm(file, root, "bn_input", 1, scale, shift);
+  w->input_scale = scale[0];
+  w->input_shift = shift[0];
+  for (int l = 0; l < kConvLayers; ++l) {
+    ConvLayer& conv = w->conv[static_cast<std::size_t>(l)];
+    conv.in_channels = l == 0 ? 1 : kChannels;
+    const std::string name = fmt::format("{}CNN", l + 1);
+    conv.kernel = read_weight(file, root, name, "kernel", {3, 3, static_cast<std::uint64_t>(conv.in_channels), kChannels});
+    conv.bias = read_weight(file, root, name, "bias", {kChannels});
+    batch_norm(file, root, fmt::format("bn_conv{}", l + 1), kChannels, conv.scale, conv.shift);
+  }
+  w->dense = read_weight(file, root, "output", "kernel", {2 * kChannels, kTags});
+  w->dense_bias = read_weight(file, root, "output", "bias", {kTags});
+  w->gemm = fastest_gemm();
+  // GEMMs run inside conceptree's OpenMP threads; OpenBLAS's own threads would oversubscribe.
+  if (w->gemm == Gemm::OpenBlas) openblas_set_num_threads(1);
+  return MusicnnVgg(std::move(w));
+}
+
+MusicnnVgg::MusicnnVgg(std::unique_ptr<Weights> weights) : weights_(std::move(weights)) {}
+MusicnnVgg::MusicnnVgg(MusicnnVgg&&) noexcept = default;
+MusicnnVgg& MusicnnVgg::operator=(MusicnnVgg&&) noexcept = default;
+MusicnnVgg::~MusicnnVgg() = default;
+
+FrameMatrix MusicnnVgg::fullconv(const FrameMatrix& logmel, const std::string& layer, std::uint64_t max_chunk_frames) const {
+  check_logmel(logmel);
+  const int l = layer_index(layer);
+  if (l == kOutputLayer) throw InputError(layer, "fullconv gives pool1..pool5; the tag logits need patches()");
+  if (logmel.rows > static_cast<std::uint64_t>(std::numeric_limits<int>::max() / kMelBands))
+    throw InputError("log-mel", fmt::format("{} frames is too long", logmel.rows));
+  const auto T = static_cast<std::int64_t>(logmel.rows);
+
+  // The whole-input shape of the layer.
+  std::int64_t rows = T, freq = kMelBands;
+  for (int i = 0; i < l; ++i) {
+    rows = pooled_extent(static_cast<int>(rows), kPools[i].kt, kPools[i].st);
+    freq = pooled_extent(static_cast<int>(freq), kPools[i].kf, kPools[i].sf);
+  }
+  FrameMatrix result;
+  result.rows = static_cast<std::uint64_t>(rows);
+  result.cols = static_cast<std::uint64_t>(freq) * kChannels;
+  if (rows == 0) return result;
+  if (static_cast<std::uint64_t>(T) <= max_chunk_frames) {
+    const Tensor x = weights_->run(logmel.values.data(), static_cast<int>(T), l, true);
+    result.values.assign(x.v.begin(), x.v.end());
+    return result;
+  }
+
+  // Chunks of output rows [j0, j1). A chunk starts at a multiple of the layer's stride so its pool
+  // windows line up with the whole input's, and spans the receptive field of its rows, so its zero
+  // padding touches only rows it drops; at the true ends the padding is the whole input's own.
+  const std::int64_t stride = cumulative_stride(l);
+  const auto [lo0, hi0] = receptive_rows(l, 0, 0);
+  const std::int64_t span = hi0 - lo0 + 1 + (stride - 1);  // one row's input, plus alignment slack
+  const std::int64_t per_chunk = std::max<std::int64_t>(1, (static_cast<std::int64_t>(max_chunk_frames) - span) / stride + 1);
+  result.values.resize(result.rows * result.cols);
+  for (std::int64_t j0 = 0; j0 < rows; j0 += per_chunk) {
+    const std::int64_t j1 = std::min(rows, j0 + per_chunk);
+    const auto [lo, hi] = receptive_rows(l, j0, j1 - 1);
+    const std::int64_t start = std::max<std::int64_t>(0, lo) / stride * stride;
+    const std::int64_t end = std::min(T, hi + 1);
+    const Tensor x = weights_->run(logmel.values.data() + start * kMelBands, static_cast<int>(end - start), l, true);
+    const std::int64_t first = j0 - start / stride;  // chunk row of output row j0
+    if (first < 0 || first + (j1 - j0) > x.t || x.f != freq)
+      throw FatalError(fmt::format("musicnn-vgg: chunk [{}, {}) of {} frames misses output rows [{}, {})", start, end, T, j0, j1));
+    std::copy_n(x.v.begin() + first * static_cast<std::int64_t>(result.cols), (j1 - j0) * static_cast<std::int64_t>(result.cols),
+                result.values.begin() + j0 * static_cast<std::int64_t>(result.cols));
+  }
+  return result;
+}
+
+FrameMatrix MusicnnVgg::patches(const FrameMatrix& logmel, const std::string& layer, int hop_frames) const {
+  check_logmel(logmel);
+  const int l = layer_index(layer);
+  if (hop_frames <= 0) throw InputError("log-mel", fmt::format("patch hop of {} frames; it must be positive", hop_frames));
+  const std::uint64_t count = logmel.rows <= kPatchFrames ? 1 : (logmel.rows - kPatchFrames) / static_cast<std::uint64_t>(hop_frames) + 1;
+
+  // Output width: from the shape of one patch's layer.
+  int freq = kMelBands;
+  for (int i = 0; i < std::min(l, kConvLayers); ++i) freq = pooled_extent(freq, kPools[i].kf, kPools[i].sf);
+  FrameMatrix result;
+  result.rows = count;
+  result.cols = l == kOutputLayer ? kTags : static_cast<std::uint64_t>(freq) * kChannels;
+  result.values.assign(result.rows * result.cols, 0.0f);
+
+  // Many patches: one per thread, each single-threaded; few: each patch's layers in parallel.
+  const bool across_patches = count >= static_cast<std::uint64_t>(omp_get_max_threads());
+#pragma omp parallel for schedule(dynamic) if (across_patches)
+  for (std::int64_t k = 0; k < static_cast<std::int64_t>(count); ++k) {
+    // A track shorter than a patch is zero-padded (musicnn pads its input the same way).
+    std::vector<float> patch(static_cast<std::size_t>(kPatchFrames) * kMelBands, 0.0f);
+    const std::uint64_t first = static_cast<std::uint64_t>(k) * static_cast<std::uint64_t>(hop_frames);
+    const std::uint64_t frames = std::min<std::uint64_t>(kPatchFrames, logmel.rows - first);
+    std::copy_n(logmel.values.begin() + static_cast<std::int64_t>(first * kMelBands), frames * kMelBands, patch.begin());
+    const Tensor x = weights_->run(patch.data(), kPatchFrames, std::min(l, kConvLayers), !across_patches);
+    float* row = result.values.data() + static_cast<std::uint64_t>(k) * result.cols;
+    if (l == kOutputLayer) {
+      const auto logits = weights_->logits(x);
+      std::copy(logits.begin(), logits.end(), row);
+    } else {
+      // Mean over time; (F, C) flattened freq-major.
+      const std::size_t width = static_cast<std::size_t>(x.f) * kChannels;
+      for (int t = 0; t < x.t; ++t)
+        for (std::size_t i = 0; i < width; ++i) row[i] += x.v[static_cast<std::size_t>(t) * width + i];
+      for (std::size_t i = 0; i < width; ++i) row[i] /= static_cast<float>(x.t);
+    }
+  }
+  return result;
+}
+
+std::vector<float> MusicnnVgg::patch_tensor(const FrameMatrix& patch, const std::string& layer, std::vector<std::uint64_t>* shape) const {
+  check_logmel(patch);
+  const int l = layer_index(layer);
+  if (patch.rows != kPatchFrames) throw InputError("log-mel", fmt::format("a patch of {} frames; musicnn-vgg patches have {}", patch.rows, kPatchFrames));
+  const Tensor x = weights_->run(patch.values.data(), kPatchFrames, std::min(l, kConvLayers), true);
+  if (l == kOutputLayer) {
+    if (shape) *shape = {kTags};
+    return weights_->logits(x);
+  }
+  if (shape) *shape = {static_cast<std::uint64_t>(x.t), static_cast<std::uint64_t>(x.f), static_cast<std::uint64_t>(x.c)};
+  return {x.v.begin(), x.v.end()};
+}
+
+}  // namespace conceptree

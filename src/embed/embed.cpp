@@ -1,0 +1,205 @@
+#include "conceptree/embed.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <set>
+
+#include "conceptree/audio.hpp"
+#include "conceptree/backbone.hpp"
+#include "conceptree/error.hpp"
+#include "conceptree/logmel.hpp"
+#include "ingest/store_builder.hpp"
+
+namespace conceptree {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Below this peak (-120 dBFS) a file holds nothing a backbone could describe.
+constexpr float kSilencePeak = 1e-6f;
+const std::set<std::string> kAudioExtensions = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff"};
+
+struct AudioItem {
+  std::string id;
+  fs::path path;
+};
+
+std::string lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+std::vector<AudioItem> find_audio(const EmbedConfig& config) {
+  std::vector<AudioItem> items;
+  for (const auto& input : config.inputs) {
+    const fs::path root(input);
+    if (fs::is_directory(root)) {
+      for (const auto& entry : fs::recursive_directory_iterator(root, fs::directory_options::follow_directory_symlink)) {
+        if (!entry.is_regular_file() || !kAudioExtensions.contains(lower(entry.path().extension().string()))) continue;
+        items.push_back({fs::relative(entry.path(), root).replace_extension().generic_string(), entry.path()});
+      }
+    } else if (fs::exists(root)) {
+      items.push_back({root.stem().string(), root});
+    } else {
+      throw FatalError(fmt::format("{}: no such file or folder", input));
+    }
+  }
+  if (!config.list.empty()) {
+    std::ifstream in(config.list);
+    if (!in) throw FatalError(fmt::format("{}: cannot open", config.list));
+    std::string line;
+    for (std::size_t number = 1; std::getline(in, line); ++number) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line.empty()) continue;
+      const auto tab = line.find('\t');
+      if (tab == std::string::npos || tab == 0 || tab + 1 == line.size()) {
+        throw FatalError(fmt::format("{}:{}: expected id<TAB>path", config.list, number));
+      }
+      fs::path path = line.substr(tab + 1);
+      // Relative paths in a list are relative to the list, so the list can travel with its audio.
+      if (path.is_relative()) path = fs::path(config.list).parent_path() / path;
+      items.push_back({line.substr(0, tab), path});
+    }
+  }
+  // Sorted by id, so the store's order does not depend on the file system's.
+  std::sort(items.begin(), items.end(), [](const AudioItem& a, const AudioItem& b) { return a.id < b.id; });
+  for (std::size_t i = 1; i < items.size(); ++i) {
+    if (items[i].id == items[i - 1].id) {
+      throw FatalError(fmt::format("track id '{}' names two files: {} and {}", items[i].id, items[i - 1].path.string(), items[i].path.string()));
+    }
+  }
+  return items;
+}
+
+// How a backbone is set up for one run, and what its frames mean.
+struct BackboneSetup {
+  std::string layer;                      // the store's layer name
+  double frame_hop_seconds = 0;
+  std::string description;                // provenance
+};
+
+BackboneSetup describe_backbone(const EmbedConfig& config) {
+  if (config.backbone == "dsp") {
+    return {"dsp", DspDescriptor::kFramesPerDescriptor * kLogMelHop / kLogMelSampleRate, "dsp descriptors"};
+  }
+  const std::string layer = config.layer.empty() ? "pool5" : config.layer;
+  if (config.mode == "patch") {
+    return {fmt::format("{}_patch", layer), config.patch_hop_frames * kLogMelHop / kLogMelSampleRate,
+            fmt::format("musicnn-vgg patch {} every {} frames", layer, config.patch_hop_frames)};
+  }
+  if (layer == "output") throw FatalError("--layer output needs --mode patch (the dense layer sees one 3 s patch)");
+  const int stride = layer == "pool3" ? 8 : layer == "pool4" ? 16 : MusicnnVgg::kFramesPerPool5Frame;
+  return {layer, stride * kLogMelHop / kLogMelSampleRate, fmt::format("musicnn-vgg fullconv {}", layer)};
+}
+
+class AudioSource : public TrackSource {
+ public:
+  AudioSource(std::vector<AudioItem> items, const EmbedConfig& config, std::optional<MusicnnVgg> vgg)
+      : items_(std::move(items)), config_(config), vgg_(std::move(vgg)) {}
+
+  std::size_t size() const override { return items_.size(); }
+  const std::string& id(std::size_t index) const override { return items_[index].id; }
+
+  LoadedTrack load(std::size_t index) const override {
+    const AudioItem& item = items_[index];
+    const std::vector<float> samples = read_audio(item.path, kLogMelSampleRate);
+    float peak = 0;
+    for (float sample : samples) peak = std::max(peak, std::fabs(sample));
+    if (peak < kSilencePeak) throw InputError(item.path.string(), "silent (peak below -120 dBFS)");
+    samples_ += samples.size();
+    const FrameMatrix logmel = logmel_.compute(samples);
+    FrameMatrix frames;
+    if (!vgg_) {
+      frames = dsp_.compute(logmel);
+    } else if (config_.mode == "patch") {
+      frames = vgg_->patches(logmel, config_.layer.empty() ? "pool5" : config_.layer, config_.patch_hop_frames);
+    } else {
+      frames = vgg_->fullconv(logmel, config_.layer.empty() ? "pool5" : config_.layer);
+    }
+    if (frames.rows == 0) throw InputError(item.path.string(), "too short for one embedding frame");
+    return {std::move(frames.values), frames.rows, frames.cols};
+  }
+
+  double audio_seconds() const { return static_cast<double>(samples_.load()) / kLogMelSampleRate; }
+
+ private:
+  std::vector<AudioItem> items_;
+  const EmbedConfig& config_;
+  std::optional<MusicnnVgg> vgg_;
+  LogMel logmel_;
+  DspDescriptor dsp_;
+  mutable std::atomic<std::uint64_t> samples_{0};
+};
+
+}  // namespace
+
+AudioEmbedder::AudioEmbedder(EmbedConfig config) : config_(std::move(config)) {}
+
+void AudioEmbedder::run() {
+  validate(config_);
+  const auto started = std::chrono::steady_clock::now();
+  summary_ = {};
+  if (config_.inputs.empty() && config_.list.empty()) throw FatalError("give audio files or folders, or --list");
+  if (fs::exists(config_.output) && !config_.overwrite) throw FatalError(fmt::format("{}: already exists (pass --overwrite to replace it)", config_.output));
+  const BackboneSetup setup = describe_backbone(config_);
+  std::optional<MusicnnVgg> vgg;
+  if (config_.backbone == "musicnn-vgg") {
+    std::string weights = config_.weights;
+    if (weights.empty()) {
+      const char* from_environment = std::getenv("CONCEPTREE_MSD_VGG");
+      if (from_environment == nullptr || *from_environment == '\0') {
+        throw FatalError("--backbone musicnn-vgg needs --weights MSD_vgg.h5 (or $CONCEPTREE_MSD_VGG)");
+      }
+      weights = from_environment;
+    }
+    try {
+      vgg = MusicnnVgg::load(weights);
+    } catch (const InputError& error) {
+      throw FatalError(error.what());
+    }
+  }
+  std::vector<AudioItem> items = find_audio(config_);
+  if (items.empty()) throw FatalError(fmt::format("no audio files found (looked for {})", fmt::join(kAudioExtensions, " ")));
+  summary_.tracks = items.size();
+  std::vector<std::string> sources;
+  for (const auto& input : config_.inputs) sources.push_back(fs::absolute(input).string());
+  if (!config_.list.empty()) sources.push_back(fmt::format("--list {}", fs::absolute(config_.list).string()));
+
+  const AudioSource source(std::move(items), config_, std::move(vgg));
+  StoreBuildOptions options;
+  options.output = config_.output;
+  options.input_name = "audio";
+  options.layer = setup.layer;
+  options.provenance.backbone = config_.backbone;
+  options.provenance.source = fmt::format("{} of {}", setup.description, fmt::join(sources, " "));
+  options.provenance.sample_rate = kLogMelSampleRate;
+  options.provenance.frame_hop_seconds = setup.frame_hop_seconds;
+  options.jobs = config_.jobs;
+  // Audio tracks are heavy to load: enough per batch to keep 16 cores busy, few enough to keep
+  // memory small.
+  options.tracks_per_batch = 32;
+  options.strict = config_.strict;
+  options.progress_label = "embed";
+  options.done_verb = "embedded";
+  const StoreBuild build = build_store(source, options);
+  summary_.embedded = build.written;
+  summary_.already_present = build.already_present;
+  summary_.skipped = build.skipped;
+  summary_.frames = build.frames;
+  summary_.dim = build.dim;
+  summary_.errors_file = build.errors_file;
+  summary_.audio_seconds = source.audio_seconds();
+  summary_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+}
+
+}  // namespace conceptree

@@ -1,0 +1,15 @@
+#pragma once
+// Pieces of the log-mel front end exposed for tests only.
+
+#include <cstdint>
+#include <vector>
+
+namespace conceptree::detail {
+
+// IEEE binary16 bits of `value`, rounded to nearest even (numpy's astype(float16)).
+std::uint16_t float_to_half_bits(float value);
+
+// librosa.filters.mel(sr=16000, n_fft=512, n_mels=96, htk=False, norm='slaney'): 96 x 257, row-major.
+std::vector<float> slaney_mel_filterbank();
+
+}  // namespace conceptree::detail
