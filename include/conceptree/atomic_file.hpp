@@ -32,6 +32,9 @@ class AtomicOutput {
   bool done_ = false;
 };
 
+// Throws FatalError when `path` exists and the user did not ask to overwrite it.
+void refuse_to_overwrite(const std::filesystem::path& path, bool overwrite);
+
 // Writes `contents` to `path` through a scratch file and a rename.
 void write_file_atomically(const std::filesystem::path& path, const std::string& contents);
 

@@ -6,6 +6,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/param_binding.hpp"
+#include "conceptree/atomic_file.hpp"
 #include "conceptree/audio.hpp"
 #include "conceptree/error.hpp"
 #include "conceptree/log.hpp"
@@ -32,9 +33,7 @@ struct LogMelCommandConfig {
 
 void run_logmel(LogMelCommandConfig config) {
   validate(config);
-  if (std::filesystem::exists(config.output) && !config.overwrite) {
-    throw FatalError(fmt::format("{}: already exists (pass --overwrite to replace it)", config.output));
-  }
+  refuse_to_overwrite(config.output, config.overwrite);
   AudioReader reader(config.input, kLogMelSampleRate);
   const AudioInfo info = reader.info();
   std::vector<float> samples;

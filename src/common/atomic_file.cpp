@@ -51,4 +51,10 @@ void write_file_atomically(const fs::path& path, const std::string& contents) {
   output.commit();
 }
 
+void refuse_to_overwrite(const std::filesystem::path& path, bool overwrite) {
+  if (!overwrite && std::filesystem::exists(path)) {
+    throw FatalError(path.string() + ": already exists (pass --overwrite to replace it)");
+  }
+}
+
 }  // namespace conceptree

@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "conceptree/concept_set.hpp"
+#include "conceptree/atomic_file.hpp"
 #include "conceptree/error.hpp"
 #include "conceptree/npy.hpp"
 #include "conceptree/text_list.hpp"
@@ -15,7 +16,7 @@ namespace fs = std::filesystem;
 
 CavImportSummary import_cavs(CavImportConfig config) {
   validate(config);
-  if (fs::exists(config.output) && !config.overwrite) throw FatalError(config.output + ": already exists (pass --overwrite to replace it)");
+  refuse_to_overwrite(config.output, config.overwrite);
   if (!config.types.empty() && !config.type.empty()) throw FatalError("give --types or --type, not both");
   try {
     ConceptSet set;

@@ -17,6 +17,7 @@
 #include "concepts/logistic.hpp"
 #include "conceptree/batch_errors.hpp"
 #include "conceptree/concept_set.hpp"
+#include "conceptree/atomic_file.hpp"
 #include "conceptree/error.hpp"
 #include "conceptree/journal.hpp"
 #include "conceptree/log.hpp"
@@ -290,7 +291,7 @@ void ConceptTrainer::run() {
   const auto started = std::chrono::steady_clock::now();
   summary_ = {};
   const fs::path output_path(config_.output);
-  if (fs::exists(output_path) && !config_.overwrite) throw FatalError(config_.output + ": already exists (pass --overwrite to replace it)");
+  refuse_to_overwrite(output_path, config_.overwrite);
 
   const EmbeddingStore store(config_.embeddings, config_.layer);
   BatchErrors membership_errors(config_.strict);

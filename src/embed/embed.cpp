@@ -16,6 +16,7 @@
 
 #include "conceptree/audio.hpp"
 #include "conceptree/backbone.hpp"
+#include "conceptree/atomic_file.hpp"
 #include "conceptree/error.hpp"
 #include "conceptree/logmel.hpp"
 #include "ingest/store_builder.hpp"
@@ -150,7 +151,7 @@ void AudioEmbedder::run() {
   const auto started = std::chrono::steady_clock::now();
   summary_ = {};
   if (config_.inputs.empty() && config_.list.empty()) throw FatalError("give audio files or folders, or --list");
-  if (fs::exists(config_.output) && !config_.overwrite) throw FatalError(fmt::format("{}: already exists (pass --overwrite to replace it)", config_.output));
+  refuse_to_overwrite(config_.output, config_.overwrite);
   const BackboneSetup setup = describe_backbone(config_);
   std::optional<MusicnnVgg> vgg;
   if (config_.backbone == "musicnn-vgg") {

@@ -7,6 +7,7 @@
 #include <random>
 #include <unordered_map>
 
+#include "conceptree/atomic_file.hpp"
 #include "conceptree/error.hpp"
 #include "conceptree/graph.hpp"
 #include "conceptree/hierarchy.hpp"
@@ -197,7 +198,7 @@ HierarchyExtractor::HierarchyExtractor(HierarchyConfig config) : config_(std::mo
 void HierarchyExtractor::run() {
   validate(config_);
   const auto start = Clock::now();
-  if (fs::exists(config_.output) && !config_.overwrite) throw FatalError(config_.output + ": already exists (pass --overwrite to replace it)");
+  refuse_to_overwrite(config_.output, config_.overwrite);
   const std::string format = config_.format.empty() ? hierarchy_format_for(config_.output) : config_.format;
   const HierarchyOptions& options = config_.options;
   try {

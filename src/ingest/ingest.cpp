@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 
+#include "conceptree/atomic_file.hpp"
 #include "conceptree/error.hpp"
 #include "conceptree/log.hpp"
 #include "conceptree/npy.hpp"
@@ -254,9 +255,7 @@ void EmbeddingImporter::run() {
   const auto started = std::chrono::steady_clock::now();
   summary_ = {};
   const fs::path output_path(config_.output);
-  if (fs::exists(output_path) && !config_.overwrite) {
-    throw FatalError(config_.output + ": already exists (pass --overwrite to replace it)");
-  }
+  refuse_to_overwrite(output_path, config_.overwrite);
   auto source = open_source(config_);
   if (source->size() == 0) throw FatalError(config_.input + ": no tracks found");
 

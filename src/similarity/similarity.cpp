@@ -337,7 +337,7 @@ SimilarityComputer::SimilarityComputer(SimilarityConfig config) : config_(std::m
 void SimilarityComputer::run() {
   validate(config_);
   const auto start = Clock::now();
-  if (fs::exists(config_.output) && !config_.overwrite) throw FatalError(config_.output + ": already exists (pass --overwrite to replace it)");
+  refuse_to_overwrite(config_.output, config_.overwrite);
   std::string measure = config_.measure;
   if (measure.empty()) measure = config_.embeddings.empty() ? "cosine" : "activation";
   if (measure == "activation" && config_.embeddings.empty()) {
