@@ -89,11 +89,14 @@ struct BackboneSetup {
   std::string description;                // provenance
 };
 
+// The musicnn-vgg layer asked for, pool5 by default.
+std::string network_layer(const EmbedConfig& config) { return config.layer.empty() ? "pool5" : config.layer; }
+
 BackboneSetup describe_backbone(const EmbedConfig& config) {
   if (config.backbone == "dsp") {
     return {"dsp", DspDescriptor::kFramesPerDescriptor * kLogMelHop / kLogMelSampleRate, "dsp descriptors"};
   }
-  const std::string layer = config.layer.empty() ? "pool5" : config.layer;
+  const std::string layer = network_layer(config);
   if (config.mode == "patch") {
     return {fmt::format("{}_patch", layer), config.patch_hop_frames * kLogMelHop / kLogMelSampleRate,
             fmt::format("musicnn-vgg patch {} every {} frames", layer, config.patch_hop_frames)};
@@ -123,9 +126,9 @@ class AudioSource : public TrackSource {
     if (!vgg_) {
       frames = dsp_.compute(logmel);
     } else if (config_.mode == "patch") {
-      frames = vgg_->patches(logmel, config_.layer.empty() ? "pool5" : config_.layer, config_.patch_hop_frames);
+      frames = vgg_->patches(logmel, network_layer(config_), config_.patch_hop_frames);
     } else {
-      frames = vgg_->fullconv(logmel, config_.layer.empty() ? "pool5" : config_.layer);
+      frames = vgg_->fullconv(logmel, network_layer(config_));
     }
     if (frames.rows == 0) throw InputError(item.path.string(), "too short for one embedding frame");
     return {std::move(frames.values), frames.rows, frames.cols};
