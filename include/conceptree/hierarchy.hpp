@@ -36,11 +36,17 @@ struct HierarchyOptions {
   void visit(Visitor&& v) {
     v(method, {.name = "method", .help = "heymann (centrality-ordered greedy tree), or a baseline: top1, threshold, matching, random-top, random-sim",
                .choices = {"heymann", "top1", "threshold", "matching", "random-top", "random-sim"}});
-    v(threshold, {.name = "threshold", .help = "concept graph (for centrality, and the threshold baseline): edge i-j when S[i][j] or S[j][i] exceeds this", .min = -1, .max = 1e9});
     v(min_similarity, {.name = "min-sim", .help = "heymann: a concept hangs under p only when S[p][n] exceeds this, else it is top level", .min = -1, .max = 1e9});
     v(max_children, {.name = "max-children", .help = "heymann: children a concept may take", .min = 1, .max = 1e9});
     v(parents, {.name = "parents", .help = "heymann: parents per concept; above 1 the hierarchy is a DAG", .min = 1, .max = 1000});
     v(additional_threshold, {.name = "additional-threshold", .help = "heymann with --parents > 1: extra parents need S[p][n] within this of the best parent's", .min = 0, .max = 1e9});
+    visit_baseline_params(v);
+  }
+
+  // The settings the baselines depend on; `conceptree evaluate` builds baselines with them too.
+  template <class Visitor>
+  void visit_baseline_params(Visitor&& v) {
+    v(threshold, {.name = "threshold", .help = "concept graph (for centrality, and the threshold baseline): edge i-j when S[i][j] or S[j][i] exceeds this", .min = -1, .max = 1e9});
     v(matching_threshold, {.name = "matching-threshold", .help = "matching baseline: link concepts whose S exceeds this", .min = -1, .max = 1e9});
     v(random_density, {.name = "random-density", .help = "random-sim baseline: share of concept pairs linked", .min = 0, .max = 1});
     v(seed, {.name = "seed", .help = "seed of the random baselines"});

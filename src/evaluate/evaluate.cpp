@@ -1,0 +1,609 @@
+#include "conceptree/evaluate.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <set>
+#include <nlohmann/json.hpp>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "conceptree/atomic_file.hpp"
+#include "conceptree/error.hpp"
+#include "conceptree/log.hpp"
+#include "conceptree/npy.hpp"
+#include "conceptree/similarity.hpp"
+#include "conceptree/text_list.hpp"
+
+namespace conceptree {
+namespace {
+
+namespace fs = std::filesystem;
+using Pair = std::uint64_t;  // (first << 32) | second, node indices
+
+constexpr double kNotAvailable = std::numeric_limits<double>::quiet_NaN();
+
+Pair make_pair_key(std::uint32_t first, std::uint32_t second) { return (static_cast<Pair>(first) << 32) | second; }
+
+std::vector<std::vector<std::uint32_t>> parents_of(const Hierarchy& hierarchy) {
+  std::vector<std::vector<std::uint32_t>> parents(hierarchy.nodes.size());
+  for (const auto& link : hierarchy.links) parents[link.child].push_back(link.parent);
+  return parents;
+}
+
+// Every node reachable upwards from `start` (not `start` itself, even on a cycle).
+std::vector<std::uint32_t> ancestors(const std::vector<std::vector<std::uint32_t>>& parents, std::uint32_t start,
+                                     std::vector<std::uint32_t>& seen_stamp, std::uint32_t stamp) {
+  std::vector<std::uint32_t> found;
+  std::vector<std::uint32_t> stack{start};
+  seen_stamp[start] = stamp;
+  while (!stack.empty()) {
+    const std::uint32_t node = stack.back();
+    stack.pop_back();
+    for (std::uint32_t parent : parents[node]) {
+      if (seen_stamp[parent] == stamp) continue;
+      seen_stamp[parent] = stamp;
+      found.push_back(parent);
+      stack.push_back(parent);
+    }
+  }
+  return found;
+}
+
+// The concepts without a parent above each concept; a concept only on a cycle is its own group.
+std::vector<std::vector<std::uint32_t>> top_level_ancestors(const std::vector<std::vector<std::uint32_t>>& parents) {
+  const auto n = static_cast<std::uint32_t>(parents.size());
+  std::vector<std::vector<std::uint32_t>> tops(n);
+  std::vector<std::uint32_t> stamp(n, 0);
+  for (std::uint32_t node = 0; node < n; ++node) {
+    if (parents[node].empty()) {
+      tops[node] = {node};
+      continue;
+    }
+    for (std::uint32_t ancestor : ancestors(parents, node, stamp, node + 1)) {
+      if (parents[ancestor].empty()) tops[node].push_back(ancestor);
+    }
+    std::sort(tops[node].begin(), tops[node].end());
+    if (tops[node].empty()) tops[node] = {node};
+  }
+  return tops;
+}
+
+// The top-level concept reached by following first parents; on a cycle, its lowest index.
+std::vector<std::uint32_t> first_parent_roots(const std::vector<std::vector<std::uint32_t>>& parents) {
+  const auto n = static_cast<std::uint32_t>(parents.size());
+  std::vector<std::uint32_t> roots(n);
+  std::vector<std::uint32_t> position(n, 0);  // 1 + index on the current walk, 0 = not on it
+  std::vector<std::uint32_t> walk;
+  for (std::uint32_t start = 0; start < n; ++start) {
+    walk.clear();
+    std::uint32_t node = start;
+    while (!parents[node].empty() && position[node] == 0) {
+      position[node] = static_cast<std::uint32_t>(walk.size()) + 1;
+      walk.push_back(node);
+      node = parents[node].front();
+    }
+    std::uint32_t root = node;
+    if (position[node] != 0) root = *std::min_element(walk.begin() + position[node] - 1, walk.end());
+    for (std::uint32_t visited : walk) position[visited] = 0;
+    roots[start] = root;
+  }
+  return roots;
+}
+
+double ratio(std::uint64_t numerator, std::uint64_t denominator) {
+  return denominator == 0 ? kNotAvailable : static_cast<double>(numerator) / static_cast<double>(denominator);
+}
+
+double f1_score(double precision, double recall) {
+  if (std::isnan(precision) || std::isnan(recall)) return kNotAvailable;
+  return precision + recall == 0 ? 0.0 : 2 * precision * recall / (precision + recall);
+}
+
+std::uint64_t common_count(std::vector<Pair>& predicted, std::vector<Pair>& truth) {
+  std::sort(predicted.begin(), predicted.end());
+  predicted.erase(std::unique(predicted.begin(), predicted.end()), predicted.end());
+  std::sort(truth.begin(), truth.end());
+  truth.erase(std::unique(truth.begin(), truth.end()), truth.end());
+  std::vector<Pair> common;
+  std::set_intersection(predicted.begin(), predicted.end(), truth.begin(), truth.end(), std::back_inserter(common));
+  return common.size();
+}
+
+// Precision, recall and F1 of predicted pairs against true pairs.
+void score_pairs(std::vector<Pair> predicted, std::vector<Pair> truth, double& precision, double& recall, double& f1) {
+  const std::uint64_t common = common_count(predicted, truth);
+  precision = ratio(common, predicted.size());
+  recall = ratio(common, truth.size());
+  f1 = f1_score(precision, recall);
+}
+
+std::vector<Pair> undirected(std::vector<Pair> pairs) {
+  for (Pair& pair : pairs) {
+    const auto first = static_cast<std::uint32_t>(pair >> 32), second = static_cast<std::uint32_t>(pair);
+    pair = make_pair_key(std::min(first, second), std::max(first, second));
+  }
+  return pairs;
+}
+
+std::string trim_line_end(std::string line) {
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
+std::vector<double> proxy_values(const Hierarchy& hierarchy, const ProxyEmbeddings& proxy, const std::vector<std::int64_t>& hierarchy_to_proxy,
+                                 const std::string& metric) {
+  std::vector<double> values;
+  values.reserve(hierarchy.links.size());
+  const std::size_t dim = proxy.dim;
+  for (const auto& link : hierarchy.links) {
+    const std::int64_t a = hierarchy_to_proxy[link.parent], b = hierarchy_to_proxy[link.child];
+    if (a < 0 || b < 0) continue;
+    const float* x = proxy.vectors.data() + static_cast<std::size_t>(a) * dim;
+    const float* y = proxy.vectors.data() + static_cast<std::size_t>(b) * dim;
+    double dot = 0, xx = 0, yy = 0, squared_distance = 0;
+    for (std::size_t k = 0; k < dim; ++k) {
+      dot += static_cast<double>(x[k]) * y[k];
+      xx += static_cast<double>(x[k]) * x[k];
+      yy += static_cast<double>(y[k]) * y[k];
+      const double difference = static_cast<double>(x[k]) - y[k];
+      squared_distance += difference * difference;
+    }
+    if (metric == "l2") {
+      values.push_back(std::sqrt(squared_distance));
+    } else if (xx > 0 && yy > 0) {
+      values.push_back(dot / std::sqrt(xx * yy));
+    }
+  }
+  return values;
+}
+
+ProxyScore summarize(const std::vector<double>& values) {
+  ProxyScore score;
+  score.n = values.size();
+  if (values.empty()) {
+    score.mean = score.ci95 = kNotAvailable;
+    return score;
+  }
+  double sum = 0;
+  for (double value : values) sum += value;
+  score.mean = sum / static_cast<double>(values.size());
+  double squares = 0;
+  for (double value : values) squares += (value - score.mean) * (value - score.mean);
+  score.ci95 = 1.96 * std::sqrt(squares / static_cast<double>(values.size())) / std::sqrt(static_cast<double>(values.size()));
+  return score;
+}
+
+// Mean of each score over the draws where it is defined.
+TruthScores average(const std::vector<TruthScores>& draws) {
+  TruthScores mean;
+  auto field_mean = [&](double TruthScores::*field) {
+    double sum = 0;
+    std::size_t count = 0;
+    for (const auto& draw : draws) {
+      if (std::isnan(draw.*field)) continue;
+      sum += draw.*field;
+      ++count;
+    }
+    mean.*field = count == 0 ? kNotAvailable : sum / static_cast<double>(count);
+  };
+  for (auto field : {&TruthScores::family_purity, &TruthScores::ancestor_precision, &TruthScores::ancestor_recall, &TruthScores::ancestor_f1,
+                     &TruthScores::parent_precision, &TruthScores::parent_recall, &TruthScores::parent_f1,
+                     &TruthScores::undirected_parent_precision, &TruthScores::undirected_parent_recall,
+                     &TruthScores::undirected_parent_f1, &TruthScores::adjusted_rand_index}) {
+    field_mean(field);
+  }
+  return mean;
+}
+
+struct TruthMetric {
+  const char* key;
+  const char* display;
+  double TruthScores::*field;
+};
+
+constexpr TruthMetric kTruthMetrics[] = {
+    {"family_purity", "family purity", &TruthScores::family_purity},
+    {"ancestor_precision", "ancestor precision", &TruthScores::ancestor_precision},
+    {"ancestor_recall", "ancestor recall", &TruthScores::ancestor_recall},
+    {"ancestor_f1", "ancestor F1", &TruthScores::ancestor_f1},
+    {"parent_precision", "parent precision", &TruthScores::parent_precision},
+    {"parent_recall", "parent recall", &TruthScores::parent_recall},
+    {"parent_f1", "parent F1", &TruthScores::parent_f1},
+    {"undirected_parent_precision", "undirected parent precision", &TruthScores::undirected_parent_precision},
+    {"undirected_parent_recall", "undirected parent recall", &TruthScores::undirected_parent_recall},
+    {"undirected_parent_f1", "undirected parent F1", &TruthScores::undirected_parent_f1},
+    {"adjusted_rand_index", "adjusted Rand index (top level)", &TruthScores::adjusted_rand_index},
+};
+
+// JSON keys use underscores (random_top); tables show the method names of `conceptree hierarchy`.
+std::string json_key(std::string method) {
+  std::replace(method.begin(), method.end(), '-', '_');
+  return method;
+}
+
+nlohmann::json number_or_null(double value) { return std::isnan(value) ? nlohmann::json(nullptr) : nlohmann::json(value); }
+
+std::string format_number(double value) { return std::isnan(value) ? "n/a" : fmt::format("{:.3f}", value); }
+
+// Seeded draws of a random baseline over the nodes of `like` (ids and labels kept).
+std::vector<Hierarchy> random_baselines(const Hierarchy& like, const std::string& method, const HierarchyOptions& settings, std::uint64_t draws) {
+  // The random methods ignore the values; they only give the links a weight.
+  SimilarityMatrix no_similarity;
+  no_similarity.names.resize(like.nodes.size());
+  no_similarity.values.assign(like.nodes.size() * like.nodes.size(), 0.0F);
+  HierarchyOptions options = settings;
+  options.method = method;
+  std::vector<Hierarchy> baselines(draws);
+  for (std::uint64_t draw = 0; draw < draws; ++draw) {
+    options.seed = settings.seed + draw;
+    baselines[draw].nodes = like.nodes;
+    baselines[draw].links = extract_links(no_similarity, {}, options);
+  }
+  return baselines;
+}
+
+Hierarchy similarity_baseline(const SimilarityMatrix& similarity, const Hierarchy& labelled_by, const std::string& method,
+                              const HierarchyOptions& settings) {
+  std::unordered_map<std::string, const HierarchyNode*> by_id;
+  for (const auto& node : labelled_by.nodes) by_id.emplace(node.id, &node);
+  Hierarchy baseline;
+  baseline.nodes.resize(similarity.size());
+  for (std::size_t i = 0; i < similarity.size(); ++i) {
+    HierarchyNode& node = baseline.nodes[i];
+    node.id = similarity.names[i];
+    const auto known = by_id.find(node.id);
+    node.label = known != by_id.end() ? known->second->label : node.id;
+    node.type = similarity.types[i];
+  }
+  HierarchyOptions options = settings;
+  options.method = method;
+  baseline.links = extract_links(similarity, {}, options);
+  return baseline;
+}
+
+}  // namespace
+
+Taxonomy read_taxonomy(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(path.string(), "cannot open the taxonomy");
+  Taxonomy taxonomy;
+  std::unordered_map<std::string, std::uint32_t> index;
+  auto concept_index = [&](const std::string& name) {
+    const auto [it, added] = index.emplace(name, static_cast<std::uint32_t>(taxonomy.concepts.size()));
+    if (added) taxonomy.concepts.push_back(name);
+    return it->second;
+  };
+  std::set<std::pair<std::uint32_t, std::uint32_t>> seen;
+  std::string line;
+  for (std::size_t number = 1; std::getline(in, line); ++number) {
+    line = trim_line_end(line);
+    if (line.empty()) continue;
+    const auto tab = line.find('\t');
+    const std::string where = fmt::format("{}:{}", path.string(), number);
+    if (tab == std::string::npos) throw InputError(where, "expected child<TAB>parent");
+    const std::string child = line.substr(0, tab);
+    const auto end = line.find('\t', tab + 1);
+    const std::string parent = line.substr(tab + 1, end == std::string::npos ? std::string::npos : end - tab - 1);
+    if (taxonomy.concepts.empty() && child == "child" && parent == "parent") continue;
+    if (child.empty()) throw InputError(where, "empty child");
+    if (child == parent) throw InputError(where, fmt::format("'{}' is its own parent", child));
+    const std::uint32_t child_index = concept_index(child);
+    if (parent.empty()) continue;
+    const std::pair<std::uint32_t, std::uint32_t> edge{child_index, concept_index(parent)};
+    if (seen.insert(edge).second) taxonomy.child_parent.push_back(edge);
+  }
+  if (in.bad()) throw InputError(path.string(), "read error");
+  if (taxonomy.concepts.empty()) throw InputError(path.string(), "no concepts in the taxonomy");
+  return taxonomy;
+}
+
+std::vector<std::int64_t> match_nodes(const Hierarchy& hierarchy, const std::vector<std::string>& names) {
+  std::unordered_map<std::string, std::uint32_t> index;
+  for (std::uint32_t i = 0; i < names.size(); ++i) index.emplace(names[i], i);
+  std::vector<std::int64_t> matched(hierarchy.nodes.size(), -1);
+  std::vector<bool> taken(names.size(), false);
+  // Ids first, so a label never takes a name that is some other node's id.
+  for (std::size_t i = 0; i < hierarchy.nodes.size(); ++i) {
+    const auto found = index.find(hierarchy.nodes[i].id);
+    if (found == index.end() || taken[found->second]) continue;
+    matched[i] = found->second;
+    taken[found->second] = true;
+  }
+  for (std::size_t i = 0; i < hierarchy.nodes.size(); ++i) {
+    if (matched[i] >= 0) continue;
+    const auto found = index.find(hierarchy.nodes[i].label);
+    if (found == index.end() || taken[found->second]) continue;
+    matched[i] = found->second;
+    taken[found->second] = true;
+  }
+  return matched;
+}
+
+double adjusted_rand_index(const std::vector<std::uint32_t>& labels_a, const std::vector<std::uint32_t>& labels_b) {
+  if (labels_a.size() != labels_b.size()) throw FatalError("adjusted_rand_index: labelings of different lengths");
+  auto pairs = [](double count) { return count * (count - 1) / 2; };
+  std::map<std::pair<std::uint32_t, std::uint32_t>, double> contingency;
+  std::map<std::uint32_t, double> rows, columns;
+  for (std::size_t i = 0; i < labels_a.size(); ++i) {
+    contingency[{labels_a[i], labels_b[i]}] += 1;
+    rows[labels_a[i]] += 1;
+    columns[labels_b[i]] += 1;
+  }
+  double index = 0, row_pairs = 0, column_pairs = 0;
+  for (const auto& [cell, count] : contingency) index += pairs(count);
+  for (const auto& [label, count] : rows) row_pairs += pairs(count);
+  for (const auto& [label, count] : columns) column_pairs += pairs(count);
+  const double total_pairs = pairs(static_cast<double>(labels_a.size()));
+  if (total_pairs == 0) return 1.0;
+  const double expected = row_pairs * column_pairs / total_pairs;
+  const double maximum = (row_pairs + column_pairs) / 2;
+  if (maximum == expected) return 1.0;
+  return (index - expected) / (maximum - expected);
+}
+
+TruthScores score_against_truth(const Hierarchy& hierarchy, const Taxonomy& truth, const std::vector<std::int64_t>& hierarchy_to_truth) {
+  const auto node_count = static_cast<std::uint32_t>(hierarchy.nodes.size());
+  std::vector<std::int64_t> truth_to_node(truth.concepts.size(), -1);
+  std::vector<std::uint32_t> matched;
+  for (std::uint32_t i = 0; i < node_count; ++i) {
+    if (hierarchy_to_truth[i] < 0) continue;
+    truth_to_node[static_cast<std::size_t>(hierarchy_to_truth[i])] = i;
+    matched.push_back(i);
+  }
+  std::vector<std::vector<std::uint32_t>> truth_parents(truth.concepts.size());
+  for (const auto& [child, parent] : truth.child_parent) truth_parents[child].push_back(parent);
+  const auto truth_tops = top_level_ancestors(truth_parents);
+  const auto predicted_parents = parents_of(hierarchy);
+
+  TruthScores scores;
+  std::uint64_t same_family = 0, linked = 0;
+  std::vector<Pair> predicted_edges, truth_edges;
+  for (const auto& link : hierarchy.links) {
+    const std::int64_t parent = hierarchy_to_truth[link.parent], child = hierarchy_to_truth[link.child];
+    if (parent < 0 || child < 0) continue;
+    ++linked;
+    const auto& a = truth_tops[static_cast<std::size_t>(parent)];
+    const auto& b = truth_tops[static_cast<std::size_t>(child)];
+    std::vector<std::uint32_t> shared;
+    std::set_intersection(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(shared));
+    same_family += !shared.empty();
+    predicted_edges.push_back(make_pair_key(link.parent, link.child));
+  }
+  for (const auto& [child, parent] : truth.child_parent) {
+    const std::int64_t child_node = truth_to_node[child], parent_node = truth_to_node[parent];
+    if (child_node >= 0 && parent_node >= 0) {
+      truth_edges.push_back(make_pair_key(static_cast<std::uint32_t>(parent_node), static_cast<std::uint32_t>(child_node)));
+    }
+  }
+  scores.family_purity = ratio(same_family, linked);
+  score_pairs(predicted_edges, truth_edges, scores.parent_precision, scores.parent_recall, scores.parent_f1);
+  score_pairs(undirected(predicted_edges), undirected(truth_edges), scores.undirected_parent_precision, scores.undirected_parent_recall,
+              scores.undirected_parent_f1);
+
+  std::vector<Pair> predicted_ancestry, truth_ancestry;
+  std::vector<std::uint32_t> node_stamp(node_count, 0), truth_stamp(truth.concepts.size(), 0);
+  std::uint32_t stamp = 0;
+  for (std::uint32_t node : matched) {
+    ++stamp;
+    for (std::uint32_t ancestor : ancestors(predicted_parents, node, node_stamp, stamp)) {
+      if (ancestor != node && hierarchy_to_truth[ancestor] >= 0) predicted_ancestry.push_back(make_pair_key(ancestor, node));
+    }
+    for (std::uint32_t ancestor : ancestors(truth_parents, static_cast<std::uint32_t>(hierarchy_to_truth[node]), truth_stamp, stamp)) {
+      const std::int64_t ancestor_node = truth_to_node[ancestor];
+      if (ancestor_node >= 0 && ancestor_node != node) truth_ancestry.push_back(make_pair_key(static_cast<std::uint32_t>(ancestor_node), node));
+    }
+  }
+  score_pairs(std::move(predicted_ancestry), std::move(truth_ancestry), scores.ancestor_precision, scores.ancestor_recall, scores.ancestor_f1);
+
+  const auto predicted_roots = first_parent_roots(predicted_parents);
+  std::vector<std::uint32_t> truth_groups, predicted_groups;
+  for (std::uint32_t node : matched) {
+    truth_groups.push_back(truth_tops[static_cast<std::size_t>(hierarchy_to_truth[node])].front());
+    predicted_groups.push_back(predicted_roots[node]);
+  }
+  scores.adjusted_rand_index = matched.empty() ? kNotAvailable : adjusted_rand_index(truth_groups, predicted_groups);
+  return scores;
+}
+
+ProxyEmbeddings read_proxy_embeddings(const fs::path& vectors_path, const fs::path& ids_path) {
+  const NpyReader reader(vectors_path);
+  if (reader.header().shape.size() != 2) {
+    throw InputError(vectors_path.string(), fmt::format("expected a 2-d array (concepts x dim), found {} dimensions", reader.header().shape.size()));
+  }
+  const std::vector<std::string> ids = read_text_list(ids_path);
+  if (ids.size() != reader.rows()) {
+    throw InputError(ids_path.string(), fmt::format("{} ids for the {} rows of {}", ids.size(), reader.rows(), vectors_path.string()));
+  }
+  const std::vector<float> all = reader.read_all_as_float();
+  ProxyEmbeddings proxy;
+  proxy.dim = reader.row_size();
+  std::unordered_set<std::string> seen;
+  std::size_t not_finite = 0, repeated = 0;
+  for (std::size_t row = 0; row < ids.size(); ++row) {
+    const float* vector = all.data() + row * proxy.dim;
+    if (!std::all_of(vector, vector + proxy.dim, [](float x) { return std::isfinite(x); })) {
+      ++not_finite;
+      continue;
+    }
+    if (!seen.insert(ids[row]).second) {
+      ++repeated;
+      continue;
+    }
+    proxy.ids.push_back(ids[row]);
+    proxy.vectors.insert(proxy.vectors.end(), vector, vector + proxy.dim);
+  }
+  if (not_finite > 0) log_warning(fmt::format("{}: {} row{} with NaN or Inf left out", vectors_path.string(), not_finite, not_finite == 1 ? "" : "s"));
+  if (repeated > 0) log_warning(fmt::format("{}: {} repeated id{}; the first row of each is used", ids_path.string(), repeated, repeated == 1 ? "" : "s"));
+  return proxy;
+}
+
+ProxyScore score_proxy(const Hierarchy& hierarchy, const ProxyEmbeddings& proxy, const std::vector<std::int64_t>& hierarchy_to_proxy,
+                       const std::string& metric) {
+  return summarize(proxy_values(hierarchy, proxy, hierarchy_to_proxy, metric));
+}
+
+std::string evaluation_json(const Evaluation& evaluation) {
+  nlohmann::ordered_json out;
+  out["hierarchy"] = evaluation.hierarchy_file;
+  out["concepts"] = evaluation.concepts;
+  out["links"] = evaluation.links;
+  auto truth_object = [](const TruthScores& scores) {
+    nlohmann::ordered_json object;
+    for (const auto& metric : kTruthMetrics) object[metric.key] = number_or_null(scores.*metric.field);
+    return object;
+  };
+  if (evaluation.truth) {
+    const TruthEvaluation& truth = *evaluation.truth;
+    nlohmann::ordered_json object;
+    object["file"] = truth.file;
+    object["truth_concepts"] = truth.truth_concepts;
+    object["matched"] = truth.matched;
+    object["unmatched"] = truth.unmatched;
+    for (const auto& [method, scores] : truth.methods) {
+      if (method == "hierarchy") {
+        object.update(truth_object(scores));
+      } else {
+        object["baselines"][json_key(method)] = truth_object(scores);
+      }
+    }
+    out["truth"] = object;
+  }
+  if (evaluation.proxy) {
+    const ProxyEvaluation& proxy = *evaluation.proxy;
+    nlohmann::ordered_json object;
+    object["file"] = proxy.file;
+    object["metric"] = proxy.metric;
+    object["lower_is_better"] = proxy.metric == "l2";
+    object["proxy_vectors"] = proxy.proxy_vectors;
+    object["concepts_with_vector"] = proxy.concepts_with_vector;
+    object["unknown_ids"] = proxy.unknown_ids;
+    for (const auto& [method, score] : proxy.methods) {
+      object[json_key(method)] = {{"mean", number_or_null(score.mean)}, {"ci95", number_or_null(score.ci95)}, {"n", score.n}};
+    }
+    out["proxy"] = object;
+  }
+  return out.dump(2) + "\n";
+}
+
+std::string format_evaluation_table(const Evaluation& evaluation) {
+  std::string out = fmt::format("hierarchy {}: {} concepts, {} links\n", evaluation.hierarchy_file, evaluation.concepts, evaluation.links);
+  if (evaluation.truth) {
+    const TruthEvaluation& truth = *evaluation.truth;
+    out += fmt::format("\ntruth {}: {} of {} truth concepts are in the hierarchy\n", truth.file, truth.matched, truth.truth_concepts);
+    std::size_t label_width = 0;
+    for (const auto& metric : kTruthMetrics) label_width = std::max(label_width, std::string_view(metric.display).size());
+    out += fmt::format("  {:<{}}", "", label_width);
+    for (const auto& [method, scores] : truth.methods) out += fmt::format("  {:>10}", method);
+    out += "\n";
+    for (const auto& metric : kTruthMetrics) {
+      out += fmt::format("  {:<{}}", metric.display, label_width);
+      for (const auto& [method, scores] : truth.methods) out += fmt::format("  {:>10}", format_number(scores.*metric.field));
+      out += "\n";
+    }
+  }
+  if (evaluation.proxy) {
+    const ProxyEvaluation& proxy = *evaluation.proxy;
+    out += fmt::format("\nproxy {} ({}, {} is better): {} of {} concepts have a vector\n", proxy.file,
+                       proxy.metric == "l2" ? "L2 distance" : "cosine similarity", proxy.metric == "l2" ? "lower" : "higher",
+                       proxy.concepts_with_vector, evaluation.concepts);
+    out += fmt::format("  {:<12}  {:>7}  {:>7}  {:>7}\n", "", "mean", "±95%", "links");
+    for (const auto& [method, score] : proxy.methods) {
+      out += fmt::format("  {:<12}  {:>7}  {:>7}  {:>7}\n", method, format_number(score.mean), format_number(score.ci95), score.n);
+    }
+  }
+  return out;
+}
+
+HierarchyEvaluator::HierarchyEvaluator(EvaluateConfig config) : config_(std::move(config)) {}
+
+void HierarchyEvaluator::run() {
+  validate(config_);
+  if (config_.proxy.empty() != config_.proxy_ids.empty()) throw FatalError("--proxy and --proxy-ids go together");
+  if (config_.truth.empty() && config_.proxy.empty()) {
+    throw FatalError("nothing to evaluate against: give --truth taxonomy.tsv and/or --proxy emb.npy --proxy-ids ids.txt");
+  }
+  if (!config_.output.empty()) refuse_to_overwrite(config_.output, config_.overwrite);
+  try {
+    const Hierarchy hierarchy = read_hierarchy_json(config_.hierarchy);
+    evaluation_ = Evaluation{};
+    evaluation_.hierarchy_file = config_.hierarchy;
+    evaluation_.concepts = hierarchy.nodes.size();
+    evaluation_.links = hierarchy.links.size();
+
+    std::vector<std::pair<std::string, std::vector<Hierarchy>>> candidates;  // each random baseline holds its draws
+    candidates.emplace_back("hierarchy", std::vector<Hierarchy>{hierarchy});
+    if (!config_.similarity.empty()) {
+      const SimilarityMatrix similarity = read_similarity(config_.similarity);
+      for (const char* method : {"top1", "threshold", "matching"}) {
+        candidates.emplace_back(method, std::vector<Hierarchy>{similarity_baseline(similarity, hierarchy, method, config_.baseline_options)});
+      }
+    }
+    if (config_.baselines || !config_.similarity.empty()) {
+      for (const char* method : {"random-top", "random-sim"}) {
+        candidates.emplace_back(method, random_baselines(hierarchy, method, config_.baseline_options, config_.random_draws));
+      }
+    }
+
+    if (!config_.truth.empty()) {
+      const Taxonomy taxonomy = read_taxonomy(config_.truth);
+      TruthEvaluation truth;
+      truth.file = config_.truth;
+      truth.truth_concepts = taxonomy.concepts.size();
+      const auto hierarchy_to_truth = match_nodes(hierarchy, taxonomy.concepts);
+      std::vector<bool> found(taxonomy.concepts.size(), false);
+      for (std::int64_t t : hierarchy_to_truth) {
+        if (t >= 0) found[static_cast<std::size_t>(t)] = true;
+      }
+      for (std::size_t t = 0; t < found.size(); ++t) {
+        if (found[t]) {
+          ++truth.matched;
+        } else {
+          truth.unmatched.push_back(taxonomy.concepts[t]);
+        }
+      }
+      if (!truth.unmatched.empty()) {
+        log_warning(fmt::format("{}: {} of {} truth concepts are not in {} (e.g. '{}'); scored over the {} that are", config_.truth,
+                                truth.unmatched.size(), truth.truth_concepts, config_.hierarchy, truth.unmatched.front(), truth.matched));
+      }
+      for (const auto& [method, draws] : candidates) {
+        std::vector<TruthScores> scores;
+        for (const Hierarchy& draw : draws) scores.push_back(score_against_truth(draw, taxonomy, match_nodes(draw, taxonomy.concepts)));
+        truth.methods.emplace_back(method, average(scores));
+      }
+      evaluation_.truth = std::move(truth);
+    }
+
+    if (!config_.proxy.empty()) {
+      const ProxyEmbeddings proxy_embeddings = read_proxy_embeddings(config_.proxy, config_.proxy_ids);
+      ProxyEvaluation proxy;
+      proxy.file = config_.proxy;
+      proxy.metric = config_.metric;
+      proxy.proxy_vectors = proxy_embeddings.ids.size();
+      const auto hierarchy_to_proxy = match_nodes(hierarchy, proxy_embeddings.ids);
+      proxy.concepts_with_vector = static_cast<std::uint64_t>(std::count_if(hierarchy_to_proxy.begin(), hierarchy_to_proxy.end(), [](std::int64_t p) { return p >= 0; }));
+      proxy.unknown_ids = proxy.proxy_vectors - proxy.concepts_with_vector;
+      if (proxy.concepts_with_vector == 0) {
+        log_warning(fmt::format("{}: none of its ids is a concept of {}", config_.proxy_ids, config_.hierarchy));
+      }
+      for (const auto& [method, draws] : candidates) {
+        std::vector<double> pooled;
+        for (const Hierarchy& draw : draws) {
+          const auto values = proxy_values(draw, proxy_embeddings, match_nodes(draw, proxy_embeddings.ids), config_.metric);
+          pooled.insert(pooled.end(), values.begin(), values.end());
+        }
+        proxy.methods.emplace_back(method, summarize(pooled));
+      }
+      evaluation_.proxy = std::move(proxy);
+    }
+  } catch (const InputError& error) {
+    throw FatalError(error.what());
+  }
+  if (!config_.output.empty()) write_file_atomically(config_.output, evaluation_json(evaluation_));
+}
+
+}  // namespace conceptree
