@@ -14,5 +14,6 @@ void add_similarity_command(CLI::App& app);
 void add_hierarchy_command(CLI::App& app);
 void add_embed_command(CLI::App& app);
 void add_logmel_command(CLI::App& app);
+void add_report_command(CLI::App& app);
 
 }  // namespace conceptree::cli
