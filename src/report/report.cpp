@@ -222,6 +222,19 @@ void ReportWriter::run() {
   warn_missing(in_neither, fmt::format("{} nor {}", config_.concepts, config_.similarity), "size, accuracy or similar concepts");
   warn_missing(not_in_set, config_.concepts, "size or accuracy");
   warn_missing(not_in_similarity, config_.similarity, "similar concepts");
+  // Files from different runs are the likely cause of a similarity naming concepts the set lacks.
+  std::vector<std::string> similarity_only;
+  for (const auto& name : similarity.names) {
+    if (!concepts[index.add(name)].in_set) similarity_only.push_back(name);
+  }
+  if (!similarity_only.empty()) {
+    warnings.push_back(fmt::format("{}: {} of {} concepts are not in {} ({}); are both from the same run?", config_.similarity,
+                                   similarity_only.size(), similarity.size(), config_.concepts, listed(similarity_only, 5)));
+  }
+  if (evaluation.contains("hierarchy") && evaluation["hierarchy"].is_string() &&
+      fs::path(evaluation["hierarchy"].get<std::string>()).filename() != fs::path(config_.hierarchy).filename()) {
+    warnings.push_back(fmt::format("{} evaluates {}, not {}", config_.evaluation, evaluation["hierarchy"].get<std::string>(), config_.hierarchy));
+  }
 
   std::vector<bool> kept(set.size());
   for (std::size_t i = 0; i < set.size(); ++i) kept[i] = set.kept[i] != 0;

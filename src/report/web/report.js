@@ -85,7 +85,8 @@
     const warnings = data.warnings.slice();
     if (counts.kept === 0) warnings.unshift("No concept was kept: none passed the accuracy cut-off, so the hierarchy is empty.");
     d3.select("#warnings").selectAll("li").data(warnings).join("li").text((d) => d);
-    d3.select("#footer").text(`Written by ${data.tool_version} · layer ${data.layer} · ${formatNumber(concepts.length)} concepts`);
+    d3.select("#version").text(data.tool_version);
+    d3.select("#footer").text(`Written by ${data.tool_version} · CAV layer ${data.layer} · ${formatNumber(concepts.length)} concepts`);
   }
 
   // ---------------------------------------------------------------- tree
