@@ -312,8 +312,14 @@
       .on("pointermove", (event) => showTooltip(event, d3.select(event.target).datum()))
       .on("pointerleave", () => d3.select("#tooltip").attr("hidden", true))
       .on("click", (event) => select(d3.select(event.target).datum(), { reveal: true }));
-    const points = layer.selectAll("circle").data(order).join("circle").attr("class", (i) => (concepts[i].kept === false ? "point discarded" : "point"));
-    map = { points, ring: plot.append("circle").attr("class", "selection-ring").attr("r", 9), x, y };
+    // Smaller points as they get more numerous, so thousands still show the map's shape.
+    const radius = placed.length > 2000 ? 2.6 : placed.length > 500 ? 3.2 : 4;
+    const points = layer.selectAll("circle").data(order).join("circle").attr("r", radius)
+      .attr("class", (i) => (concepts[i].kept === false ? "point discarded" : "point"));
+    const ring = plot.append("g").attr("class", "selection-ring");
+    ring.append("circle").attr("class", "halo").attr("r", 8);
+    ring.append("circle").attr("r", 8);
+    map = { points, ring, x, y };
     const zoomed = (transform) => {
       map.x = transform.rescaleX(x);
       map.y = transform.rescaleY(y);
@@ -331,7 +337,7 @@
   function placeRing() {
     const at = selected !== null && concepts[selected].map;
     map.ring.attr("display", at ? null : "none");
-    if (at) map.ring.attr("cx", map.x(at[0])).attr("cy", map.y(at[1])).raise();
+    if (at) map.ring.attr("transform", `translate(${map.x(at[0])},${map.y(at[1])})`).raise();
   }
 
   function colourMap() {
