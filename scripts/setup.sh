@@ -15,7 +15,11 @@ packages=(
   libsndfile1-dev libsoxr-dev libfftw3-dev
   libgtest-dev libgmock-dev
   python3 python3-numpy python3-h5py python3-sklearn python3-networkx python3-igraph graphviz
+  chromium
 )
+# npm fetches the report's front-end library (d3) at build time. Debian's npm conflicts with a
+# nodejs from elsewhere (NodeSource bundles its own npm), so apt is asked only when there is none.
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 
 missing=()
 for package in "${packages[@]}"; do

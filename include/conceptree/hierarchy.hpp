@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -94,6 +95,8 @@ std::string hierarchy_format_for(const std::filesystem::path& path);
 // Reads a hierarchy JSON (conceptree's, or any with nodes[].id and links[].source/target);
 // throws InputError naming the file for bad structure or unknown ids.
 Hierarchy read_hierarchy_json(const std::filesystem::path& path);
+// Display names from a TSV of id<TAB>label lines; throws InputError naming the file and line.
+std::unordered_map<std::string, std::string> read_labels(const std::string& path);
 
 struct HierarchyConfig {
   std::string similarity{};            // similarity file (HDF5)

@@ -15,5 +15,6 @@ void add_hierarchy_command(CLI::App& app);
 void add_embed_command(CLI::App& app);
 void add_logmel_command(CLI::App& app);
 void add_evaluate_command(CLI::App& app);
+void add_report_command(CLI::App& app);
 
 }  // namespace conceptree::cli

@@ -130,6 +130,8 @@ std::vector<HierarchyLink> random_sim_links(const SimilarityMatrix& s, double de
   return links;
 }
 
+}  // namespace
+
 std::unordered_map<std::string, std::string> read_labels(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw InputError(path, "cannot open");
@@ -144,8 +146,6 @@ std::unordered_map<std::string, std::string> read_labels(const std::string& path
   }
   return labels;
 }
-
-}  // namespace
 
 std::vector<HierarchyLink> extract_links(const SimilarityMatrix& similarity, const std::vector<double>& centrality,
                                          const HierarchyOptions& options) {
