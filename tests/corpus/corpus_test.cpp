@@ -23,7 +23,9 @@ namespace {
 
 namespace fs = std::filesystem;
 using conceptree::testing::input_error_from;
+using conceptree::testing::quoted_args;
 using conceptree::testing::read_text;
+using conceptree::testing::run_cli;
 using conceptree::testing::ScratchDir;
 using conceptree::testing::write_text;
 
@@ -32,6 +34,8 @@ const DemoConcept& find_concept(const DemoCorpusPlan& plan, const std::string& n
   if (found == plan.concepts.end()) throw std::runtime_error("no concept " + name);
   return *found;
 }
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 // Every file under `folder`, by relative path, with its bytes.
 std::map<std::string, std::string> files_under(const fs::path& folder) {
@@ -226,6 +230,42 @@ TEST(DemoCorpus, AFileThatIsNoSoundFontIsAnInputErrorNamingIt) {
   ASSERT_TRUE(error.has_value());
   EXPECT_EQ(error->item(), config.soundfont);
   EXPECT_FALSE(fs::exists(dir / "corpus"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Command line
+
+TEST(DemoCorpusCli, MissingSoundFontIsOneClearErrorSayingWhatToDo) {
+  ScratchDir dir;
+  const std::string missing = (dir / "nowhere" / "FluidR3_GM.sf2").string();
+  const auto result = run_cli(quoted_args({"corpus", "-o", (dir / "corpus").string(), "--soundfont", missing}));
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_TRUE(contains(result.err, missing)) << result.err;
+  EXPECT_TRUE(contains(result.err, "fluid-soundfont-gm")) << result.err;
+  EXPECT_TRUE(contains(result.err, "--soundfont")) << result.err;
+  EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
+  EXPECT_FALSE(fs::exists(dir / "corpus"));
+}
+
+TEST(DemoCorpusCli, RefusesAFolderWithFilesUnlessToldToOverwrite) {
+  ScratchDir dir;
+  const fs::path output = dir / "corpus";
+  fs::create_directories(output);
+  write_text(output / "notes.txt", "mine");
+  const auto refused = run_cli(quoted_args({"corpus", "-o", output.string(), "--tracks", "3"}));
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_TRUE(contains(refused.err, "--overwrite")) << refused.err;
+  EXPECT_FALSE(fs::exists(output / "audio"));
+
+  const auto written = run_cli(quoted_args({"corpus", "-o", output.string(), "--tracks", "3", "--overwrite"}));
+  ASSERT_EQ(written.exit_code, 0) << written.err;
+  EXPECT_TRUE(fs::exists(output / "audio" / "t0002.wav"));
+  // A smaller corpus in its place leaves no track of the old one behind.
+  const auto smaller = run_cli(quoted_args({"corpus", "-o", output.string(), "--tracks", "2", "--overwrite", "-q"}));
+  ASSERT_EQ(smaller.exit_code, 0) << smaller.err;
+  EXPECT_TRUE(fs::exists(output / "audio" / "t0001.wav"));
+  EXPECT_FALSE(fs::exists(output / "audio" / "t0002.wav"));
+  EXPECT_TRUE(fs::exists(output / "notes.txt"));
 }
 
 }  // namespace
