@@ -446,6 +446,9 @@ class TrackRenderer {
     set_integer("synth.reverb.active", 0);       // dry: the instruments, not a room
     set_integer("synth.chorus.active", 0);
     set_integer("synth.lock-memory", 0);         // locking the SoundFont's samples in RAM needs privileges
+    // The densest tracks sound under 100 voices at once (stereo samples, release tails); a smaller
+    // pool than the default 256 is cheaper to allocate for every track, and no voice is stolen.
+    set_integer("synth.polyphony", 128);
     // Keeps the SoundFont's loader alive; fluidsynth's sample cache shares the samples between threads.
     loader_ = new_synth();
     last_fluidsynth_error.clear();
@@ -466,8 +469,8 @@ class TrackRenderer {
   // Given back to its loader, which deletes it with itself.
   ~TrackRenderer() { fluid_synth_add_sfont(loader_.get(), sfont_); }
 
-  // The track as mono samples at kDemoSampleRate.
-  std::vector<float> render(const DemoTrackPlan& track, const std::vector<NoteEvent>& events) {
+  // The track as mono samples at kDemoSampleRate, valid until the next call.
+  std::span<const float> render(const DemoTrackPlan& track, const std::vector<NoteEvent>& events) {
     const SynthPointer synth = new_synth();
     const SoundFontLoan loan(synth.get(), sfont_);
     for (std::size_t channel = 0; channel < track.instruments.size(); ++channel) {
@@ -476,13 +479,14 @@ class TrackRenderer {
         throw FatalError(fluidsynth_problem(fmt::format("{}: fluidsynth cannot select program {}", track.id, program + 1)));
       }
     }
-    std::vector<float> left(track.samples);
-    std::vector<float> right(track.samples);
+    // Kept between tracks: buffers this size are fresh pages from the kernel each time otherwise.
+    left_.resize(track.samples);
+    right_.resize(track.samples);
     // Renders samples [from, to) between events.
     auto write = [&](std::uint64_t from, std::uint64_t to) {
       if (to <= from) return;
       const int offset = static_cast<int>(from);
-      if (fluid_synth_write_float(synth.get(), static_cast<int>(to - from), left.data(), offset, 1, right.data(), offset, 1) != FLUID_OK) {
+      if (fluid_synth_write_float(synth.get(), static_cast<int>(to - from), left_.data(), offset, 1, right_.data(), offset, 1) != FLUID_OK) {
         throw FatalError(fluidsynth_problem(track.id + ": fluidsynth cannot render"));
       }
     };
@@ -500,9 +504,8 @@ class TrackRenderer {
       }
     }
     write(rendered, track.samples);
-    std::vector<float> mono(track.samples);
-    for (std::size_t i = 0; i < mono.size(); ++i) mono[i] = 0.5f * (left[i] + right[i]);
-    return mono;
+    for (std::size_t i = 0; i < left_.size(); ++i) left_[i] = 0.5f * (left_[i] + right_[i]);
+    return left_;
   }
 
  private:
@@ -521,17 +524,17 @@ class TrackRenderer {
   std::unique_ptr<fluid_settings_t, SettingsDeleter> settings_;
   SynthPointer loader_;
   fluid_sfont_t* sfont_ = nullptr;  // held by loader_ until loaded, then lent to one synthesiser per track
+  std::vector<float> left_;
+  std::vector<float> right_;
 };
 
 // 16-bit PCM, peak-normalised: the quantisation is done here so the bytes do not depend on
 // libsndfile's float conversion settings.
-void write_wav(const fs::path& path, const std::string& track_id, const std::vector<float>& samples) {
+void write_wav(const fs::path& path, const std::string& track_id, std::span<const float> samples) {
   float peak = 0;
   for (float sample : samples) peak = std::max(peak, std::abs(sample));
   if (!(peak > 1e-6f)) throw FatalError(track_id + ": fluidsynth rendered silence; is the SoundFont a General MIDI one?");
   const double scale = kPeakLevel * 32767.0 / peak;
-  std::vector<short> pcm(samples.size());
-  for (std::size_t i = 0; i < samples.size(); ++i) pcm[i] = static_cast<short>(std::lrint(samples[i] * scale));
 
   AtomicOutput output(path, TempKind::Scratch);
   SF_INFO info{};
@@ -540,10 +543,15 @@ void write_wav(const fs::path& path, const std::string& track_id, const std::vec
   info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
   SNDFILE* file = sf_open(output.temp_path().c_str(), SFM_WRITE, &info);
   if (file == nullptr) throw FatalError(fmt::format("{}: cannot write: {}", path.string(), sf_strerror(nullptr)));
-  const auto count = static_cast<sf_count_t>(pcm.size());
-  const sf_count_t written = sf_write_short(file, pcm.data(), count);
+  std::array<short, 4096> pcm;
+  bool written = true;
+  for (std::size_t start = 0; start < samples.size() && written; start += pcm.size()) {
+    const std::size_t count = std::min(pcm.size(), samples.size() - start);
+    for (std::size_t i = 0; i < count; ++i) pcm[i] = static_cast<short>(std::lrint(samples[start + i] * scale));
+    written = sf_write_short(file, pcm.data(), static_cast<sf_count_t>(count)) == static_cast<sf_count_t>(count);
+  }
   const std::string write_problem = sf_strerror(file);
-  if (sf_close(file) != 0 || written != count) throw FatalError(fmt::format("{}: cannot write: {}", path.string(), write_problem));
+  if (sf_close(file) != 0 || !written) throw FatalError(fmt::format("{}: cannot write: {}", path.string(), write_problem));
   output.commit();
 }
 
