@@ -8,6 +8,7 @@ namespace conceptree::cli {
 void add_import_command(CLI::App& app);
 void add_info_command(CLI::App& app);
 void add_synth_command(CLI::App& app);
+void add_corpus_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_cavs_command(CLI::App& app);
 void add_similarity_command(CLI::App& app);

@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   conceptree::cli::add_report_command(app);
   conceptree::cli::add_info_command(app);
   conceptree::cli::add_synth_command(app);
+  conceptree::cli::add_corpus_command(app);
   conceptree::cli::add_logmel_command(app);
 
   // CLI11 would only say "a subcommand is required"; name the word the user typed.
