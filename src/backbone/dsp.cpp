@@ -42,6 +42,10 @@ constexpr int kBandsPerContrast = kBands / kContrastBands;
 constexpr int kContrastTail = 3;       // ~20% of a sub-band's bands form its peak and its valley
 constexpr int kFluxRegions = 4;        // 24 mel bands each
 constexpr int kBandsPerFluxRegion = kBands / kFluxRegions;
+constexpr int kEnvelopeRegions = 8;    // 12 mel bands each
+constexpr int kBandsPerEnvelopeRegion = kBands / kEnvelopeRegions;
+// A band's frame-to-frame change below this (log-mel units, ~0.1 dB) is neither a rise nor a fall.
+constexpr double kChangeDeadZone = 0.01;
 constexpr double kRolloffFraction = 0.85;
 // The low region ends near 1 kHz: up to there Slaney mel bands are 31 Hz apart and harmonics of
 // notes above ~G2 fall in separate bands; the mid region (1-2.8 kHz) only resolves high notes.
@@ -91,7 +95,10 @@ enum FrameColumn : int {
   kRippleMid,
   kFlux,
   kSubFlux0,
-  kFrameColumns = kSubFlux0 + kFluxRegions,
+  kFall0 = kSubFlux0 + kFluxRegions,
+  kFallFraction0 = kFall0 + kEnvelopeRegions,
+  kRiseFraction0 = kFallFraction0 + kEnvelopeRegions,
+  kFrameColumns = kRiseFraction0 + kEnvelopeRegions,
 };
 constexpr int kShapeColumns = 5;
 constexpr std::array<const char*, kShapeColumns> kShapeNames{"spectral_centroid_khz", "spectral_spread_khz",
@@ -135,6 +142,15 @@ std::vector<Window> windows_for(std::size_t frames) {
     windows.back().count += tail;
   }
   return windows;
+}
+
+constexpr int kStatsContext = 187;
+// The frames whose statistics describe `window`: ~3 s centred on it, sliding inwards near the ends.
+Window context_for(const Window& window, std::size_t frames) {
+  const auto size = std::min<std::size_t>(frames, kStatsContext);
+  const std::size_t centre = window.first + window.count / 2;
+  const std::size_t first = std::min(centre > size / 2 ? centre - size / 2 : 0, frames - size);
+  return {first, std::max(size, window.count)};
 }
 
 struct ColumnStats {
@@ -307,6 +323,9 @@ DspDescriptor::DspDescriptor() : state_(std::make_unique<State>()) {
   n.insert(n.end(), {"ripple_low_mean", "ripple_low_std", "ripple_mid_mean"});
   n.insert(n.end(), {"onset_strength_mean", "onset_strength_std", "onset_strength_max", "onset_rate"});
   for (int r = 0; r < kFluxRegions; ++r) n.push_back(fmt::format("subband_flux_{}_mean", r));
+  for (int r = 0; r < kEnvelopeRegions; ++r) n.push_back(fmt::format("decay_{}_mean", r));
+  for (int r = 0; r < kEnvelopeRegions; ++r) n.push_back(fmt::format("falling_fraction_{}", r));
+  for (int r = 0; r < kEnvelopeRegions; ++r) n.push_back(fmt::format("rising_fraction_{}", r));
   n.insert(n.end(), {"pulse_clarity", "pulse_tempo_log2"});
   for (const TempoBand& band : kTempoBands) n.push_back(fmt::format("tempo_ac_{}bpm", band.name));
 }
@@ -437,6 +456,20 @@ FrameMatrix DspDescriptor::compute(const FrameMatrix& logmel) const {
         row[kSubFlux0 + r] = region / kBandsPerFluxRegion;
       }
       row[kFlux] = flux / kBands;
+      for (int r = 0; r < kEnvelopeRegions; ++r) {
+        double fall = 0;
+        int falling = 0, rising = 0;
+        for (int b = r * kBandsPerEnvelopeRegion; b < (r + 1) * kBandsPerEnvelopeRegion; ++b) {
+          const auto i = static_cast<std::size_t>(b);
+          const double change = current[i] - previous[i];
+          fall += std::max(0.0, -change);
+          falling += change < -kChangeDeadZone ? 1 : 0;
+          rising += change > kChangeDeadZone ? 1 : 0;
+        }
+        row[kFall0 + r] = fall / kBandsPerEnvelopeRegion;
+        row[kFallFraction0 + r] = static_cast<double>(falling) / kBandsPerEnvelopeRegion;
+        row[kRiseFraction0 + r] = static_cast<double>(rising) / kBandsPerEnvelopeRegion;
+      }
     }
     std::swap(current, previous);
   }
@@ -464,7 +497,7 @@ FrameMatrix DspDescriptor::compute(const FrameMatrix& logmel) const {
   out.rows = windows.size();
   out.values.reserve(out.rows * out.cols);
   for (const Window& window : windows) {
-    const ColumnStats st = window_stats(pf, columns, window);
+    const ColumnStats st = window_stats(pf, columns, context_for(window, frames));
     const TempoFeatures tempo = tempo_features(envelope, flux, window);
     const std::size_t row_start = out.values.size();
     auto put = [&](double v) { out.values.push_back(static_cast<float>(v)); };
@@ -490,6 +523,7 @@ FrameMatrix DspDescriptor::compute(const FrameMatrix& logmel) const {
     put(st.max[kFlux]);
     put(tempo.onset_rate);
     for (int r = 0; r < kFluxRegions; ++r) put(st.mean[kSubFlux0 + r]);
+    for (int c = kFall0; c < kRiseFraction0 + kEnvelopeRegions; ++c) put(st.mean[static_cast<std::size_t>(c)]);
     put(tempo.pulse_clarity);
     put(tempo.pulse_tempo_log2);
     for (double v : tempo.band_ac) put(v);
