@@ -51,8 +51,9 @@ class MusicnnVgg {
   std::unique_ptr<Weights> weights_;
 };
 
-// dsp: a standardised-ready 128-d descriptor per second of audio from the log-mel alone (band
-// statistics, MFCC and deltas, spectral shape, contrast and harmonic ripple, onset and tempo
+// dsp: a 196-d descriptor per second of audio from the log-mel alone, its statistics taken over ~3 s
+// centred on that second (band statistics, MFCC and deltas, spectral shape, contrast and harmonic
+// ripple, per-region decay, modulation and comodulation of band changes, onset and tempo
 // statistics; no chroma: 96 mel bands cannot resolve semitones); documented dimension by dimension
 // in docs/backbones.md. Raw units, not standardised: z-score the dimensions before comparing them.
 class DspDescriptor {

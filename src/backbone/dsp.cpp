@@ -1,6 +1,6 @@
 // The dsp backbone: hand-built per-second descriptors of a musicnn log-mel (docs/backbones.md,
 // section "dsp", lists every dimension). Everything is computed from the 96 mel bands alone, so it
-// needs no weights and takes about 10 ms per 30 s track.
+// needs no weights and takes about 15 ms per 30 s track.
 
 #include <fmt/format.h>
 
@@ -42,6 +42,13 @@ constexpr int kBandsPerContrast = kBands / kContrastBands;
 constexpr int kContrastTail = 3;       // ~20% of a sub-band's bands form its peak and its valley
 constexpr int kFluxRegions = 4;        // 24 mel bands each
 constexpr int kBandsPerFluxRegion = kBands / kFluxRegions;
+constexpr int kEnvelopeRegions = 8;    // 12 mel bands each
+constexpr int kBandsPerEnvelopeRegion = kBands / kEnvelopeRegions;
+// A band's frame-to-frame change below this (log-mel units, ~0.1 dB) is neither a rise nor a fall.
+constexpr double kChangeDeadZone = 0.01;
+// Lags (frames) of the band-change autocorrelation: 5 frames is half a period of ~6 Hz vibrato or
+// tremolo (negative correlation), 2 frames tells smooth glides and decays (positive) from noise.
+constexpr std::array<int, 2> kModulationLags{2, 5};
 constexpr double kRolloffFraction = 0.85;
 // The low region ends near 1 kHz: up to there Slaney mel bands are 31 Hz apart and harmonics of
 // notes above ~G2 fall in separate bands; the mid region (1-2.8 kHz) only resolves high notes.
@@ -91,7 +98,13 @@ enum FrameColumn : int {
   kRippleMid,
   kFlux,
   kSubFlux0,
-  kFrameColumns = kSubFlux0 + kFluxRegions,
+  kFall0 = kSubFlux0 + kFluxRegions,
+  kFallFraction0 = kFall0 + kEnvelopeRegions,
+  kRiseFraction0 = kFallFraction0 + kEnvelopeRegions,
+  kChangePower0 = kRiseFraction0 + kEnvelopeRegions,
+  kChangeProduct0 = kChangePower0 + kEnvelopeRegions,
+  kRegionChange0 = kChangeProduct0 + kEnvelopeRegions * static_cast<int>(kModulationLags.size()),
+  kFrameColumns = kRegionChange0 + kEnvelopeRegions,
 };
 constexpr int kShapeColumns = 5;
 constexpr std::array<const char*, kShapeColumns> kShapeNames{"spectral_centroid_khz", "spectral_spread_khz",
@@ -135,6 +148,17 @@ std::vector<Window> windows_for(std::size_t frames) {
     windows.back().count += tail;
   }
   return windows;
+}
+
+// One second holds too few notes for stable timbre statistics; ~3 s (as for tempo) does.
+constexpr int kStatsContext = 187;
+// The frames whose statistics describe `window`: ~3 s centred on it, sliding inwards near the ends
+// like the tempo context, never fewer frames than the window itself (a long last window).
+Window context_for(const Window& window, std::size_t frames) {
+  const auto size = std::min<std::size_t>(frames, kStatsContext);
+  const std::size_t centre = window.first + window.count / 2;
+  const std::size_t first = std::min(centre > size / 2 ? centre - size / 2 : 0, frames - size);
+  return {first, std::max(size, window.count)};
 }
 
 struct ColumnStats {
@@ -307,6 +331,15 @@ DspDescriptor::DspDescriptor() : state_(std::make_unique<State>()) {
   n.insert(n.end(), {"ripple_low_mean", "ripple_low_std", "ripple_mid_mean"});
   n.insert(n.end(), {"onset_strength_mean", "onset_strength_std", "onset_strength_max", "onset_rate"});
   for (int r = 0; r < kFluxRegions; ++r) n.push_back(fmt::format("subband_flux_{}_mean", r));
+  for (int r = 0; r < kEnvelopeRegions; ++r) n.push_back(fmt::format("decay_{}_mean", r));
+  for (int r = 0; r < kEnvelopeRegions; ++r) n.push_back(fmt::format("falling_fraction_{}", r));
+  for (int r = 0; r < kEnvelopeRegions; ++r) n.push_back(fmt::format("rising_fraction_{}", r));
+  for (int lag : kModulationLags) {
+    for (int r = 0; r < kEnvelopeRegions; ++r) n.push_back(fmt::format("change_autocorr_lag{}_{}", lag, r));
+  }
+  for (int a = 0; a < kEnvelopeRegions; ++a) {
+    for (int b = a + 1; b < kEnvelopeRegions; ++b) n.push_back(fmt::format("comodulation_{}_{}", a, b));
+  }
   n.insert(n.end(), {"pulse_clarity", "pulse_tempo_log2"});
   for (const TempoBand& band : kTempoBands) n.push_back(fmt::format("tempo_ac_{}bpm", band.name));
 }
@@ -341,6 +374,7 @@ FrameMatrix DspDescriptor::compute(const FrameMatrix& logmel) const {
   std::vector<double> pf(frames * columns, 0.0);  // per-frame features, frames x columns
   std::vector<double> current(kBands), previous(kBands), power(kBands), sorted(kBandsPerContrast);
   std::vector<double> mfcc(frames * kMfcc);
+  std::vector<double> band_change(frames * kBands, 0.0);  // L[t][b] - L[t-1][b]; 0 for the first frame
   for (std::size_t t = 0; t < frames; ++t) {
     double* row = &pf[t * columns];
     for (int b = 0; b < kBands; ++b) {
@@ -437,6 +471,23 @@ FrameMatrix DspDescriptor::compute(const FrameMatrix& logmel) const {
         row[kSubFlux0 + r] = region / kBandsPerFluxRegion;
       }
       row[kFlux] = flux / kBands;
+      for (int r = 0; r < kEnvelopeRegions; ++r) {
+        double fall = 0, region_change = 0;
+        int falling = 0, rising = 0;
+        for (int b = r * kBandsPerEnvelopeRegion; b < (r + 1) * kBandsPerEnvelopeRegion; ++b) {
+          const auto i = static_cast<std::size_t>(b);
+          const double change = current[i] - previous[i];
+          band_change[t * kBands + i] = change;
+          fall += std::max(0.0, -change);
+          region_change += change;
+          falling += change < -kChangeDeadZone ? 1 : 0;
+          rising += change > kChangeDeadZone ? 1 : 0;
+        }
+        row[kFall0 + r] = fall / kBandsPerEnvelopeRegion;
+        row[kRegionChange0 + r] = region_change / kBandsPerEnvelopeRegion;
+        row[kFallFraction0 + r] = static_cast<double>(falling) / kBandsPerEnvelopeRegion;
+        row[kRiseFraction0 + r] = static_cast<double>(rising) / kBandsPerEnvelopeRegion;
+      }
     }
     std::swap(current, previous);
   }
@@ -447,6 +498,30 @@ FrameMatrix DspDescriptor::compute(const FrameMatrix& logmel) const {
     for (int k = 0; k < kMfcc; ++k) {
       const auto kk = static_cast<std::size_t>(k);
       pf[t * columns + kDeltaMfcc0 + kk] = 0.5 * (mfcc[after * kMfcc + kk] - mfcc[before * kMfcc + kk]);
+    }
+  }
+
+  // Each region's band changes and their products with the changes `lag` frames earlier: the window
+  // sums of these give the modulation autocorrelation per region.
+  for (std::size_t t = 1; t < frames; ++t) {
+    auto change = [&](std::size_t frame, std::size_t band) { return band_change[frame * kBands + band]; };
+    double* row = &pf[t * columns];
+    for (int r = 0; r < kEnvelopeRegions; ++r) {
+      double power_sum = 0;
+      std::array<double, kModulationLags.size()> products{};
+      for (int b = r * kBandsPerEnvelopeRegion; b < (r + 1) * kBandsPerEnvelopeRegion; ++b) {
+        const auto band = static_cast<std::size_t>(b);
+        const double now = change(t, band);
+        power_sum += now * now;
+        for (std::size_t l = 0; l < kModulationLags.size(); ++l) {
+          const auto lag = static_cast<std::size_t>(kModulationLags[l]);
+          if (t > lag) products[l] += now * change(t - lag, band);
+        }
+      }
+      row[kChangePower0 + r] = power_sum / kBandsPerEnvelopeRegion;
+      for (std::size_t l = 0; l < kModulationLags.size(); ++l) {
+        row[kChangeProduct0 + r * static_cast<int>(kModulationLags.size()) + static_cast<int>(l)] = products[l] / kBandsPerEnvelopeRegion;
+      }
     }
   }
 
@@ -464,7 +539,7 @@ FrameMatrix DspDescriptor::compute(const FrameMatrix& logmel) const {
   out.rows = windows.size();
   out.values.reserve(out.rows * out.cols);
   for (const Window& window : windows) {
-    const ColumnStats st = window_stats(pf, columns, window);
+    const ColumnStats st = window_stats(pf, columns, context_for(window, frames));
     const TempoFeatures tempo = tempo_features(envelope, flux, window);
     const std::size_t row_start = out.values.size();
     auto put = [&](double v) { out.values.push_back(static_cast<float>(v)); };
@@ -490,6 +565,29 @@ FrameMatrix DspDescriptor::compute(const FrameMatrix& logmel) const {
     put(st.max[kFlux]);
     put(tempo.onset_rate);
     for (int r = 0; r < kFluxRegions; ++r) put(st.mean[kSubFlux0 + r]);
+    for (int c = kFall0; c < kRiseFraction0 + kEnvelopeRegions; ++c) put(st.mean[static_cast<std::size_t>(c)]);
+    for (std::size_t l = 0; l < kModulationLags.size(); ++l) {
+      for (int r = 0; r < kEnvelopeRegions; ++r) {
+        const double power = st.mean[static_cast<std::size_t>(kChangePower0 + r)];
+        const double product = st.mean[static_cast<std::size_t>(kChangeProduct0 + r * static_cast<int>(kModulationLags.size())) + l];
+        // A region that never changes has no modulation to speak of.
+        put(power > 1e-12 ? std::clamp(product / power, -1.0, 1.0) : 0.0);
+      }
+    }
+    const Window context = context_for(window, frames);
+    for (int a = 0; a < kEnvelopeRegions; ++a) {
+      for (int b = a + 1; b < kEnvelopeRegions; ++b) {
+        const auto ca = static_cast<std::size_t>(kRegionChange0 + a), cb = static_cast<std::size_t>(kRegionChange0 + b);
+        double covariance = 0;
+        for (std::size_t t = context.first; t < context.first + context.count; ++t) {
+          covariance += (pf[t * columns + ca] - st.mean[ca]) * (pf[t * columns + cb] - st.mean[cb]);
+        }
+        covariance /= static_cast<double>(context.count);
+        const double scale = st.std[ca] * st.std[cb];
+        // Regions that do not move have no common fate to measure.
+        put(scale > 1e-12 ? std::clamp(covariance / scale, -1.0, 1.0) : 0.0);
+      }
+    }
     put(tempo.pulse_clarity);
     put(tempo.pulse_tempo_log2);
     for (double v : tempo.band_ac) put(v);

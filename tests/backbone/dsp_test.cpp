@@ -165,7 +165,7 @@ FrameMatrix pulse_train(double period, double seconds, std::uint32_t seed) {
 TEST(DspDescriptor, DimensionNamesMatchDimAndAreUnique) {
   const DspDescriptor dsp;
   const auto& names = dsp.dimension_names();
-  EXPECT_EQ(dsp.dim(), 128u);
+  EXPECT_EQ(dsp.dim(), 196u);
   ASSERT_EQ(names.size(), dsp.dim());
   EXPECT_EQ(std::set<std::string>(names.begin(), names.end()).size(), names.size());
   for (const char* expected : {"mfcc_3_mean", "loudness_mean", "onset_rate", "pulse_tempo_log2", "band_group_11_std"}) {
@@ -182,11 +182,17 @@ TEST(DspDescriptor, EveryDimensionIsDocumented) {
     const std::string& name = dsp.dimension_names()[i];
     // Families are documented once with a placeholder index, e.g. mfcc_<k>_mean.
     std::string pattern = name;
-    for (const char* family : {"band_group_", "delta_mfcc_", "mfcc_", "contrast_", "subband_flux_"}) {
+    // Pairs have a second index, e.g. comodulation_<k>_<l>.
+    for (const char* family : {"band_group_", "delta_mfcc_", "mfcc_", "contrast_", "subband_flux_", "decay_", "falling_fraction_",
+                               "rising_fraction_", "change_autocorr_lag2_", "change_autocorr_lag5_", "comodulation_"}) {
       const std::string prefix = family;
       if (name.rfind(prefix, 0) == 0 && name.size() > prefix.size() && std::isdigit(static_cast<unsigned char>(name[prefix.size()]))) {
         const std::size_t end = name.find('_', prefix.size());
-        pattern = prefix + "<k>" + (end == std::string::npos ? "" : name.substr(end));
+        std::string rest = end == std::string::npos ? "" : name.substr(end);
+        if (rest.size() > 1 && std::all_of(rest.begin() + 1, rest.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+          rest = "_<l>";
+        }
+        pattern = prefix + "<k>" + rest;
         break;
       }
     }
@@ -374,6 +380,36 @@ TEST(DspDescriptor, SustainedTonesAndPercussionDifferWhereExpected) {
   EXPECT_GT(mean_of(dsp, drums, "spectral_log_flatness_mean"), mean_of(dsp, tone, "spectral_log_flatness_mean") + 0.5);
   EXPECT_GT(mean_of(dsp, drums, "pulse_clarity"), 0.5);
   EXPECT_NEAR(mean_of(dsp, drums, "onset_rate"), 2.0, 0.5);
+}
+
+// A 220 Hz harmonic tone whose amplitude follows `envelope(seconds)`.
+FrameMatrix shaped_tone(double (*envelope)(double), double seconds) {
+  const MelBands mel;
+  const auto frames = static_cast<std::size_t>(seconds / kFrameSeconds);
+  FrameMatrix m = zeros(frames);
+  for (std::size_t t = 0; t < frames; ++t) {
+    std::vector<double> power(kBands, 1e-5);
+    const double amplitude = envelope(static_cast<double>(t) * kFrameSeconds);
+    for (int h = 1; h <= 12; ++h) mel.add_tone(power, 220.0 * h, 1e-1 * amplitude / h);
+    set_frame(m, t, power);
+  }
+  return m;
+}
+
+TEST(DspDescriptor, DecayAndTremoloShowInBandChanges) {
+  const DspDescriptor dsp;
+  // Struck every 0.5 s, then decaying 30 dB per second; a steady tone under 6 Hz tremolo.
+  const FrameMatrix plucked = dsp.compute(shaped_tone([](double s) { return std::pow(10.0, -3 * std::fmod(s, 0.5)); }, 6));
+  const FrameMatrix tremolo = dsp.compute(shaped_tone([](double s) { return 1 + 0.5 * std::sin(2 * 3.14159265 * 6 * s); }, 6));
+  // Bands holding a partial fall in every frame but the onset's.
+  EXPECT_GT(mean_of(dsp, plucked, "falling_fraction_1"), 5 * mean_of(dsp, plucked, "rising_fraction_1"));
+  EXPECT_GT(mean_of(dsp, plucked, "decay_1_mean"), 0.005);
+  // Sharp onsets dominate the plucked tone's band changes; the tremolo changes smoothly.
+  EXPECT_GT(mean_of(dsp, tremolo, "change_autocorr_lag2_1"), mean_of(dsp, plucked, "change_autocorr_lag2_1") + 0.2);
+  EXPECT_LT(mean_of(dsp, tremolo, "change_autocorr_lag5_1"), -0.5);
+  EXPECT_NEAR(mean_of(dsp, tremolo, "falling_fraction_1"), mean_of(dsp, tremolo, "rising_fraction_1"), 0.1);
+  // All partials rise and fall together.
+  EXPECT_GT(mean_of(dsp, tremolo, "comodulation_0_2"), 0.9);
 }
 
 TEST(DspDescriptor, TempoFollowsOnsetRate) {

@@ -76,7 +76,7 @@ TEST(EmbedCli, DspStoresEveryGoodFileUnderItsRelativeIdAndListsTheBadOnes) {
   const EmbeddingStore store(dir / "store.h5");
   EXPECT_EQ(store.ids(), (std::vector<std::string>{"sub/TRWJAZW128F42760DD_test", "sub/joram-moments_of_clarity-08-solipsism-59-88", "tone"}));
   EXPECT_EQ(store.layer().name, "dsp");
-  EXPECT_EQ(store.dim(), 128u);
+  EXPECT_EQ(store.dim(), 196u);
   EXPECT_EQ(store.provenance().sample_rate, 16000);
   const auto joram = store.read_track(1);
   EXPECT_GE(joram.rows, 29u);
