@@ -10,8 +10,10 @@
 
 #include <cmath>
 #include <concepts>
+#include <initializer_list>
 #include <limits>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -67,6 +69,24 @@ class ParamValidator {
 template <class Config>
 void validate(Config& config) {
   config.visit(ParamValidator{});
+}
+
+}  // namespace conceptree
+
+namespace conceptree {
+
+// Visits only the named parameters of `config`: lets a composite job (the demo) offer some of a
+// stage's options under the stage's own declarations instead of repeating them.
+template <class Config, class Visitor>
+void visit_only(Config& config, std::initializer_list<std::string_view> names, Visitor&& visitor) {
+  config.visit([&](auto& value, const ParamSpec& spec) {
+    for (std::string_view name : names) {
+      if (name == spec.name) {
+        visitor(value, spec);
+        return;
+      }
+    }
+  });
 }
 
 }  // namespace conceptree

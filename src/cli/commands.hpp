@@ -17,5 +17,6 @@ void add_embed_command(CLI::App& app);
 void add_logmel_command(CLI::App& app);
 void add_evaluate_command(CLI::App& app);
 void add_report_command(CLI::App& app);
+void add_demo_command(CLI::App& app);
 
 }  // namespace conceptree::cli

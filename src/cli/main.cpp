@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
     conceptree::set_verbosity(quiet ? conceptree::Verbosity::Quiet : conceptree::Verbosity::Normal);
   });
 
+  conceptree::cli::add_demo_command(app);
   conceptree::cli::add_embed_command(app);
   conceptree::cli::add_import_command(app);
   conceptree::cli::add_train_command(app);

@@ -48,15 +48,34 @@ Json read_evaluation(const std::string& path) {
   if (!document.is_object() || (!document.contains("truth") && !document.contains("proxy"))) {
     throw InputError(path, "expected the object 'conceptree evaluate --json' writes, with 'truth' or 'proxy' results");
   }
-  for (const char* part : {"truth", "proxy"}) {
-    if (!document.contains(part)) continue;
-    const Json& results = document[part];
-    if (!results.is_object() || !results.contains("methods") || !results["methods"].is_object()) {
-      throw InputError(path, fmt::format("'{}' needs a 'methods' object", part));
+  // The page draws one column (truth) or row (proxy) per method: gather evaluate's layout, where the
+  // hierarchy's truth scores sit at the top of "truth" beside "baselines" and each proxy method is
+  // an object of "proxy", under "methods".
+  if (document.contains("truth")) {
+    Json& truth = document["truth"];
+    if (!truth.is_object()) throw InputError(path, "'truth' is not an object");
+    Json methods = Json::object(), scores = Json::object();
+    for (const auto& [key, value] : truth.items()) {
+      if ((value.is_number() || value.is_null()) && key != "truth_concepts" && key != "matched") scores[key] = value;
     }
-    for (const auto& [method, values] : results["methods"].items()) {
-      if (!values.is_object()) throw InputError(path, fmt::format("{}.methods.{} is not an object", part, method));
+    methods["hierarchy"] = scores;
+    if (truth.contains("baselines")) {
+      if (!truth["baselines"].is_object()) throw InputError(path, "truth.baselines is not an object");
+      for (const auto& [method, values] : truth["baselines"].items()) {
+        if (!values.is_object()) throw InputError(path, fmt::format("truth.baselines.{} is not an object", method));
+        methods[method] = values;
+      }
     }
+    truth["methods"] = methods;
+  }
+  if (document.contains("proxy")) {
+    Json& proxy = document["proxy"];
+    if (!proxy.is_object()) throw InputError(path, "'proxy' is not an object");
+    Json methods = Json::object();
+    for (const auto& [method, values] : proxy.items()) {
+      if (values.is_object()) methods[method] = values;
+    }
+    proxy["methods"] = methods;
   }
   return document;
 }

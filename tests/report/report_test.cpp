@@ -80,12 +80,12 @@ class Report : public ::testing::Test {
     step({"similarity", "-c", dir + "/concepts.h5", "-e", dir + "/store.h5", "-o", dir + "/sim.h5"});
     step({"hierarchy", "-s", dir + "/sim.h5", "-o", dir + "/tree.json"});
     write_text(corpus_->path() / "eval.json", R"({"hierarchy": "tree.json",
-      "truth": {"file": "truth.tsv", "matched": 20, "methods": {
-        "hierarchy": {"family_purity": 0.93, "ancestor_f1": 0.71, "adjusted_rand_index": 0.8, "a_metric_added_later": 0.5},
-        "top1": {"family_purity": 0.9, "ancestor_f1": 0.41, "adjusted_rand_index": 0.6},
-        "random_top": {"family_purity": 0.3, "ancestor_f1": 0.1, "adjusted_rand_index": 0.01}}},
-      "proxy": {"file": "usage.npy", "metric": "l2", "methods": {
-        "hierarchy": {"mean": 0.83, "ci95": 0.01, "n": 3400}, "random_top": {"mean": 1.1, "ci95": 0.012, "n": 3456}}}})");
+      "truth": {"file": "truth.tsv", "truth_concepts": 24, "matched": 20, "unmatched": ["a", "b", "c", "d"],
+        "family_purity": 0.93, "ancestor_f1": 0.71, "adjusted_rand_index": 0.8, "a_metric_added_later": 0.5,
+        "baselines": {"top1": {"family_purity": 0.9, "ancestor_f1": 0.41, "adjusted_rand_index": 0.6},
+                      "random_top": {"family_purity": 0.3, "ancestor_f1": 0.1, "adjusted_rand_index": null}}},
+      "proxy": {"file": "usage.npy", "metric": "l2", "lower_is_better": true, "concepts_with_vector": 20,
+        "hierarchy": {"mean": 0.83, "ci95": 0.01, "n": 3400}, "random_top": {"mean": 1.1, "ci95": 0.012, "n": 3456}}})");
   }
   static void TearDownTestSuite() { corpus_.reset(); }
 
@@ -143,7 +143,14 @@ TEST_F(Report, WritesOneSelfContainedPageHoldingEveryConcept) {
   EXPECT_EQ(data["counts"]["links"], tree["links"].size());
   EXPECT_EQ(data["min_accuracy"], 0.7);
   EXPECT_TRUE(data["tool_version"].get<std::string>().starts_with("conceptree "));
-  EXPECT_EQ(data["evaluation"], Json::parse(read_text(corpus("eval.json"))));
+  // evaluate's layout, gathered per method for the tables.
+  const Json& truth_methods = data["evaluation"]["truth"]["methods"];
+  EXPECT_EQ(truth_methods["hierarchy"], Json::parse(R"({"family_purity": 0.93, "ancestor_f1": 0.71, "adjusted_rand_index": 0.8, "a_metric_added_later": 0.5})"));
+  EXPECT_EQ(truth_methods["random_top"]["adjusted_rand_index"], nullptr);
+  EXPECT_EQ(truth_methods.size(), 3u);
+  const Json& proxy_methods = data["evaluation"]["proxy"]["methods"];
+  EXPECT_EQ(proxy_methods.size(), 2u);
+  EXPECT_EQ(proxy_methods["random_top"]["n"], 3456);
   EXPECT_EQ(data["warnings"], Json::array()) << "matching inputs give no warning";
 
   const auto& first = by_id["family00_c01"];
@@ -268,7 +275,7 @@ TEST_F(Report, HierarchyConceptsMissingFromTheInputsAreReportedAndStillShown) {
 
 TEST_F(Report, AnEvaluationOfAnotherHierarchyIsFlagged) {
   ScratchDir dir;
-  write_text(dir / "eval.json", R"({"hierarchy": "/elsewhere/top1.json", "proxy": {"metric": "l2", "methods": {"top1": {"mean": 0.7}}}})");
+  write_text(dir / "eval.json", R"({"hierarchy": "/elsewhere/top1.json", "proxy": {"metric": "l2", "top1": {"mean": 0.7}}})");
   const CommandResult result = report(dir / "report.html", {"--evaluation", (dir / "eval.json").string()});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_TRUE(contains(result.err, "evaluates /elsewhere/top1.json, not")) << result.err;

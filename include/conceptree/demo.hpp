@@ -1,0 +1,81 @@
+#pragma once
+// The main job on built-in defaults: render a labelled audio corpus whose concept hierarchy is
+// known (conceptree corpus), then run every stage on it (embed, train, similarity, hierarchy),
+// evaluate the hierarchy against the known answer and write the interactive report.
+//   DemoPipeline demo(config);
+//   demo.run();
+//   demo.summary();
+// Every stage writes its usual file into the output folder, so any stage can be rerun by hand.
+// A rerun reuses the finished outputs of the stages before the first missing one (a killed demo
+// resumes; the embed and train stages also resume from their own .partial files).
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "conceptree/concepts.hpp"
+#include "conceptree/corpus.hpp"
+#include "conceptree/embed.hpp"
+#include "conceptree/evaluate.hpp"
+#include "conceptree/hierarchy.hpp"
+#include "conceptree/params.hpp"
+
+namespace conceptree {
+
+struct DemoConfig {
+  std::string output = "conceptree-demo";
+  DemoCorpusConfig corpus;             // --tracks, --seed, --soundfont
+  EmbedConfig embed;                   // --backbone, --weights, --layer
+  TrainConfig train;                   // --min-accuracy
+  HierarchyOptions hierarchy;          // the defaults of conceptree hierarchy
+  int jobs = 0;
+  bool overwrite = false;
+
+  template <class Visitor>
+  void visit(Visitor&& v) {
+    v(output, {.name = "output", .help = "folder for the corpus, every stage's output and report.html", .short_name = "o"});
+    visit_only(corpus, {"tracks", "seed", "soundfont"}, v);
+    visit_only(embed, {"backbone", "weights", "layer"}, v);
+    visit_only(train, {"min-accuracy"}, v);
+    v(jobs, {.name = "jobs", .help = "threads, 0 = all cores", .min = 0, .max = 1024, .short_name = "j"});
+    v(overwrite, {.name = "overwrite", .help = "redo every stage, replacing the folder's outputs"});
+  }
+};
+
+struct DemoStage {
+  std::string name;                    // corpus, embed, train, similarity, hierarchy, evaluate, report
+  std::filesystem::path output;
+  bool reused = false;                 // finished by an earlier run
+  double seconds = 0;
+};
+
+struct DemoSummary {
+  std::vector<DemoStage> stages;
+  std::uint64_t tracks = 0;            // in the store
+  double audio_seconds = 0;            // rendered by this run (0 when the corpus was reused)
+  std::uint64_t concepts = 0;          // in the memberships
+  std::uint64_t trained = 0;
+  std::uint64_t kept = 0;
+  double mean_test_balanced_accuracy = 0;  // of the trained concepts (0 when training was reused)
+  Evaluation evaluation;
+  std::filesystem::path report;
+  double seconds = 0;
+};
+
+class DemoPipeline {
+ public:
+  explicit DemoPipeline(DemoConfig config);
+  // Throws FatalError (or InputError for a missing SoundFont) when a stage fails.
+  void run();
+  const DemoSummary& summary() const { return summary_; }
+
+ private:
+  DemoConfig config_;
+  DemoSummary summary_;
+};
+
+// The demo's headline: sizes, the hierarchy's scores next to the baselines', the report's path.
+std::string format_demo_headline(const DemoSummary& summary);
+
+}  // namespace conceptree
