@@ -27,6 +27,9 @@ struct Taxonomy {
 // Reads `child<TAB>parent` lines; an optional `child<TAB>parent` header; a line with an empty
 // parent declares a top-level concept. Throws InputError naming the file and line otherwise.
 Taxonomy read_taxonomy(const std::filesystem::path& path);
+// Each concept's top-level ancestor (the lowest-indexed of several; a concept only reached
+// through a cycle is its own), e.g. an instrument's family.
+std::vector<std::uint32_t> top_level_ancestor(const Taxonomy& taxonomy);
 
 // Agreement of a hierarchy with a taxonomy over the concepts both hold. NaN where a ratio has
 // nothing to count (e.g. purity without a link between matched concepts).

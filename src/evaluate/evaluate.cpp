@@ -302,6 +302,14 @@ Taxonomy read_taxonomy(const fs::path& path) {
   return taxonomy;
 }
 
+std::vector<std::uint32_t> top_level_ancestor(const Taxonomy& taxonomy) {
+  std::vector<std::vector<std::uint32_t>> parents(taxonomy.concepts.size());
+  for (const auto& [child, parent] : taxonomy.child_parent) parents[child].push_back(parent);
+  std::vector<std::uint32_t> tops;
+  for (const auto& concept_tops : top_level_ancestors(parents)) tops.push_back(concept_tops.front());
+  return tops;
+}
+
 std::vector<std::int64_t> match_nodes(const Hierarchy& hierarchy, const std::vector<std::string>& names) {
   std::unordered_map<std::string, std::uint32_t> index;
   for (std::uint32_t i = 0; i < names.size(); ++i) index.emplace(names[i], i);

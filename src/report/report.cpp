@@ -10,11 +10,11 @@
 #include <numeric>
 #include <optional>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "conceptree/atomic_file.hpp"
 #include "conceptree/concept_set.hpp"
 #include "conceptree/error.hpp"
+#include "conceptree/evaluate.hpp"
 #include "conceptree/hierarchy.hpp"
 #include "conceptree/log.hpp"
 #include "conceptree/similarity.hpp"
@@ -80,44 +80,24 @@ Json read_evaluation(const std::string& path) {
   return document;
 }
 
-// A known taxonomy, child -> parent, read from TSV child<TAB>parent lines (an optional header
-// "child<TAB>parent"; an empty parent marks a top-level concept).
-class TruthTaxonomy {
+// A concept's family: its top-level ancestor in a known taxonomy.
+class TruthFamilies {
  public:
-  explicit TruthTaxonomy(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw InputError(path, "cannot open");
-    std::string line;
-    for (std::size_t number = 1; std::getline(in, line); ++number) {
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (line.empty() || (number == 1 && line == "child\tparent")) continue;
-      const auto tab = line.find('\t');
-      if (tab == std::string::npos || tab == 0) throw InputError(fmt::format("{}:{}", path, number), "expected child<TAB>parent");
-      const std::string child = line.substr(0, tab), parent = line.substr(tab + 1);
-      concepts_.insert(child);
-      if (!parent.empty()) {
-        concepts_.insert(parent);
-        parents_.emplace(child, parent);  // a concept given several parents keeps the first
-      }
-    }
+  explicit TruthFamilies(const std::string& path) : taxonomy_(read_taxonomy(path)), tops_(top_level_ancestor(taxonomy_)) {
+    for (std::uint32_t i = 0; i < taxonomy_.concepts.size(); ++i) index_.emplace(taxonomy_.concepts[i], i);
   }
 
-  // The top-level ancestor of `id`, nullopt for a concept the taxonomy does not know.
+  // nullopt for a concept the taxonomy does not know.
   std::optional<std::string> family(const std::string& id) const {
-    if (!concepts_.contains(id)) return std::nullopt;
-    std::string current = id;
-    // A cycle in the truth file must not hang the report: no chain is longer than the taxonomy.
-    for (std::size_t step = 0; step < concepts_.size(); ++step) {
-      const auto parent = parents_.find(current);
-      if (parent == parents_.end()) break;
-      current = parent->second;
-    }
-    return current;
+    const auto found = index_.find(id);
+    if (found == index_.end()) return std::nullopt;
+    return taxonomy_.concepts[tops_[found->second]];
   }
 
  private:
-  std::unordered_set<std::string> concepts_;
-  std::unordered_map<std::string, std::string> parents_;
+  Taxonomy taxonomy_;
+  std::vector<std::uint32_t> tops_;
+  std::unordered_map<std::string, std::uint32_t> index_;
 };
 
 // One concept of the report, wherever it was found: the concept set, the similarity, the hierarchy.
@@ -214,7 +194,7 @@ void ReportWriter::run() {
   const SimilarityMatrix similarity = read_similarity(config_.similarity);
   const Hierarchy hierarchy = read_hierarchy_json(config_.hierarchy);
   const Json evaluation = config_.evaluation.empty() ? Json() : read_evaluation(config_.evaluation);
-  const std::optional<TruthTaxonomy> truth = config_.truth.empty() ? std::nullopt : std::optional<TruthTaxonomy>(TruthTaxonomy(config_.truth));
+  const std::optional<TruthFamilies> truth = config_.truth.empty() ? std::nullopt : std::optional<TruthFamilies>(TruthFamilies(config_.truth));
   const auto labels = config_.labels.empty() ? std::unordered_map<std::string, std::string>{} : read_labels(config_.labels);
 
   ConceptIndex index;
