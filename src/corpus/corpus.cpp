@@ -1,5 +1,6 @@
 #include "conceptree/corpus.hpp"
 
+#include <dlfcn.h>
 #include <fluidsynth.h>
 #include <omp.h>
 #include <sndfile.h>
@@ -18,6 +19,7 @@
 #include <random>
 #include <set>
 #include <tuple>
+#include <type_traits>
 #include <unordered_set>
 
 #include "conceptree/atomic_file.hpp"
@@ -30,6 +32,60 @@ namespace conceptree {
 namespace fs = std::filesystem;
 
 namespace {
+
+// fluidsynth is opened when a corpus is rendered, not linked: its audio drivers would otherwise put
+// PulseAudio, JACK, SDL2, X11 and Wayland (about 50 libraries) into the start-up of every command.
+struct FluidSynthLibrary {
+  decltype(&::new_fluid_settings) new_fluid_settings = nullptr;
+  decltype(&::delete_fluid_settings) delete_fluid_settings = nullptr;
+  decltype(&::new_fluid_synth) new_fluid_synth = nullptr;
+  decltype(&::delete_fluid_synth) delete_fluid_synth = nullptr;
+  decltype(&::fluid_set_log_function) fluid_set_log_function = nullptr;
+  decltype(&::fluid_settings_setint) fluid_settings_setint = nullptr;
+  decltype(&::fluid_settings_setnum) fluid_settings_setnum = nullptr;
+  decltype(&::fluid_sfont_get_preset) fluid_sfont_get_preset = nullptr;
+  decltype(&::fluid_synth_add_sfont) fluid_synth_add_sfont = nullptr;
+  decltype(&::fluid_synth_get_sfont_by_id) fluid_synth_get_sfont_by_id = nullptr;
+  decltype(&::fluid_synth_noteoff) fluid_synth_noteoff = nullptr;
+  decltype(&::fluid_synth_noteon) fluid_synth_noteon = nullptr;
+  decltype(&::fluid_synth_program_change) fluid_synth_program_change = nullptr;
+  decltype(&::fluid_synth_remove_sfont) fluid_synth_remove_sfont = nullptr;
+  decltype(&::fluid_synth_sfload) fluid_synth_sfload = nullptr;
+  decltype(&::fluid_synth_write_float) fluid_synth_write_float = nullptr;
+};
+
+const FluidSynthLibrary& fluidsynth() {
+  static const FluidSynthLibrary opened = [] {
+    constexpr const char* kLibrary = "libfluidsynth.so.3";
+    void* handle = dlopen(kLibrary, RTLD_NOW | RTLD_LOCAL);
+    if (handle == nullptr) {
+      throw FatalError(fmt::format("cannot load {} ({}); install Debian's libfluidsynth3", kLibrary, dlerror()));
+    }
+    FluidSynthLibrary library;
+    auto load = [&](auto& function, const char* name) {
+      function = reinterpret_cast<std::remove_reference_t<decltype(function)>>(dlsym(handle, name));
+      if (function == nullptr) throw FatalError(fmt::format("{} has no {}", kLibrary, name));
+    };
+    load(library.new_fluid_settings, "new_fluid_settings");
+    load(library.delete_fluid_settings, "delete_fluid_settings");
+    load(library.new_fluid_synth, "new_fluid_synth");
+    load(library.delete_fluid_synth, "delete_fluid_synth");
+    load(library.fluid_set_log_function, "fluid_set_log_function");
+    load(library.fluid_settings_setint, "fluid_settings_setint");
+    load(library.fluid_settings_setnum, "fluid_settings_setnum");
+    load(library.fluid_sfont_get_preset, "fluid_sfont_get_preset");
+    load(library.fluid_synth_add_sfont, "fluid_synth_add_sfont");
+    load(library.fluid_synth_get_sfont_by_id, "fluid_synth_get_sfont_by_id");
+    load(library.fluid_synth_noteoff, "fluid_synth_noteoff");
+    load(library.fluid_synth_noteon, "fluid_synth_noteon");
+    load(library.fluid_synth_program_change, "fluid_synth_program_change");
+    load(library.fluid_synth_remove_sfont, "fluid_synth_remove_sfont");
+    load(library.fluid_synth_sfload, "fluid_synth_sfload");
+    load(library.fluid_synth_write_float, "fluid_synth_write_float");
+    return library;
+  }();
+  return opened;
+}
 
 constexpr std::string_view kBassFamily = "family:basses";
 
@@ -379,7 +435,7 @@ void route_fluidsynth_message(int level, const char* message, void*) {
 void route_fluidsynth_log() {
   static std::once_flag once;
   std::call_once(once, [] {
-    for (int level : {FLUID_PANIC, FLUID_ERR, FLUID_WARN, FLUID_INFO, FLUID_DBG}) fluid_set_log_function(level, route_fluidsynth_message, nullptr);
+    for (int level : {FLUID_PANIC, FLUID_ERR, FLUID_WARN, FLUID_INFO, FLUID_DBG}) fluidsynth().fluid_set_log_function(level, route_fluidsynth_message, nullptr);
   });
 }
 
@@ -388,10 +444,10 @@ std::string fluidsynth_problem(const std::string& what) {
 }
 
 struct SettingsDeleter {
-  void operator()(fluid_settings_t* settings) const { delete_fluid_settings(settings); }
+  void operator()(fluid_settings_t* settings) const { fluidsynth().delete_fluid_settings(settings); }
 };
 struct SynthDeleter {
-  void operator()(fluid_synth_t* synth) const { delete_fluid_synth(synth); }
+  void operator()(fluid_synth_t* synth) const { fluidsynth().delete_fluid_synth(synth); }
 };
 using SynthPointer = std::unique_ptr<fluid_synth_t, SynthDeleter>;
 
@@ -411,7 +467,7 @@ void check_soundfont_header(const fs::path& soundfont) {
 // their presets, which is the point.
 void remove_soundfont(fluid_synth_t* synth, fluid_sfont_t* sfont) {
   expected_fluidsynth_warnings = true;
-  fluid_synth_remove_sfont(synth, sfont);
+  fluidsynth().fluid_synth_remove_sfont(synth, sfont);
   expected_fluidsynth_warnings = false;
 }
 
@@ -420,7 +476,7 @@ void remove_soundfont(fluid_synth_t* synth, fluid_sfont_t* sfont) {
 class SoundFontLoan {
  public:
   SoundFontLoan(fluid_synth_t* synth, fluid_sfont_t* sfont) : synth_(synth), sfont_(sfont) {
-    if (fluid_synth_add_sfont(synth_, sfont_) == FLUID_FAILED) throw FatalError(fluidsynth_problem("fluidsynth cannot use the SoundFont"));
+    if (fluidsynth().fluid_synth_add_sfont(synth_, sfont_) == FLUID_FAILED) throw FatalError(fluidsynth_problem("fluidsynth cannot use the SoundFont"));
   }
   SoundFontLoan(const SoundFontLoan&) = delete;
   SoundFontLoan& operator=(const SoundFontLoan&) = delete;
@@ -438,7 +494,7 @@ class TrackRenderer {
  public:
   explicit TrackRenderer(const fs::path& soundfont) {
     route_fluidsynth_log();
-    settings_.reset(new_fluid_settings());
+    settings_.reset(fluidsynth().new_fluid_settings());
     if (!settings_) throw FatalError("fluidsynth: cannot create its settings");
     set_number("synth.sample-rate", kDemoSampleRate);
     set_integer("synth.cpu-cores", 1);           // conceptree runs one synthesiser per thread instead
@@ -452,11 +508,11 @@ class TrackRenderer {
     // Keeps the SoundFont's loader alive; fluidsynth's sample cache shares the samples between threads.
     loader_ = new_synth();
     last_fluidsynth_error.clear();
-    const int id = fluid_synth_sfload(loader_.get(), soundfont.c_str(), 0);
+    const int id = fluidsynth().fluid_synth_sfload(loader_.get(), soundfont.c_str(), 0);
     if (id == FLUID_FAILED) throw InputError(soundfont.string(), fluidsynth_problem("fluidsynth cannot load it as a SoundFont"));
-    sfont_ = fluid_synth_get_sfont_by_id(loader_.get(), id);
+    sfont_ = fluidsynth().fluid_synth_get_sfont_by_id(loader_.get(), id);
     for (const DemoInstrument& instrument : kInstruments) {
-      if (fluid_sfont_get_preset(sfont_, 0, instrument.program) == nullptr) {
+      if (fluidsynth().fluid_sfont_get_preset(sfont_, 0, instrument.program) == nullptr) {
         throw InputError(soundfont.string(), fmt::format("has no General MIDI program {} ({}) in bank 0; use a General MIDI "
                                                          "SoundFont such as FluidR3_GM.sf2 (Debian: fluid-soundfont-gm)",
                                                          instrument.program + 1, instrument.id));
@@ -467,7 +523,7 @@ class TrackRenderer {
   TrackRenderer(const TrackRenderer&) = delete;
   TrackRenderer& operator=(const TrackRenderer&) = delete;
   // Given back to its loader, which deletes it with itself.
-  ~TrackRenderer() { fluid_synth_add_sfont(loader_.get(), sfont_); }
+  ~TrackRenderer() { fluidsynth().fluid_synth_add_sfont(loader_.get(), sfont_); }
 
   // The track as mono samples at kDemoSampleRate, valid until the next call.
   std::span<const float> render(const DemoTrackPlan& track, const std::vector<NoteEvent>& events) {
@@ -475,7 +531,7 @@ class TrackRenderer {
     const SoundFontLoan loan(synth.get(), sfont_);
     for (std::size_t channel = 0; channel < track.instruments.size(); ++channel) {
       const int program = kInstruments[track.instruments[channel]].program;
-      if (fluid_synth_program_change(synth.get(), static_cast<int>(channel), program) != FLUID_OK) {
+      if (fluidsynth().fluid_synth_program_change(synth.get(), static_cast<int>(channel), program) != FLUID_OK) {
         throw FatalError(fluidsynth_problem(fmt::format("{}: fluidsynth cannot select program {}", track.id, program + 1)));
       }
     }
@@ -486,7 +542,7 @@ class TrackRenderer {
     auto write = [&](std::uint64_t from, std::uint64_t to) {
       if (to <= from) return;
       const int offset = static_cast<int>(from);
-      if (fluid_synth_write_float(synth.get(), static_cast<int>(to - from), left_.data(), offset, 1, right_.data(), offset, 1) != FLUID_OK) {
+      if (fluidsynth().fluid_synth_write_float(synth.get(), static_cast<int>(to - from), left_.data(), offset, 1, right_.data(), offset, 1) != FLUID_OK) {
         throw FatalError(fluidsynth_problem(track.id + ": fluidsynth cannot render"));
       }
     };
@@ -495,12 +551,12 @@ class TrackRenderer {
       write(rendered, event.sample);
       rendered = std::max(rendered, event.sample);
       if (event.velocity > 0) {
-        if (fluid_synth_noteon(synth.get(), event.channel, event.key, event.velocity) != FLUID_OK) {
+        if (fluidsynth().fluid_synth_noteon(synth.get(), event.channel, event.key, event.velocity) != FLUID_OK) {
           throw FatalError(fluidsynth_problem(fmt::format("{}: fluidsynth cannot start note {}", track.id, event.key)));
         }
       } else {
         // Fails only for a note already gone (stolen by a newer one): nothing to stop.
-        fluid_synth_noteoff(synth.get(), event.channel, event.key);
+        fluidsynth().fluid_synth_noteoff(synth.get(), event.channel, event.key);
       }
     }
     write(rendered, track.samples);
@@ -510,15 +566,15 @@ class TrackRenderer {
 
  private:
   SynthPointer new_synth() const {
-    SynthPointer synth(new_fluid_synth(settings_.get()));
+    SynthPointer synth(fluidsynth().new_fluid_synth(settings_.get()));
     if (!synth) throw FatalError(fluidsynth_problem("fluidsynth: cannot create a synthesiser"));
     return synth;
   }
   void set_number(const char* name, double value) {
-    if (fluid_settings_setnum(settings_.get(), name, value) != FLUID_OK) throw FatalError(fmt::format("fluidsynth: cannot set {}", name));
+    if (fluidsynth().fluid_settings_setnum(settings_.get(), name, value) != FLUID_OK) throw FatalError(fmt::format("fluidsynth: cannot set {}", name));
   }
   void set_integer(const char* name, int value) {
-    if (fluid_settings_setint(settings_.get(), name, value) != FLUID_OK) throw FatalError(fmt::format("fluidsynth: cannot set {}", name));
+    if (fluidsynth().fluid_settings_setint(settings_.get(), name, value) != FLUID_OK) throw FatalError(fmt::format("fluidsynth: cannot set {}", name));
   }
 
   std::unique_ptr<fluid_settings_t, SettingsDeleter> settings_;
