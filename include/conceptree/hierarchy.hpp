@@ -24,6 +24,7 @@ namespace conceptree {
 
 struct HierarchyOptions {
   std::string method = "heymann";
+  std::string order = "betweenness";   // heymann: which concepts are visited (and so placed) first
   double threshold = 0.5;              // graph edge i-j when S[i][j] or S[j][i] exceeds it
   double min_similarity = 0.2;         // heymann: a parent p of n needs S[p][n] above it
   std::uint64_t max_children = 20;     // heymann: a full parent takes no more children
@@ -37,6 +38,8 @@ struct HierarchyOptions {
   void visit(Visitor&& v) {
     v(method, {.name = "method", .help = "heymann (centrality-ordered greedy tree), or a baseline: top1, threshold, matching, random-top, random-sim",
                .choices = {"heymann", "top1", "threshold", "matching", "random-top", "random-sim"}});
+    v(order, {.name = "order", .help = "heymann: visit concepts by decreasing betweenness in the concept graph (the paper's) or generality (mean S[j][i] over the other concepts j: how much their members look like i)",
+              .choices = {"betweenness", "generality"}});
     v(min_similarity, {.name = "min-sim", .help = "heymann: a concept hangs under p only when S[p][n] exceeds this, else it is top level", .min = -1, .max = 1e9});
     v(max_children, {.name = "max-children", .help = "heymann: children a concept may take", .min = 1, .max = 1e9});
     v(parents, {.name = "parents", .help = "heymann: parents per concept; above 1 the hierarchy is a DAG", .min = 1, .max = 1000});
@@ -80,6 +83,9 @@ struct Hierarchy {
   std::vector<std::uint32_t> top_level() const;  // nodes without a parent, in node order
 };
 
+// How much the members of the other concepts look like each concept: mean over j != i of S[j][i].
+// Broad concepts (a family over its instruments) score higher than the narrow ones they contain.
+std::vector<double> generality(const SimilarityMatrix& similarity);
 // Link sets of each method on an in-memory similarity; `centrality` orders heymann's visits.
 std::vector<HierarchyLink> extract_links(const SimilarityMatrix& similarity, const std::vector<double>& centrality,
                                          const HierarchyOptions& options);

@@ -147,6 +147,19 @@ std::unordered_map<std::string, std::string> read_labels(const std::string& path
   return labels;
 }
 
+std::vector<double> generality(const SimilarityMatrix& similarity) {
+  const std::size_t n = similarity.size();
+  std::vector<double> scores(n, 0.0);
+  if (n < 2) return scores;
+  for (std::size_t j = 0; j < n; ++j) {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (i != j) scores[i] += similarity.at(j, i);
+    }
+  }
+  for (double& score : scores) score /= static_cast<double>(n - 1);
+  return scores;
+}
+
 std::vector<HierarchyLink> extract_links(const SimilarityMatrix& similarity, const std::vector<double>& centrality,
                                          const HierarchyOptions& options) {
   const std::string& method = options.method;
@@ -229,7 +242,8 @@ void HierarchyExtractor::run() {
       log_warning(fmt::format("{}: {} of {} labelled ids are not concepts of {}", config_.labels, labels.size() - labelled, labels.size(),
                               config_.similarity));
     }
-    hierarchy_.links = extract_links(similarity, centrality.scores(), options);
+    const std::vector<double> visit_order = options.order == "generality" ? generality(similarity) : centrality.scores();
+    hierarchy_.links = extract_links(similarity, visit_order, options);
     assign_depths(hierarchy_);
 
     auto& params = hierarchy_.params;
@@ -238,6 +252,7 @@ void HierarchyExtractor::run() {
     params.emplace_back("measure", similarity.measure);
     params.emplace_back("threshold", options.threshold);
     if (options.method == "heymann") {
+      params.emplace_back("order", options.order);
       params.emplace_back("min_sim", options.min_similarity);
       params.emplace_back("max_children", static_cast<double>(options.max_children));
       params.emplace_back("parents", static_cast<double>(options.parents));

@@ -105,6 +105,32 @@ TEST(HierarchyHeymann, VisitsByDecreasingCentralityTiesByLowerIndex) {
   EXPECT_EQ(h.nodes[4].depth, 4);
 }
 
+TEST(HierarchyGenerality, IsTheColumnMeanOverTheOtherConcepts) {
+  const Matrix rows = {
+      {1.0f, 0.9f, 0.25f},
+      {0.5f, 1.0f, 0.5f},
+      {0.3f, 0.7f, 1.0f},
+  };
+  const std::vector<double> scores = generality(similarity_of(rows));
+  ASSERT_EQ(scores.size(), 3u);
+  EXPECT_NEAR(scores[0], (0.5 + 0.3) / 2, 1e-7);
+  EXPECT_NEAR(scores[1], (0.9 + 0.7) / 2, 1e-7);
+  EXPECT_NEAR(scores[2], (0.25 + 0.5) / 2, 1e-7);
+  EXPECT_EQ(generality(similarity_of({{1.0f}})), std::vector<double>{0.0}) << "a lone concept";
+}
+
+TEST(HierarchyGenerality, VisitingGeneralConceptsFirstPutsAFamilyAboveItsInstruments) {
+  // 0 and 2 are instruments whose members look like the family 1; the family's members look
+  // half like each instrument. Visited in index order, the family lands under instrument 0.
+  const Matrix rows = {
+      {1.0f, 0.9f, 0.25f},
+      {0.5f, 1.0f, 0.5f},
+      {0.3f, 0.9f, 1.0f},
+  };
+  EXPECT_EQ(heymann(rows, descending_centrality(3), heymann_options()), (std::vector<Link>{{0, 1, 0.9f}, {1, 2, 0.5f}}));
+  EXPECT_EQ(heymann(rows, generality(similarity_of(rows)), heymann_options()), (std::vector<Link>{{1, 0, 0.5f}, {1, 2, 0.5f}}));
+}
+
 TEST(HierarchyHeymann, EqualSimilaritiesGoToTheLowestIndexedPlacedConceptNotTheFirstPlaced) {
   // Visiting order 3, 1, 2, 0, 4 again; with room everywhere, ties pick the lowest index among
   // the concepts already placed: 0 goes under 1 although 3 was placed first.

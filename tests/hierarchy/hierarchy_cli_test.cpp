@@ -63,6 +63,36 @@ TEST(HierarchyCli, ABadLabelsLineIsAnErrorNamingFileAndLine) {
   EXPECT_FALSE(std::filesystem::exists(dir / "tree.json"));
 }
 
+TEST(HierarchyCli, OrderChoosesHowHeymannVisitsAndIsRecorded) {
+  ScratchDir dir;
+  // The instruments' members look like the family: it is the most general concept, so it is
+  // visited first and takes both instruments. The order used is recorded with the hierarchy.
+  SimilarityMatrix s;
+  s.measure = "activation";
+  s.names = {"a", "family", "b"};
+  s.types = {"instrument", "family", "instrument"};
+  s.support = {10, 10, 10};
+  s.values = {1.0f, 0.9f, 0.25f,  //
+              0.5f, 1.0f, 0.5f,   //
+              0.3f, 0.9f, 1.0f};
+  conceptree::write_similarity(dir / "sim.h5", s);
+  const auto tree_for = [&](const std::string& order) {
+    const auto result = run_cli(quoted_args({"hierarchy", "-s", (dir / "sim.h5").string(), "-o", (dir / (order + ".json")).string(),
+                                             "--order", order}));
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    return nlohmann::json::parse(read_text(dir / (order + ".json")));
+  };
+  const auto general_first = tree_for("generality");
+  EXPECT_EQ(general_first["params"]["order"], "generality");
+  ASSERT_EQ(general_first["links"].size(), 2u);
+  for (const auto& link : general_first["links"]) EXPECT_EQ(link["source"], "family") << link;
+  EXPECT_EQ(tree_for("betweenness")["params"]["order"], "betweenness");
+
+  const auto bad = run_cli(quoted_args({"hierarchy", "-s", (dir / "sim.h5").string(), "-o", (dir / "x.json").string(), "--order", "alphabetical"}));
+  EXPECT_EQ(bad.exit_code, 2) << "a usage error";
+  EXPECT_NE(bad.err.find("alphabetical"), std::string::npos) << bad.err;
+}
+
 TEST(HierarchyCli, MissingSimilarityFileIsAClearError) {
   ScratchDir dir;
   const auto result = run_cli(quoted_args({"hierarchy", "-s", (dir / "nope.h5").string(), "-o", (dir / "tree.json").string()}));
