@@ -1,6 +1,6 @@
 // The demo end to end through the CLI: every stage's file, the evaluation and the report; a rerun
 // reuses the finished stages; other settings in the same folder are refused; the thread count
-// does not change the result.
+// does not change the result; on the default corpus the hierarchy meets the quality target.
 
 #include <gtest/gtest.h>
 
@@ -77,6 +77,21 @@ TEST(DemoCli, SameResultForOneAndTwoThreads) {
   truth_one.erase("file");
   truth_two.erase("file");
   EXPECT_EQ(truth_one, truth_two);
+}
+
+// The demo's promise on its default corpus: the hierarchy mostly links concepts of one family,
+// and it finds instrument-under-family relations better than the Top-1 and random baselines.
+TEST(DemoCli, DefaultCorpusHierarchyBeatsTheBaselines) {
+  if (!fs::exists("/usr/share/sounds/sf2/FluidR3_GM.sf2")) GTEST_SKIP() << "fluid-soundfont-gm is not installed";
+  ScratchDir scratch;
+  const auto result = run_cli(quoted_args({"-q", "demo", "-o", (scratch / "demo").string()}));
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto truth = nlohmann::json::parse(read_text(scratch / "demo" / "evaluation.json"))["truth"];
+  EXPECT_GE(truth["family_purity"].get<double>(), 0.8) << truth.dump(1);
+  const double ancestor_f1 = truth["ancestor_f1"].get<double>();
+  for (const char* baseline : {"top1", "random_top", "random_sim"}) {
+    EXPECT_GT(ancestor_f1, truth["baselines"][baseline]["ancestor_f1"].get<double>()) << baseline;
+  }
 }
 
 }  // namespace
