@@ -25,8 +25,8 @@ namespace conceptree {
 
 // The paper's training settings are made for catalogues of millions of tracks, where a 1:1 sample
 // of negatives is plenty. The demo corpus has 640 tracks and ~54 per instrument, so it trains and
-// orders differently. On the default corpus, over split seeds 0-2, these settings take family
-// purity from 0.42-0.48 to 0.81-0.88 (docs/usage.md):
+// orders differently. On the default corpus these settings take family purity from 0.417 to 0.875
+// (over corpus seeds 0-5 they average 0.819; docs/usage.md):
 //   - every other track is a negative (a 1:1 sample sees one other track in ten, so most other
 //     instruments are never shown as negatives and fire on each other's tracks);
 //   - the weak half of train's L2 grid: with ~5,000 frames the strong end pulls every activation

@@ -36,7 +36,7 @@ struct HierarchyOptions {
 
   template <class Visitor>
   void visit(Visitor&& v) {
-    v(method, {.name = "method", .help = "heymann (centrality-ordered greedy tree), or a baseline: top1, threshold, matching, random-top, random-sim",
+    v(method, {.name = "method", .help = "heymann (greedy tree, concepts visited in --order), or a baseline: top1, threshold, matching, random-top, random-sim",
                .choices = {"heymann", "top1", "threshold", "matching", "random-top", "random-sim"}});
     v(order, {.name = "order", .help = "heymann: visit concepts by decreasing betweenness in the concept graph (the paper's) or generality (mean S[j][i] over the other concepts j: how much their members look like i)",
               .choices = {"betweenness", "generality"}});
