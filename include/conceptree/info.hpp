@@ -18,7 +18,8 @@ enum class FileKind { EmbeddingStore, ConceptSet, Similarity, Hierarchy, Members
 FileKind detect_file_kind(const std::filesystem::path& path);
 
 struct StoreLayerSummary {
-  StoreLayer layer;
+  StoreLayer layer;                       // with its frame hop
+  std::uint64_t frames = 0;               // rows of /frames/<layer>
   std::string type_name;                  // "float32"
   std::vector<std::uint64_t> chunk_dims;
   std::string filters;                    // "" when uncompressed

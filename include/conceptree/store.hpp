@@ -1,9 +1,12 @@
 #pragma once
 // The embedding store: one HDF5 file holding, for N tracks, their ids, the offsets of their frames
-// and one float32 frame matrix per backbone layer (all layers share the offsets):
+// and one float32 frame matrix per backbone layer:
 //   /tracks/ids        N strings (UTF-8)
 //   /tracks/offsets    N+1 uint64; track i owns frame rows [offsets[i], offsets[i+1])
 //   /frames/<layer>    total_frames x D float32, chunked
+//   /offsets/<layer>   N+1 uint64, only for a layer whose frames come at another rate than the
+//                      root's frame_hop_seconds (musicnn-vgg pool3 beside pool5); such a layer
+//                      carries its own frame_hop_seconds attribute and uses these offsets instead
 // Root attributes record provenance. The writer appends tracks in batches and can reopen a store
 // left by a killed run, dropping whatever was not committed.
 
@@ -19,7 +22,7 @@
 namespace conceptree {
 
 inline constexpr const char* kStoreFormat = "conceptree.embeddings";
-inline constexpr std::uint64_t kStoreFormatVersion = 1;
+inline constexpr std::uint64_t kStoreFormatVersion = 2;  // 2: layers may have their own frame rate and offsets
 
 struct StoreProvenance {
   std::string backbone = "imported";  // model that produced the frames, or "imported"
@@ -31,6 +34,9 @@ struct StoreProvenance {
 struct StoreLayer {
   std::string name;
   std::uint64_t dim = 0;
+  // Seconds between this layer's frames; 0 = the store's frame_hop_seconds. A layer with another
+  // rate than the store's has its own offsets (/offsets/<layer>).
+  double frame_hop_seconds = 0;
 };
 
 struct StoreLayout {
@@ -79,9 +85,10 @@ class EmbeddingStoreWriter {
   std::size_t track_count() const;  // committed and pending
   bool contains(const std::string& id) const;
 
-  // Queues one track: `frames[l]` is frame_count x layers()[l].dim, row-major.
-  // Throws InputError for a duplicate id, a size mismatch, no frames, or a non-finite value.
-  void append(const std::string& id, std::span<const std::span<const float>> frames, std::uint64_t frame_count);
+  // Queues one track: `frames[l]` is frame_counts[l] x layers()[l].dim, row-major; layers that
+  // share the store's offsets must have equal counts. Throws InputError for a duplicate id, a
+  // size mismatch, no frames, or a non-finite value.
+  void append(const std::string& id, std::span<const FrameMatrix> frames);
   void append(const std::string& id, std::span<const float> frames, std::uint64_t frame_count);  // single layer
 
   // Writes queued tracks and makes them durable: a later open_for_append keeps them.
@@ -106,9 +113,10 @@ class EmbeddingStore {
   const std::filesystem::path& path() const;
   const std::vector<StoreLayer>& layers() const;
   const StoreLayer& layer() const;  // the selected layer
+  // The store's provenance; frame_hop_seconds is the selected layer's.
   const StoreProvenance& provenance() const;
   const std::vector<std::string>& ids() const;
-  const std::vector<std::uint64_t>& offsets() const;
+  const std::vector<std::uint64_t>& offsets() const;  // of the selected layer
   std::size_t track_count() const;
   std::uint64_t dim() const;
   std::uint64_t total_frames() const;

@@ -43,8 +43,9 @@ void print_store(const std::string& path) {
   fmt::print("  frames            {} (per track: min {}, median {}, max {})\n", s.total_frames, s.min_frames,
              s.median_frames, s.max_frames);
   for (const auto& layer : s.layers) {
-    const double raw = static_cast<double>(s.total_frames * layer.layer.dim * 4);
-    fmt::print("  layer {:<12} dim {}, {}, chunks {}, {}{}\n", layer.layer.name, layer.layer.dim, layer.type_name,
+    const double raw = static_cast<double>(layer.frames * layer.layer.dim * 4);
+    fmt::print("  layer {:<12} dim {}, {} frames every {:.3f} s, {}, chunks {}, {}{}\n", layer.layer.name, layer.layer.dim, layer.frames,
+               layer.layer.frame_hop_seconds, layer.type_name,
                layer.chunk_dims.empty() ? "none" : join_numbers(layer.chunk_dims, "x"),
                layer.filters.empty() ? "uncompressed" : layer.filters,
                raw > 0 && !layer.filters.empty() ? fmt::format(" ({:.0f}% of raw)", 100.0 * layer.stored_bytes / raw) : "");

@@ -106,7 +106,7 @@ StoreSummary summarize_store(const fs::path& path) {
   for (const auto& layer : store.layers()) {
     h5::Handle dataset = h5::open_dataset(file.id(), "/frames/" + layer.name, file.name());
     const auto storage = h5::storage_info(dataset.id());
-    summary.layers.push_back({layer, storage.type_name, storage.chunk_dims, storage.filters, storage.stored_bytes});
+    summary.layers.push_back({layer, h5::dims(dataset.id())[0], storage.type_name, storage.chunk_dims, storage.filters, storage.stored_bytes});
   }
   return summary;
 }

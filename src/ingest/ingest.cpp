@@ -27,21 +27,21 @@ namespace {
 LoadedTrack as_frames(const std::string& item, const std::vector<std::uint64_t>& shape, std::vector<float> values) {
   std::vector<std::uint64_t> squeezed = shape;
   if (squeezed.size() == 3 && squeezed[0] == 1) squeezed.erase(squeezed.begin());
-  LoadedTrack track;
+  FrameMatrix frames;
   if (squeezed.size() == 1) {
-    track.frames = 1;
-    track.dim = squeezed[0];
+    frames.rows = 1;
+    frames.cols = squeezed[0];
   } else if (squeezed.size() == 2) {
-    track.frames = squeezed[0];
-    track.dim = squeezed[1];
+    frames.rows = squeezed[0];
+    frames.cols = squeezed[1];
   } else {
     std::string text;
     for (auto d : shape) text += (text.empty() ? "" : ", ") + std::to_string(d);
     throw InputError(item, "array of shape (" + text + "); expected (frames, dim) or (dim)");
   }
-  if (track.dim == 0) throw InputError(item, "embedding dimension is 0");
-  track.values = std::move(values);
-  return track;
+  if (frames.cols == 0) throw InputError(item, "embedding dimension is 0");
+  frames.values = std::move(values);
+  return {{std::move(frames)}};
 }
 
 // A folder tree of one file per track; id = path relative to the root without the extension.
@@ -171,13 +171,13 @@ class NpyArraySource : public TrackSource {
   std::size_t size() const override { return ids_.size(); }
   const std::string& id(std::size_t index) const override { return ids_[index]; }
   LoadedTrack load(std::size_t index) const override {
-    LoadedTrack track;
+    FrameMatrix frames;
     const std::uint64_t rows = layout_.row_count(index);
-    track.dim = layout_.dim();
-    track.frames = layout_.frames_in_rows(rows);
-    track.values.resize(track.frames * track.dim);
-    reader_.read_rows_as_float(layout_.first_row(index), rows, track.values.data());
-    return track;
+    frames.cols = layout_.dim();
+    frames.rows = layout_.frames_in_rows(rows);
+    frames.values.resize(frames.rows * frames.cols);
+    reader_.read_rows_as_float(layout_.first_row(index), rows, frames.values.data());
+    return {{std::move(frames)}};
   }
 
  private:
@@ -218,13 +218,13 @@ class Hdf5ArraySource : public TrackSource {
   const std::string& id(std::size_t index) const override { return ids_[index]; }
   bool parallel_safe() const override { return false; }  // the HDF5 library is not built thread-safe
   LoadedTrack load(std::size_t index) const override {
-    LoadedTrack track;
+    FrameMatrix frames;
     const std::uint64_t rows = layout_->row_count(index);
-    track.dim = layout_->dim();
-    track.frames = layout_->frames_in_rows(rows);
-    track.values.resize(track.frames * track.dim);
-    h5::read_rows(dataset_.id(), H5T_NATIVE_FLOAT, layout_->first_row(index), rows, track.values.data());
-    return track;
+    frames.cols = layout_->dim();
+    frames.rows = layout_->frames_in_rows(rows);
+    frames.values.resize(frames.rows * frames.cols);
+    h5::read_rows(dataset_.id(), H5T_NATIVE_FLOAT, layout_->first_row(index), rows, frames.values.data());
+    return {{std::move(frames)}};
   }
 
  private:
@@ -261,8 +261,7 @@ void EmbeddingImporter::run() {
 
   const StoreBuild build = build_store(*source, {.output = output_path,
                                                  .input_name = config_.input,
-                                                 .layer = config_.layer,
-                                                 .dim = config_.dim,
+                                                 .layers = {{.name = config_.layer, .dim = config_.dim}},
                                                  .provenance = {.backbone = config_.backbone,
                                                                 .source = "import " + config_.format + " " + fs::absolute(config_.input).string(),
                                                                 .sample_rate = 0,

@@ -13,19 +13,34 @@
 
 namespace conceptree {
 
+namespace {
+
+// Whether a partial store holds the layers asked for; a dim or hop of 0 asked for matches any.
+bool same_layers(const std::vector<StoreLayer>& found, const std::vector<StoreLayer>& wanted) {
+  if (found.size() != wanted.size()) return false;
+  for (std::size_t l = 0; l < found.size(); ++l) {
+    if (found[l].name != wanted[l].name || (wanted[l].dim != 0 && found[l].dim != wanted[l].dim) ||
+        (wanted[l].frame_hop_seconds != 0 && found[l].frame_hop_seconds != wanted[l].frame_hop_seconds)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 StoreBuild build_store(const TrackSource& source, const StoreBuildOptions& options) {
   StoreBuild build;
   AtomicOutput output(options.output, TempKind::Resumable);
   std::optional<EmbeddingStoreWriter> writer;
-  std::uint64_t dim = options.dim;
+  std::vector<StoreLayer> layers = options.layers;
   if (std::filesystem::exists(output.temp_path())) {
     try {
       writer.emplace(EmbeddingStoreWriter::open_for_append(output.temp_path()));
-      const StoreLayer& layer = writer->layers().front();
-      if (writer->layers().size() != 1 || layer.name != options.layer || (dim != 0 && layer.dim != dim)) {
-        throw InputError(output.temp_path().string(), "was started with a different layer or dimension");
+      if (!same_layers(writer->layers(), layers)) {
+        throw InputError(output.temp_path().string(), "was started with other layers, dimensions or frame rates");
       }
-      dim = layer.dim;
+      layers = writer->layers();
       log_info("resuming from " + output.temp_path().string() + ": " + std::to_string(writer->track_count()) + " tracks already stored");
     } catch (const InputError& error) {
       log_warning(std::string(error.what()) + "; starting over");
@@ -68,23 +83,29 @@ StoreBuild build_store(const TrackSource& source, const StoreBuildOptions& optio
             ++build.already_present;
             continue;
           }
-          LoadedTrack& track = *loaded[k];
-          // Checked before the track can fix the store's dimension: only a good track may.
-          check_finite_frames(id, track.values, track.dim);
-          if (dim == 0) dim = track.dim;
-          if (track.dim != dim) {
-            throw InputError(id, "dimension " + std::to_string(track.dim) + ", expected " + std::to_string(dim));
+          const LoadedTrack& track = *loaded[k];
+          if (track.layers.size() != layers.size()) {
+            throw InputError(id, std::to_string(track.layers.size()) + " layers, expected " + std::to_string(layers.size()));
+          }
+          // Checked before the track can fix the store's dimensions: only a good track may.
+          for (std::size_t l = 0; l < layers.size(); ++l) {
+            const FrameMatrix& frames = track.layers[l];
+            check_finite_frames(id, frames.values, frames.cols);
+            if (layers[l].dim != 0 && frames.cols != layers[l].dim) {
+              throw InputError(id, (layers.size() > 1 ? "layer " + layers[l].name + ": " : "") + "dimension " +
+                                       std::to_string(frames.cols) + ", expected " + std::to_string(layers[l].dim));
+            }
           }
           if (!writer) {
+            for (std::size_t l = 0; l < layers.size(); ++l) layers[l].dim = track.layers[l].cols;
             // Judged on the first good track alone: a sample spanning a batch would depend on the
             // batch size, hence on the thread count.
-            const int deflate_level = options.compression >= 0 ? options.compression : deflate_level_that_pays(track.values);
-            writer.emplace(EmbeddingStoreWriter::create(output.temp_path(), {{options.layer, dim}}, options.provenance,
-                                                        {.deflate_level = deflate_level}));
+            const int deflate_level = options.compression >= 0 ? options.compression : deflate_level_that_pays(track.layers.front().values);
+            writer.emplace(EmbeddingStoreWriter::create(output.temp_path(), layers, options.provenance, {.deflate_level = deflate_level}));
           }
-          writer->append(id, track.values, track.frames);
+          writer->append(id, track.layers);
           ++build.written;
-          build.frames += track.frames;
+          build.frames += track.layers.front().rows;
         } catch (const InputError& error) {
           // Name the track by its id when the error names only a file or a position.
           errors.report(error.item() == id || error.item().find(id) != std::string::npos
@@ -114,7 +135,7 @@ StoreBuild build_store(const TrackSource& source, const StoreBuildOptions& optio
   writer->close();
   writer.reset();
   output.commit();
-  build.dim = dim;
+  build.dim = layers.front().dim;
   build.errors_file = errors.write_report(options.output);
   return build;
 }

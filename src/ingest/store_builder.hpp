@@ -13,10 +13,9 @@
 
 namespace conceptree {
 
+// One track's frames, one matrix per layer of the store in StoreBuildOptions::layers order.
 struct LoadedTrack {
-  std::vector<float> values;  // frames x dim, row-major
-  std::uint64_t frames = 0;
-  std::uint64_t dim = 0;
+  std::vector<FrameMatrix> layers;
 };
 
 // Tracks in a fixed order. load() throws InputError for a bad track; it may run on several
@@ -33,8 +32,7 @@ class TrackSource {
 struct StoreBuildOptions {
   std::filesystem::path output;
   std::string input_name;                 // names the input in messages
-  std::string layer;
-  std::uint64_t dim = 0;                  // 0: taken from the first good track
+  std::vector<StoreLayer> layers;         // a dim of 0 is taken from the first good track
   StoreProvenance provenance;
   int compression = -1;                   // shuffle+deflate level; -1 = where it pays
   int jobs = 0;
@@ -50,8 +48,8 @@ struct StoreBuild {
   std::uint64_t written = 0;              // tracks added by this run
   std::uint64_t already_present = 0;      // found in the partial store of an interrupted run
   std::uint64_t skipped = 0;              // bad tracks, listed in errors_file
-  std::uint64_t frames = 0;               // frames added by this run
-  std::uint64_t dim = 0;
+  std::uint64_t frames = 0;               // frames of the first layer added by this run
+  std::uint64_t dim = 0;                  // of the first layer
   std::uint64_t store_tracks = 0;
   std::filesystem::path errors_file;      // empty when nothing was skipped
 };

@@ -18,11 +18,15 @@ namespace {
 constexpr const char* kIdsPath = "/tracks/ids";
 constexpr const char* kOffsetsPath = "/tracks/offsets";
 constexpr const char* kFramesGroup = "/frames";
+constexpr const char* kLayerOffsetsGroup = "/offsets";
+constexpr const char* kHopAttribute = "frame_hop_seconds";
+constexpr const char* kDefaultLayerAttribute = "default_layer";
 // Tracks whose rows are durable; rows beyond it were written by a run that was killed.
 constexpr const char* kCommittedAttribute = "committed_tracks";
 constexpr std::size_t kPendingTracksBeforeWrite = 1024;
 
 std::string frames_path(const std::string& layer) { return std::string(kFramesGroup) + "/" + layer; }
+std::string layer_offsets_path(const std::string& layer) { return std::string(kLayerOffsetsGroup) + "/" + layer; }
 
 void check_layer_name(const std::string& name) {
   if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..") {
@@ -30,8 +34,12 @@ void check_layer_name(const std::string& name) {
   }
 }
 
+// A layer at the store's own frame rate shares /tracks/offsets; another rate needs offsets of its own.
+bool has_own_offsets(const StoreLayer& layer, double store_hop) { return layer.frame_hop_seconds != 0 && layer.frame_hop_seconds != store_hop; }
+
 struct StoreContents {
-  std::vector<StoreLayer> layers;
+  std::vector<StoreLayer> layers;  // each with its frame hop resolved
+  std::vector<bool> own_offsets;   // per layer
   StoreProvenance provenance;
   std::uint64_t committed = 0;
 };
@@ -47,15 +55,23 @@ StoreContents read_contents(const h5::File& file) {
   contents.provenance.backbone = h5::string_attribute(file.id(), "backbone").value_or("");
   contents.provenance.source = h5::string_attribute(file.id(), "source").value_or("");
   contents.provenance.sample_rate = h5::double_attribute(file.id(), "sample_rate").value_or(0);
-  contents.provenance.frame_hop_seconds = h5::double_attribute(file.id(), "frame_hop_seconds").value_or(0);
+  contents.provenance.frame_hop_seconds = h5::double_attribute(file.id(), kHopAttribute).value_or(0);
   contents.committed = h5::uint64_attribute(file.id(), kCommittedAttribute).value_or(0);
 
   h5::Handle frames = h5::open_group(file.id(), kFramesGroup, name);
-  for (const auto& layer : h5::member_names(frames.id())) {
+  std::vector<std::string> names = h5::member_names(frames.id());
+  // The layer the writer listed first leads, so it is the one read when none is named.
+  if (const auto first = h5::string_attribute(file.id(), kDefaultLayerAttribute)) {
+    const auto found = std::find(names.begin(), names.end(), *first);
+    if (found != names.end()) std::rotate(names.begin(), found, found + 1);
+  }
+  for (const auto& layer : names) {
     h5::Handle dataset = h5::open_dataset(frames.id(), layer, name);
     const auto extent = h5::dims(dataset.id());
     if (extent.size() != 2) throw InputError(name, frames_path(layer) + " is not a 2-D frame matrix");
-    contents.layers.push_back({layer, extent[1]});
+    const double hop = h5::double_attribute(dataset.id(), kHopAttribute).value_or(contents.provenance.frame_hop_seconds);
+    contents.layers.push_back({layer, extent[1], hop});
+    contents.own_offsets.push_back(h5::exists(file.id(), layer_offsets_path(layer)));
   }
   if (contents.layers.empty()) throw InputError(name, "the store has no frame layer under /frames");
   return contents;
@@ -91,25 +107,39 @@ void check_finite_frames(const std::string& item, std::span<const float> frames,
 // Writer
 
 struct EmbeddingStoreWriter::State {
+  // One layer's datasets and the rows queued for them.
+  struct Layer {
+    h5::Handle frames;
+    h5::Handle own_offsets;                      // valid for a layer at its own frame rate
+    std::uint64_t written_rows = 0;
+    std::vector<float> pending_frames;
+    std::vector<std::uint64_t> pending_offsets;  // end row of each pending track (own offsets only)
+  };
+
   std::unique_ptr<h5::File> file;
   std::vector<StoreLayer> layers;
+  std::vector<Layer> layer_data;
   h5::Handle ids_dataset;
   h5::Handle offsets_dataset;
-  std::vector<h5::Handle> frames_datasets;
   std::unordered_set<std::string> known_ids;
   std::uint64_t committed_tracks = 0;
-  std::uint64_t written_frames = 0;
+  std::uint64_t written_frames = 0;              // rows behind /tracks/offsets
 
   std::vector<std::string> pending_ids;
   std::vector<std::uint64_t> pending_offsets;  // end offset of each pending track
-  std::vector<std::vector<float>> pending_frames;
 
   void write_pending() {
     if (pending_ids.empty()) return;
     for (std::size_t l = 0; l < layers.size(); ++l) {
-      h5::append_rows(frames_datasets[l].id(), H5T_NATIVE_FLOAT, pending_frames[l].data(),
-                      pending_frames[l].size() / layers[l].dim);
-      pending_frames[l].clear();
+      Layer& layer = layer_data[l];
+      const std::uint64_t rows = layer.pending_frames.size() / layers[l].dim;
+      h5::append_rows(layer.frames.id(), H5T_NATIVE_FLOAT, layer.pending_frames.data(), rows);
+      layer.written_rows += rows;
+      layer.pending_frames.clear();
+      if (layer.own_offsets.valid()) {
+        h5::append_rows(layer.own_offsets.id(), H5T_NATIVE_UINT64, layer.pending_offsets.data(), layer.pending_offsets.size());
+        layer.pending_offsets.clear();
+      }
     }
     h5::append_rows(offsets_dataset.id(), H5T_NATIVE_UINT64, pending_offsets.data(), pending_offsets.size());
     h5::append_strings(ids_dataset.id(), pending_ids);
@@ -129,6 +159,28 @@ struct EmbeddingStoreWriter::State {
   }
 };
 
+namespace {
+
+h5::Handle create_offsets(hid_t root, const std::string& path) {
+  h5::Handle offsets = h5::create_extendable(root, path, H5T_STD_U64LE, 0, {.chunk_rows = 4096, .deflate_level = 4, .shuffle = true});
+  const std::uint64_t zero = 0;
+  h5::append_rows(offsets.id(), H5T_NATIVE_UINT64, &zero, 1);
+  return offsets;
+}
+
+// The end row that offsets dataset `offsets` gives the first `tracks` tracks; checks it can.
+std::uint64_t committed_end_row(const h5::Handle& offsets, std::uint64_t tracks, const std::string& file_name, const std::string& path) {
+  const auto extent = h5::dims(offsets.id());
+  if (extent.size() != 1 || extent[0] < tracks + 1) {
+    throw InputError(file_name, "store is inconsistent: " + std::to_string(tracks) + " tracks committed but " + path + " is shorter");
+  }
+  std::uint64_t end = 0;
+  h5::read_rows(offsets.id(), H5T_NATIVE_UINT64, tracks, 1, &end);
+  return end;
+}
+
+}  // namespace
+
 EmbeddingStoreWriter::EmbeddingStoreWriter(std::unique_ptr<State> state) : state_(std::move(state)) {}
 EmbeddingStoreWriter::EmbeddingStoreWriter(EmbeddingStoreWriter&&) noexcept = default;
 EmbeddingStoreWriter& EmbeddingStoreWriter::operator=(EmbeddingStoreWriter&&) noexcept = default;
@@ -141,6 +193,11 @@ EmbeddingStoreWriter EmbeddingStoreWriter::create(const fs::path& path, std::vec
     check_layer_name(layer.name);
     if (layer.dim == 0) throw FatalError(path.string() + ": layer '" + layer.name + "' has dimension 0");
   }
+  // The store's frame rate is the first layer's unless the provenance names one.
+  const double store_hop = provenance.frame_hop_seconds != 0 ? provenance.frame_hop_seconds : layers.front().frame_hop_seconds;
+  if (has_own_offsets(layers.front(), store_hop)) {
+    throw FatalError(path.string() + ": the first layer '" + layers.front().name + "' must come at the store's frame rate");
+  }
   auto state = std::make_unique<State>();
   state->file = std::make_unique<h5::File>(path, h5::Mode::Create);
   const hid_t root = state->file->id();
@@ -150,24 +207,26 @@ EmbeddingStoreWriter EmbeddingStoreWriter::create(const fs::path& path, std::vec
   h5::set_attribute(root, "backbone", provenance.backbone);
   h5::set_attribute(root, "source", provenance.source);
   h5::set_attribute(root, "sample_rate", provenance.sample_rate);
-  h5::set_attribute(root, "frame_hop_seconds", provenance.frame_hop_seconds);
+  h5::set_attribute(root, kHopAttribute, store_hop);
+  h5::set_attribute(root, kDefaultLayerAttribute, layers.front().name);
   h5::set_attribute(root, kCommittedAttribute, std::uint64_t{0});
 
   state->ids_dataset = h5::create_extendable_strings(root, kIdsPath, 4096);
-  state->offsets_dataset = h5::create_extendable(root, kOffsetsPath, H5T_STD_U64LE, 0,
-                                                 {.chunk_rows = 4096, .deflate_level = 4, .shuffle = true});
-  const std::uint64_t zero = 0;
-  h5::append_rows(state->offsets_dataset.id(), H5T_NATIVE_UINT64, &zero, 1);
+  state->offsets_dataset = create_offsets(root, kOffsetsPath);
   h5::create_group(root, kFramesGroup);
-  for (const auto& layer : layers) {
+  for (auto& layer : layers) {
     const std::uint64_t chunk_rows = std::max<std::uint64_t>(16, layout.chunk_bytes / (layer.dim * sizeof(float)));
     h5::ChunkedLayout chunked{.chunk_rows = chunk_rows, .deflate_level = layout.deflate_level,
                               .shuffle = layout.deflate_level > 0};
-    state->frames_datasets.push_back(h5::create_extendable(root, frames_path(layer.name), H5T_IEEE_F32LE, layer.dim, chunked));
-    h5::set_attribute(state->frames_datasets.back().id(), "layer", layer.name);
+    State::Layer data;
+    data.frames = h5::create_extendable(root, frames_path(layer.name), H5T_IEEE_F32LE, layer.dim, chunked);
+    h5::set_attribute(data.frames.id(), "layer", layer.name);
+    if (layer.frame_hop_seconds == 0) layer.frame_hop_seconds = store_hop;
+    h5::set_attribute(data.frames.id(), kHopAttribute, layer.frame_hop_seconds);
+    if (has_own_offsets(layer, store_hop)) data.own_offsets = create_offsets(root, layer_offsets_path(layer.name));
+    state->layer_data.push_back(std::move(data));
   }
   state->layers = std::move(layers);
-  state->pending_frames.resize(state->layers.size());
   state->file->flush();
   return EmbeddingStoreWriter(std::move(state));
 }
@@ -181,21 +240,28 @@ EmbeddingStoreWriter EmbeddingStoreWriter::open_for_append(const fs::path& path)
   state->layers = contents.layers;
   state->ids_dataset = h5::open_dataset(root, kIdsPath, name);
   state->offsets_dataset = h5::open_dataset(root, kOffsetsPath, name);
-  for (const auto& layer : state->layers) state->frames_datasets.push_back(h5::open_dataset(root, frames_path(layer.name), name));
 
   const std::uint64_t committed = contents.committed;
   auto ids = h5::read_strings(state->ids_dataset.id());
-  const std::uint64_t offset_rows = h5::dims(state->offsets_dataset.id())[0];
-  if (ids.size() < committed || offset_rows < committed + 1) {
+  if (ids.size() < committed) {
     throw InputError(name, "store is inconsistent: " + std::to_string(committed) + " tracks committed but fewer stored");
   }
-  std::uint64_t frame_end = 0;
-  h5::read_rows(state->offsets_dataset.id(), H5T_NATIVE_UINT64, committed, 1, &frame_end);
+  const std::uint64_t frame_end = committed_end_row(state->offsets_dataset, committed, name, kOffsetsPath);
   for (std::size_t l = 0; l < state->layers.size(); ++l) {
-    if (h5::dims(state->frames_datasets[l].id())[0] < frame_end) {
-      throw InputError(name, "store is inconsistent: layer " + state->layers[l].name + " has fewer frames than its offsets");
+    const std::string& layer = state->layers[l].name;
+    State::Layer data;
+    data.frames = h5::open_dataset(root, frames_path(layer), name);
+    data.written_rows = frame_end;
+    if (contents.own_offsets[l]) {
+      data.own_offsets = h5::open_dataset(root, layer_offsets_path(layer), name);
+      data.written_rows = committed_end_row(data.own_offsets, committed, name, layer_offsets_path(layer));
+      h5::resize_rows(data.own_offsets.id(), committed + 1);
     }
-    h5::resize_rows(state->frames_datasets[l].id(), frame_end);
+    if (h5::dims(data.frames.id())[0] < data.written_rows) {
+      throw InputError(name, "store is inconsistent: layer " + layer + " has fewer frames than its offsets");
+    }
+    h5::resize_rows(data.frames.id(), data.written_rows);
+    state->layer_data.push_back(std::move(data));
   }
   h5::resize_rows(state->ids_dataset.id(), committed);
   h5::resize_rows(state->offsets_dataset.id(), committed + 1);
@@ -203,7 +269,6 @@ EmbeddingStoreWriter EmbeddingStoreWriter::open_for_append(const fs::path& path)
   state->known_ids.insert(ids.begin(), ids.end());
   state->committed_tracks = committed;
   state->written_frames = frame_end;
-  state->pending_frames.resize(state->layers.size());
   state->file->flush();
   return EmbeddingStoreWriter(std::move(state));
 }
@@ -214,36 +279,53 @@ std::size_t EmbeddingStoreWriter::track_count() const { return state_->known_ids
 
 bool EmbeddingStoreWriter::contains(const std::string& id) const { return state_->known_ids.contains(id); }
 
-void EmbeddingStoreWriter::append(const std::string& id, std::span<const std::span<const float>> frames,
-                                  std::uint64_t frame_count) {
+void EmbeddingStoreWriter::append(const std::string& id, std::span<const FrameMatrix> frames) {
   State& s = *state_;
   if (id.empty()) throw InputError("(empty id)", "track id is empty");
   if (s.known_ids.contains(id)) throw InputError(id, "duplicate track id: already in the store");
-  if (frame_count == 0) throw InputError(id, "track has no frames");
   if (frames.size() != s.layers.size()) {
     throw InputError(id, "got " + std::to_string(frames.size()) + " layers, the store has " + std::to_string(s.layers.size()));
   }
+  const std::uint64_t shared_count = frames.front().rows;
   for (std::size_t l = 0; l < s.layers.size(); ++l) {
-    const std::uint64_t expected = frame_count * s.layers[l].dim;
-    if (frames[l].size() != expected) {
-      throw InputError(id, "layer " + s.layers[l].name + ": " + std::to_string(frames[l].size()) + " values for " +
-                               std::to_string(frame_count) + " frames of dimension " + std::to_string(s.layers[l].dim));
+    const StoreLayer& layer = s.layers[l];
+    const FrameMatrix& matrix = frames[l];
+    if (matrix.rows == 0) throw InputError(id, "layer " + layer.name + ": track has no frames");
+    if (matrix.cols != layer.dim || matrix.values.size() != matrix.rows * layer.dim) {
+      throw InputError(id, "layer " + layer.name + ": " + std::to_string(matrix.values.size()) + " values for " +
+                               std::to_string(matrix.rows) + " frames of dimension " + std::to_string(layer.dim));
     }
-    check_finite_frames(id, frames[l], s.layers[l].dim);
+    if (!s.layer_data[l].own_offsets.valid() && matrix.rows != shared_count) {
+      throw InputError(id, "layer " + layer.name + ": " + std::to_string(matrix.rows) + " frames, but it shares the offsets of layer " +
+                               s.layers.front().name + ", which has " + std::to_string(shared_count));
+    }
+    check_finite_frames(id, matrix.values, layer.dim);
   }
   for (std::size_t l = 0; l < s.layers.size(); ++l) {
-    s.pending_frames[l].insert(s.pending_frames[l].end(), frames[l].begin(), frames[l].end());
+    State::Layer& layer = s.layer_data[l];
+    layer.pending_frames.insert(layer.pending_frames.end(), frames[l].values.begin(), frames[l].values.end());
+    if (layer.own_offsets.valid()) {
+      const std::uint64_t start = layer.pending_offsets.empty() ? layer.written_rows : layer.pending_offsets.back();
+      layer.pending_offsets.push_back(start + frames[l].rows);
+    }
   }
   const std::uint64_t start = s.pending_offsets.empty() ? s.written_frames : s.pending_offsets.back();
-  s.pending_offsets.push_back(start + frame_count);
+  s.pending_offsets.push_back(start + shared_count);
   s.pending_ids.push_back(id);
   s.known_ids.insert(id);
   if (s.pending_ids.size() >= kPendingTracksBeforeWrite) s.write_pending();
 }
 
 void EmbeddingStoreWriter::append(const std::string& id, std::span<const float> frames, std::uint64_t frame_count) {
-  const std::span<const float> layers[] = {frames};
-  append(id, layers, frame_count);
+  if (state_->layers.size() != 1) throw InputError(id, "got 1 layer, the store has " + std::to_string(state_->layers.size()));
+  const std::uint64_t dim = state_->layers.front().dim;
+  if (frame_count == 0) throw InputError(id, "track has no frames");
+  if (frames.size() != frame_count * dim) {
+    throw InputError(id, "layer " + state_->layers.front().name + ": " + std::to_string(frames.size()) + " values for " +
+                             std::to_string(frame_count) + " frames of dimension " + std::to_string(dim));
+  }
+  const FrameMatrix single[] = {{frame_count, dim, {frames.begin(), frames.end()}}};
+  append(id, single);
 }
 
 void EmbeddingStoreWriter::commit() { state_->commit(); }
@@ -253,7 +335,7 @@ void EmbeddingStoreWriter::close() {
   state_->commit();
   state_->ids_dataset.reset();
   state_->offsets_dataset.reset();
-  state_->frames_datasets.clear();
+  state_->layer_data.clear();
   state_->file->close();
   state_->file.reset();
 }
@@ -289,20 +371,23 @@ EmbeddingStore::EmbeddingStore(const fs::path& path, const std::string& layer) :
     s.layer_index = static_cast<std::size_t>(found - s.contents.layers.begin());
   }
 
+  const StoreLayer& selected = s.contents.layers[s.layer_index];
+  s.contents.provenance.frame_hop_seconds = selected.frame_hop_seconds;
+  const std::string offsets_path = s.contents.own_offsets[s.layer_index] ? layer_offsets_path(selected.name) : kOffsetsPath;
   h5::Handle ids_dataset = h5::open_dataset(s.file->id(), kIdsPath, name);
-  h5::Handle offsets_dataset = h5::open_dataset(s.file->id(), kOffsetsPath, name);
+  h5::Handle offsets_dataset = h5::open_dataset(s.file->id(), offsets_path, name);
   s.ids = h5::read_strings(ids_dataset.id());
   const std::uint64_t committed = s.contents.committed;
   const auto offset_extent = h5::dims(offsets_dataset.id());
   if (offset_extent.size() != 1 || s.ids.size() < committed || offset_extent[0] < committed + 1) {
-    throw InputError(name, "store is inconsistent: /tracks/ids and /tracks/offsets do not match " +
+    throw InputError(name, "store is inconsistent: /tracks/ids and " + offsets_path + " do not match " +
                                std::to_string(committed) + " committed tracks");
   }
   s.ids.resize(committed);
   s.offsets.resize(committed + 1);
   h5::read_rows(offsets_dataset.id(), H5T_NATIVE_UINT64, 0, committed + 1, s.offsets.data());
   if (s.offsets[0] != 0 || !std::is_sorted(s.offsets.begin(), s.offsets.end())) {
-    throw InputError(name, "store is inconsistent: /tracks/offsets is not non-decreasing from 0");
+    throw InputError(name, "store is inconsistent: " + offsets_path + " is not non-decreasing from 0");
   }
 
   // A chunk cache large enough that reading tracks one by one does not re-read chunks.
@@ -311,11 +396,8 @@ EmbeddingStore::EmbeddingStore(const fs::path& path, const std::string& layer) :
   const std::string dataset_path = frames_path(s.contents.layers[s.layer_index].name);
   s.frames_dataset = h5::Handle(H5Dopen2(s.file->id(), dataset_path.c_str(), access.id()));
   if (!s.frames_dataset.valid()) throw InputError(name, "cannot open " + dataset_path);
-  for (const auto& l : s.contents.layers) {
-    h5::Handle dataset = h5::open_dataset(s.file->id(), frames_path(l.name), name);
-    if (h5::dims(dataset.id())[0] < s.offsets.back()) {
-      throw InputError(name, "store is inconsistent: " + frames_path(l.name) + " has fewer rows than /tracks/offsets ends at");
-    }
+  if (h5::dims(s.frames_dataset.id())[0] < s.offsets.back()) {
+    throw InputError(name, "store is inconsistent: " + dataset_path + " has fewer rows than " + offsets_path + " ends at");
   }
   s.index_by_id.reserve(s.ids.size());
   for (std::size_t i = 0; i < s.ids.size(); ++i) s.index_by_id.emplace(s.ids[i], i);

@@ -85,9 +85,11 @@ struct ExpectedStore {
 
   // Appends a track to the writer and, once the writer has accepted it, to the reference.
   void append(EmbeddingStoreWriter& writer, const std::string& id, std::uint64_t frame_count) {
-    const auto per_layer = frames_for(id, frame_count);
-    const std::vector<std::span<const float>> spans(per_layer.begin(), per_layer.end());
-    writer.append(id, spans, frame_count);
+    std::vector<FrameMatrix> per_layer;
+    for (std::size_t l = 0; l < layers.size(); ++l) per_layer.push_back({frame_count, layers[l].dim, {}});
+    const auto values = frames_for(id, frame_count);
+    for (std::size_t l = 0; l < layers.size(); ++l) per_layer[l].values = values[l];
+    writer.append(id, per_layer);
     add(id, frame_count);
   }
 
@@ -293,6 +295,75 @@ TEST(StoreLayers, TwoLayersShareOffsetsAndAreSelectedByName) {
   expect_store_holds(penultimate, expected, 1);
 }
 
+// Layers at two frame rates (musicnn-vgg pool5 every 1.024 s beside pool3 every 0.128 s): each
+// keeps its own offsets, and resuming drops what no commit vouched for in both.
+TEST(StoreLayers, LayersAtAnotherFrameRateHaveTheirOwnOffsets) {
+  const ScratchDir scratch;
+  const fs::path path = scratch / "store.h5";
+  const std::vector<StoreLayer> layers = {{"pool5", 4, 0.5}, {"pool3", 3, 0.0625}};
+  std::vector<std::string> ids;
+  std::vector<std::uint64_t> slow_offsets{0}, fast_offsets{0};
+  std::vector<float> slow_frames, fast_frames;
+  const auto append = [&](EmbeddingStoreWriter& writer, const std::string& id, std::uint64_t slow_rows, bool record) {
+    const FrameMatrix frames[] = {{slow_rows, 4, random_frames(ids.size() * 2 + 1, slow_rows, 4)},
+                                  {slow_rows * 8 + 3, 3, random_frames(ids.size() * 2 + 2, slow_rows * 8 + 3, 3)}};
+    writer.append(id, frames);
+    if (!record) return;
+    ids.push_back(id);
+    slow_offsets.push_back(slow_offsets.back() + frames[0].rows);
+    fast_offsets.push_back(fast_offsets.back() + frames[1].rows);
+    slow_frames.insert(slow_frames.end(), frames[0].values.begin(), frames[0].values.end());
+    fast_frames.insert(fast_frames.end(), frames[1].values.begin(), frames[1].values.end());
+  };
+  {
+    auto writer = EmbeddingStoreWriter::create(path, layers, test_provenance());
+    append(writer, "a", 2, true);
+    append(writer, "b", 1, true);
+    writer.commit();
+    // Past the write batch, so these rows reach the file with no commit vouching for them.
+    for (int i = 0; i < 1030; ++i) append(writer, "lost-" + std::to_string(i), 1, false);
+  }
+  {
+    auto writer = EmbeddingStoreWriter::open_for_append(path);
+    EXPECT_EQ(writer.track_count(), 2u);
+    append(writer, "c", 3, true);
+    writer.close();
+  }
+  const EmbeddingStore slow(path);
+  EXPECT_EQ(slow.layer().name, "pool5");
+  EXPECT_EQ(slow.layer().frame_hop_seconds, 0.5);
+  EXPECT_EQ(slow.provenance().frame_hop_seconds, 0.5);
+  EXPECT_EQ(slow.ids(), ids);
+  EXPECT_EQ(slow.offsets(), slow_offsets);
+  std::vector<float> read(slow_frames.size());
+  slow.read_rows(0, slow.total_frames(), read.data());
+  EXPECT_EQ(bits_of(read), bits_of(slow_frames));
+
+  const EmbeddingStore fast(path, "pool3");
+  EXPECT_EQ(fast.layer().frame_hop_seconds, 0.0625);
+  EXPECT_EQ(fast.provenance().frame_hop_seconds, 0.0625);
+  EXPECT_EQ(fast.ids(), ids);
+  EXPECT_EQ(fast.offsets(), fast_offsets);
+  EXPECT_EQ(fast.read_track(2).rows, 27u);
+  read.resize(fast_frames.size());
+  fast.read_rows(0, fast.total_frames(), read.data());
+  EXPECT_EQ(bits_of(read), bits_of(fast_frames));
+
+  // On disk: the first layer shares /tracks/offsets, the other has /offsets/pool3, none stale.
+  const h5::File file(path, h5::Mode::ReadOnly);
+  EXPECT_FALSE(h5::exists(file.id(), "/offsets/pool5"));
+  EXPECT_EQ(h5::dims(h5::open_dataset(file.id(), "/offsets/pool3", file.name()).id())[0], 4u);
+  EXPECT_EQ(h5::dims(h5::open_dataset(file.id(), "/frames/pool3", file.name()).id())[0], fast_offsets.back());
+  EXPECT_EQ(h5::dims(h5::open_dataset(file.id(), "/frames/pool5", file.name()).id())[0], slow_offsets.back());
+}
+
+TEST(StoreLayers, TheFirstLayerComesAtTheStoresOwnFrameRate) {
+  const ScratchDir scratch;
+  StoreProvenance provenance = test_provenance();
+  provenance.frame_hop_seconds = 1.0;
+  EXPECT_THROW(EmbeddingStoreWriter::create(scratch / "store.h5", {{"pool3", 3, 0.125}, {"pool5", 4, 1.0}}, provenance), FatalError);
+}
+
 TEST(StoreLayers, UnknownLayerIsAnInputErrorListingTheAvailableOnes) {
   const ScratchDir scratch;
   const fs::path path = scratch / "store.h5";
@@ -368,11 +439,14 @@ TEST(StoreAppend, LayerCountMustMatchTheStore) {
   auto writer = EmbeddingStoreWriter::create(scratch / "store.h5", layers, test_provenance());
   const std::vector<float> frames(2, 1.0f);
   EXPECT_THROW(writer.append("single", frames, 1), InputError);
-  const std::span<const float> three[] = {frames, frames, frames};
-  EXPECT_THROW(writer.append("three", three, 1), InputError);
-  const std::vector<float> wrong(3, 1.0f);
-  const std::span<const float> second_wrong[] = {frames, wrong};
-  EXPECT_THROW(writer.append("second-wrong", second_wrong, 1), InputError);
+  const FrameMatrix one{1, 2, frames};
+  const FrameMatrix three[] = {one, one, one};
+  EXPECT_THROW(writer.append("three", three), InputError);
+  const FrameMatrix second_wrong[] = {one, {1, 3, std::vector<float>(3, 1.0f)}};
+  EXPECT_THROW(writer.append("second-wrong", second_wrong), InputError);
+  // Layers at one frame rate share offsets: their frame counts must agree.
+  const FrameMatrix counts_differ[] = {one, {2, 2, std::vector<float>(4, 1.0f)}};
+  EXPECT_THROW(writer.append("counts-differ", counts_differ), InputError);
   EXPECT_EQ(writer.track_count(), 0u);
   writer.close();
   EXPECT_EQ(EmbeddingStore(scratch / "store.h5").track_count(), 0u);
