@@ -20,7 +20,8 @@ struct TrainConfig {
   std::string output{};                // concept set to write
   std::string layer{};                 // store layer; empty = the store's only/first layer
   std::uint64_t min_tracks = 39;       // concepts with fewer tracks in the store are skipped
-  std::uint64_t max_tracks = 250;      // concepts with more are skipped
+  std::uint64_t max_tracks = 250;      // concepts with more are trained on a sample of this many (or skipped)
+  std::string large = "sample";        // what happens to a concept with more than max_tracks tracks
   double min_accuracy = 0.7;           // test balanced accuracy a concept must exceed to be kept
   double negative_ratio = 1.0;         // negative tracks sampled per positive track
   double val_fraction = 0.1;           // share of each class's tracks held out to pick the regularisation
@@ -40,7 +41,8 @@ struct TrainConfig {
     v(output, {.name = "output", .help = "concept set to write (HDF5)", .required = true, .short_name = "o"});
     v(layer, {.name = "layer", .help = "store layer to learn on (default: the store's only or first layer)"});
     v(min_tracks, {.name = "min-tracks", .help = "skip concepts with fewer tracks in the store", .min = 3, .max = 1e9});
-    v(max_tracks, {.name = "max-tracks", .help = "skip concepts with more tracks in the store", .min = 3, .max = 1e9});
+    v(max_tracks, {.name = "max-tracks", .help = "a concept with more tracks in the store is trained on a seeded sample of this many (see --large)", .min = 3, .max = 1e9});
+    v(large, {.name = "large", .help = "concepts above --max-tracks: sample (train on a seeded sample of --max-tracks of their tracks; all of them stay out of the negatives) or skip (the paper's behaviour)", .choices = {"sample", "skip"}});
     v(min_accuracy, {.name = "min-accuracy", .help = "keep concepts whose test balanced accuracy exceeds this", .min = 0, .max = 1});
     v(negative_ratio, {.name = "negative-ratio", .help = "negative tracks sampled per positive track", .min = 0.1, .max = 1000});
     v(val_fraction, {.name = "val-fraction", .help = "share of tracks in the validation split (picks the L2 strength)", .min = 0.01, .max = 0.5});
@@ -61,7 +63,8 @@ struct TrainSummary {
   std::uint64_t trained_this_run = 0;     // the rest were recovered from an interrupted run
   std::uint64_t kept = 0;                 // trained and above min_accuracy
   std::uint64_t skipped_small = 0;
-  std::uint64_t skipped_large = 0;
+  std::uint64_t skipped_large = 0;        // --large skip
+  std::uint64_t sampled_large = 0;        // --large sample: trained on a sample of their tracks
   std::uint64_t unknown_memberships = 0;  // memberships naming tracks not in the store
   double mean_test_balanced_accuracy = 0;
   double seconds = 0;

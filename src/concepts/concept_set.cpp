@@ -138,7 +138,7 @@ ConceptSet read_concept_set(const fs::path& path, const std::string& layer) {
     throw InputError(path.string(), "concept set arrays disagree in size (names, types, kept, weights, bias)");
   }
   set.dim = shape[1];
-  for (const char* text : {"source", "backbone", "store", "memberships"}) {
+  for (const char* text : {"source", "backbone", "store", "memberships", "large"}) {
     if (auto value = h5::string_attribute(root, text)) set.text_attributes.emplace_back(text, *value);
   }
   for (const char* number : {"seed", "min_tracks", "max_tracks", "min_accuracy", "negative_ratio"}) {

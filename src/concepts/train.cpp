@@ -206,9 +206,16 @@ ConceptResult train_concept(const ResolvedConcept& concept_entry, const TrainCon
   std::mt19937_64 rng(stable_hash(concept_entry.name, config.seed));
   const std::size_t dim = table.dim();
   ConceptResult result;
-  const std::size_t negative_count = static_cast<std::size_t>(std::lround(config.negative_ratio * double(concept_entry.tracks.size())));
+  TrackList positives = concept_entry.tracks;
+  if (positives.size() > config.max_tracks) {
+    // A seeded sample of a large concept; every one of its tracks still stays out of the negatives.
+    std::shuffle(positives.begin(), positives.end(), rng);
+    positives.resize(config.max_tracks);
+    std::sort(positives.begin(), positives.end());
+  }
+  const std::size_t negative_count = static_cast<std::size_t>(std::lround(config.negative_ratio * double(positives.size())));
   TrackList negatives = sample_negatives(track_count, concept_entry.tracks, std::max<std::size_t>(3, negative_count), rng);
-  result.positive = split_tracks(concept_entry.tracks, config.val_fraction, config.test_fraction, rng);
+  result.positive = split_tracks(std::move(positives), config.val_fraction, config.test_fraction, rng);
   result.negative = split_tracks(std::move(negatives), config.val_fraction, config.test_fraction, rng);
 
   table.gather(result.positive.train, result.negative.train, work.train);
@@ -271,10 +278,10 @@ std::string file_digest(const fs::path& path) {
 
 // Everything that changes the results; a journal left by a run with another fingerprint is discarded.
 std::string fingerprint(const TrainConfig& config, const EmbeddingStore& store) {
-  std::string text = fmt::format("store={} tracks={} frames={} layer={} dim={} memberships={} min={} max={} neg={} val={} test={} iter={} tol={} seed={} reg=",
+  std::string text = fmt::format("store={} tracks={} frames={} layer={} dim={} memberships={} min={} max={} large={} neg={} val={} test={} iter={} tol={} seed={} reg=",
                                  fs::absolute(store.path()).string(), store.track_count(), store.total_frames(),
                                  store.layer().name, store.dim(), file_digest(config.memberships), config.min_tracks,
-                                 config.max_tracks, config.negative_ratio, config.val_fraction, config.test_fraction,
+                                 config.max_tracks, config.large, config.negative_ratio, config.val_fraction, config.test_fraction,
                                  config.max_iterations, config.tolerance, config.seed);
   for (double strength : config.regularization) text += fmt::format("{},", strength);
   return text;
@@ -311,7 +318,8 @@ void ConceptTrainer::run() {
   std::vector<const ResolvedConcept*> to_train;
   for (const auto& concept_entry : resolved.concepts) {
     const std::uint64_t size = concept_entry.tracks.size();
-    if (size < config_.min_tracks || size > config_.max_tracks) {
+    if (size > config_.max_tracks && config_.large == "sample") ++summary_.sampled_large;
+    if (size < config_.min_tracks || (size > config_.max_tracks && config_.large == "skip")) {
       const bool small = size < config_.min_tracks;
       (small ? summary_.skipped_small : summary_.skipped_large)++;
       set.skipped.push_back({concept_entry.name, size,
@@ -321,11 +329,20 @@ void ConceptTrainer::run() {
     }
     to_train.push_back(&concept_entry);
   }
+  if (summary_.sampled_large > 0) {
+    log_info(fmt::format("{} concepts have more than {} tracks: each is trained on a seeded sample of {} (--large sample)",
+                         summary_.sampled_large, config_.max_tracks, config_.max_tracks));
+  }
   if (summary_.skipped_small + summary_.skipped_large > 0) {
     log_info(fmt::format("{} concepts skipped for size ({} too small, {} too large)", set.skipped.size(),
                          summary_.skipped_small, summary_.skipped_large));
   }
-  if (to_train.empty()) throw FatalError(config_.memberships + ": no concept has between " + std::to_string(config_.min_tracks) + " and " + std::to_string(config_.max_tracks) + " tracks in the store");
+  if (to_train.empty()) {
+    throw FatalError(config_.memberships + ": no concept has " +
+                     (config_.large == "skip" ? fmt::format("between {} and {}", config_.min_tracks, config_.max_tracks)
+                                              : fmt::format("at least {}", config_.min_tracks)) +
+                     " tracks in the store");
+  }
 
   fs::path journal_path = output_path;
   journal_path += ".partial";
@@ -408,7 +425,8 @@ void ConceptTrainer::run() {
   set.text_attributes = {{"source", "train"},
                          {"store", fs::absolute(config_.embeddings).string()},
                          {"memberships", fs::absolute(config_.memberships).string()},
-                         {"backbone", store.provenance().backbone}};
+                         {"backbone", store.provenance().backbone},
+                         {"large", config_.large}};
   set.number_attributes = {{"seed", double(config_.seed)},
                            {"min_tracks", double(config_.min_tracks)},
                            {"max_tracks", double(config_.max_tracks)},
