@@ -201,13 +201,15 @@ TEST(TrainCli, TrainsFromTheCommandLineAndInfoShowsTheAccuracyHistogram) {
 }
 
 TEST(CavsImport, ThePapersApmGenreCavsRoundTrip) {
-  const fs::path genres = conceptree::testing::shared_data() / "apm_cavs" / "genres";
-  if (!fs::exists(genres / "pool5_weights.npy")) GTEST_SKIP() << "shared data not present";
+  CONCEPTREE_REQUIRE_SHARED(genre_weights, "apm_cavs/genres/pool5_weights.npy");
+  CONCEPTREE_REQUIRE_SHARED(genre_bias, "apm_cavs/genres/pool5_bias.npy");
+  CONCEPTREE_REQUIRE_SHARED(genre_names, "apm_cavs/genres/names.txt");
+  CONCEPTREE_REQUIRE_SHARED(mood_bias, "apm_cavs/moods/pool5_bias.npy");
   ScratchDir dir;
   CavImportConfig config;
-  config.weights = (genres / "pool5_weights.npy").string();
-  config.bias = (genres / "pool5_bias.npy").string();
-  config.names = (genres / "names.txt").string();
+  config.weights = genre_weights.string();
+  config.bias = genre_bias.string();
+  config.names = genre_names.string();
   config.type = "genre";
   config.layer = "pool5";
   config.output = (dir / "apm.h5").string();
@@ -215,13 +217,13 @@ TEST(CavsImport, ThePapersApmGenreCavsRoundTrip) {
   EXPECT_EQ(summary.concepts, 219u);
   EXPECT_EQ(summary.dim, 128u);
   const ConceptSet set = read_concept_set(dir / "apm.h5");
-  EXPECT_EQ(set.weights, NpyReader(genres / "pool5_weights.npy").read_all_as_float());
-  EXPECT_EQ(set.bias, NpyReader(genres / "pool5_bias.npy").read_all_as_float());
+  EXPECT_EQ(set.weights, NpyReader(genre_weights).read_all_as_float());
+  EXPECT_EQ(set.bias, NpyReader(genre_bias).read_all_as_float());
   EXPECT_EQ(set.types.front(), "genre");
   EXPECT_TRUE(set.metrics.empty());
 
   config.output = (dir / "mismatch.h5").string();
-  config.bias = (conceptree::testing::shared_data() / "apm_cavs" / "moods" / "pool5_bias.npy").string();
+  config.bias = mood_bias.string();
   EXPECT_THROW(import_cavs(config), FatalError);
   EXPECT_FALSE(fs::exists(dir / "mismatch.h5"));
 }

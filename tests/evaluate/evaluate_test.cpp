@@ -28,7 +28,6 @@ using conceptree::testing::quoted_args;
 using conceptree::testing::run_cli;
 using conceptree::testing::run_python_script;
 using conceptree::testing::ScratchDir;
-using conceptree::testing::shared_data;
 using conceptree::testing::write_text;
 
 // Nodes named `ids`; links given as "parent>child" by id.
@@ -228,16 +227,18 @@ nlohmann::json evaluate_json(const std::string& arguments) {
 
 // The paper's Table 1, usage (CF) column: its published trees against its usage embeddings.
 TEST(EvaluateCli, ReproducesThePapersTableOne) {
-  const fs::path data = shared_data() / "deezer_table1";
-  if (!fs::exists(data / "usage_embeddings.npy")) GTEST_SKIP() << "no " << data;
-  const std::string proxy = quoted_args({"--proxy", (data / "usage_embeddings.npy").string(), "--proxy-ids", (data / "usage_ids.txt").string()});
-  const auto h = evaluate_json(quoted_args({"--hierarchy", (data / "hierarchy_H.json").string()}) + " " + proxy + " --baselines --random-draws 3");
+  CONCEPTREE_REQUIRE_SHARED(usage_embeddings, "deezer_table1/usage_embeddings.npy");
+  CONCEPTREE_REQUIRE_SHARED(usage_ids, "deezer_table1/usage_ids.txt");
+  CONCEPTREE_REQUIRE_SHARED(hierarchy_h, "deezer_table1/hierarchy_H.json");
+  CONCEPTREE_REQUIRE_SHARED(baseline_top1, "deezer_table1/baseline_top1.json");
+  const std::string proxy = quoted_args({"--proxy", usage_embeddings.string(), "--proxy-ids", usage_ids.string()});
+  const auto h = evaluate_json(quoted_args({"--hierarchy", hierarchy_h.string()}) + " " + proxy + " --baselines --random-draws 3");
   EXPECT_NEAR(h["proxy"]["hierarchy"]["mean"].get<double>(), 0.83, 0.01);   // paper 0.845 ± 0.013
   EXPECT_NEAR(h["proxy"]["hierarchy"]["ci95"].get<double>(), 0.012, 0.002);
   EXPECT_GT(h["proxy"]["hierarchy"]["n"].get<int>(), 3300);
   EXPECT_NEAR(h["proxy"]["random_top"]["mean"].get<double>(), 1.10, 0.01);  // paper 1.101
   EXPECT_NEAR(h["proxy"]["random_sim"]["mean"].get<double>(), 1.10, 0.01);  // paper 1.103
-  const auto top1 = evaluate_json(quoted_args({"--hierarchy", (data / "baseline_top1.json").string()}) + " " + proxy);
+  const auto top1 = evaluate_json(quoted_args({"--hierarchy", baseline_top1.string()}) + " " + proxy);
   EXPECT_NEAR(top1["proxy"]["hierarchy"]["mean"].get<double>(), 0.70, 0.01);  // paper 0.699
 }
 

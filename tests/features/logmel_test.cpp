@@ -69,9 +69,8 @@ std::vector<float> noise(std::size_t count, unsigned seed, float scale = 0.5f) {
 // Parity with the golden files (librosa + numpy, as musicnn computes its input)
 
 TEST(LogMelParity, ChirpMatchesGolden) {
-  const fs::path wav = testing::shared_data() / "golden" / "chirp_16k.wav";
-  const fs::path npy = testing::shared_data() / "golden" / "chirp_16k_logmel.npy";
-  if (!fs::exists(wav) || !fs::exists(npy)) GTEST_SKIP() << "golden files not found";
+  const fs::path wav = testing::test_data() / "golden" / "chirp_16k.wav";
+  const fs::path npy = testing::test_data() / "golden" / "chirp_16k_logmel.npy";
   const std::vector<float> samples = read_audio(wav, kLogMelSampleRate);
   const FrameMatrix ours = LogMel().compute(samples);
   const NpyReader golden(npy);
@@ -92,9 +91,8 @@ TEST(LogMelParity, ChirpMatchesGolden) {
 // sample for sample. The bounds allow two such steps and a few hundred flips; a different mp3
 // decoder (e.g. ffmpeg's, with other priming/gapless handling) shifts the whole clip and fails them.
 TEST(LogMelParity, JoramMp3MatchesGolden) {
-  const fs::path mp3 = testing::shared_data() / "audio" / "joram-moments_of_clarity-08-solipsism-59-88.mp3";
-  const fs::path npy = testing::shared_data() / "golden" / "joram_logmel.npy";
-  if (!fs::exists(mp3) || !fs::exists(npy)) GTEST_SKIP() << "joram clip or golden not found";
+  const fs::path mp3 = testing::test_data() / "audio" / "joram-moments_of_clarity-08-solipsism-59-88.mp3";
+  const fs::path npy = testing::test_data() / "golden" / "joram_logmel.npy";
   const std::vector<float> samples = read_audio(mp3, kLogMelSampleRate);
   const FrameMatrix ours = LogMel().compute(samples);
   const NpyReader golden(npy);
@@ -282,9 +280,8 @@ TEST(LogMelFloat16, AgreesWithCompilerHalfConversion) {
 // conceptree logmel
 
 TEST(LogMelCli, WritesTheSameNpyAsTheLibrary) {
-  const fs::path wav = testing::shared_data() / "golden" / "chirp_16k.wav";
-  const fs::path golden_npy = testing::shared_data() / "golden" / "chirp_16k_logmel.npy";
-  if (!fs::exists(wav) || !fs::exists(golden_npy)) GTEST_SKIP() << "golden files not found";
+  const fs::path wav = testing::test_data() / "golden" / "chirp_16k.wav";
+  const fs::path golden_npy = testing::test_data() / "golden" / "chirp_16k_logmel.npy";
   ScratchDir dir;
   const fs::path out = dir / "chirp.npy";
   const auto result = run_cli(quoted_args({"logmel", wav.string(), "-o", out.string()}));

@@ -32,7 +32,6 @@ using conceptree::testing::run_command;
 using conceptree::testing::run_python_script;
 using conceptree::testing::ScratchDir;
 using conceptree::testing::shell_quote;
-using conceptree::testing::shared_data;
 using conceptree::testing::write_text;
 
 HierarchyNode node(std::string id, std::string label, std::string type, double centrality) {
@@ -327,8 +326,7 @@ TEST(HierarchyNewick, RefusesACycleEvenWhenDepthsWereNotAssigned) {
 }
 
 TEST(HierarchyJson, ReadsThePublishedDeezerHierarchyAsOneTreeThatNewickKeeps) {
-  const fs::path published = shared_data() / "deezer_table1" / "hierarchy_H.json";
-  if (!fs::exists(published)) GTEST_SKIP() << published << " not present";
+  CONCEPTREE_REQUIRE_SHARED(published, "deezer_table1/hierarchy_H.json");
   const Hierarchy h = read_hierarchy_json(published);
   EXPECT_EQ(h.nodes.size(), 3456u);
   EXPECT_EQ(h.links.size(), 3455u);

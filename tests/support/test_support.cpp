@@ -98,6 +98,45 @@ std::string read_text(const fs::path& path) {
   return buffer.str();
 }
 
-fs::path shared_data() { return CONCEPTREE_SHARED_DATA; }
+fs::path test_data() { return CONCEPTREE_TEST_DATA; }
+
+fs::path musicnn_weights() { return fs::path(CONCEPTREE_MODELS) / "musicnn" / "MSD_vgg.h5"; }
+
+fs::path msd_tags() { return fs::path(CONCEPTREE_MODELS) / "musicnn" / "msd_tags.txt"; }
+
+fs::path shared_data() { return fs::path(CONCEPTREE_SHARED_DATA).lexically_normal(); }
+
+namespace {
+
+// What a folder of ../shared/data holds, for the skip message.
+std::string shared_description(const std::string& relative) {
+  const std::string folder = relative.substr(0, relative.find('/'));
+  if (folder == "apm_cavs") return "the paper's released APM concept vectors, not redistributable";
+  if (folder == "deezer_table1") return "the paper's released data, not redistributable";
+  if (folder == "philharmonia_dev") return "Philharmonia Orchestra recordings, not redistributable";
+  return "not redistributable";
+}
+
+}  // namespace
+
+SharedFile shared_file(const std::string& relative) {
+  SharedFile result;
+  const fs::path root = shared_data();
+  result.path = root / relative;
+  std::error_code error;
+  if (fs::is_regular_file(result.path, error)) {
+    result.status = SharedFile::Status::found;
+    return result;
+  }
+  const std::string needs = "needs ../shared/data/" + relative + " (" + shared_description(relative) + ")";
+  if (!fs::exists(root, error)) {
+    result.status = SharedFile::Status::skip;
+    result.message = needs + "; " + root.string() + " does not exist";
+  } else {
+    result.status = SharedFile::Status::missing;
+    result.message = needs + ": " + root.string() + " exists but " + result.path.string() + " is missing";
+  }
+  return result;
+}
 
 }  // namespace conceptree::testing

@@ -1,5 +1,6 @@
 #pragma once
-// Helpers shared by the test programs: scratch folders, running the CLI, the Python peer.
+// Helpers shared by the test programs: scratch folders, running the CLI, the Python peer, where
+// the test data is (in-repo fixtures, and ../shared/data for what may not be redistributed).
 
 #include <gtest/gtest.h>
 
@@ -55,7 +56,30 @@ CommandResult run_python_script(const std::string& python, const std::filesystem
 void write_text(const std::filesystem::path& path, const std::string& contents);
 std::string read_text(const std::filesystem::path& path);
 
+// In-repo fixtures, always present: tests/data/golden (our parity arrays) and tests/data/audio
+// (musicnn's two demo clips). See tests/data/README.md.
+std::filesystem::path test_data();
+// musicnn's MSD_vgg Keras weights and its 50 tags in output order, in the repo (models/musicnn).
+std::filesystem::path musicnn_weights();
+std::filesystem::path msd_tags();
+
+// ../shared/data beside the checkout: data we may not redistribute (apm_cavs, deezer_table1,
+// philharmonia_dev), which never enters the repo. Reach its files with CONCEPTREE_REQUIRE_SHARED.
 std::filesystem::path shared_data();
+
+// Where a file of ../shared/data is, or why a test cannot have it.
+struct SharedFile {
+  enum class Status {
+    found,    // the file exists: `path`
+    skip,     // ../shared/data is not beside the checkout at all: the test skips
+    missing,  // ../shared/data is there but lacks the file: the test fails
+  };
+  Status status = Status::missing;
+  std::filesystem::path path;  // shared_data() / relative, found or not
+  std::string message;         // one line naming the file and why it is not there; empty when found
+};
+// Looks up `relative` (e.g. "deezer_table1/usage_embeddings.npy") under shared_data().
+SharedFile shared_file(const std::string& relative);
 
 // The InputError `action` throws, or nothing: lets a test inspect the item and problem it names.
 template <class Action>
@@ -66,6 +90,20 @@ std::optional<InputError> input_error_from(Action&& action) {
     return error;
   }
   return std::nullopt;
-}  // ../shared/data beside the checkout
+}
 
 }  // namespace conceptree::testing
+
+// In a test body: declares `const std::filesystem::path var`, the file `relative` of
+// ../shared/data. Skips the test (GTEST_SKIP) when ../shared/data does not exist at all, a clone
+// without it; fails the test (FAIL) when ../shared/data exists but lacks the file, so where the
+// data is meant to be (CI) nothing skips silently. Use it once per file the test reads.
+#define CONCEPTREE_REQUIRE_SHARED(var, relative)                                                               \
+  const ::conceptree::testing::SharedFile var##_shared_lookup_ = ::conceptree::testing::shared_file(relative); \
+  if (var##_shared_lookup_.status == ::conceptree::testing::SharedFile::Status::skip) {                        \
+    GTEST_SKIP() << var##_shared_lookup_.message;                                                              \
+  }                                                                                                            \
+  if (var##_shared_lookup_.status == ::conceptree::testing::SharedFile::Status::missing) {                     \
+    FAIL() << var##_shared_lookup_.message;                                                                    \
+  }                                                                                                            \
+  const std::filesystem::path var = var##_shared_lookup_.path
