@@ -13,6 +13,15 @@
 
 namespace conceptree {
 
+// How musicnn-vgg extends a clip shorter than its 3 s patch: by repeating the clip (as musicnn's
+// own extractors tile short inputs), or with silence (log-mel 0).
+enum class ShortClipPadding { Repeat, Silence };
+
+// The musicnn MSD_vgg weights shipped with conceptree: beside the installed binary or library
+// (<prefix>/share/conceptree/musicnn/MSD_vgg.h5), else at the configured install prefix, else in
+// the source tree it was built from. Throws InputError listing where it looked when none has them.
+std::filesystem::path shipped_musicnn_weights();
+
 // The musicnn MSD_vgg network: BN(input), then 5 x [conv 3x3 'same' 128 -> ReLU -> BN(eps 1e-3)
 // -> max-pool], pools (time x freq, stride): (4x1, 2x2), (2x2, 2x2), (2x2, 2x2), (2x2, 2x2),
 // (4x4, 4x4) 'valid'; then flatten -> dense -> 50 MSD tag logits (names: msd_tags.txt).
@@ -31,23 +40,35 @@ class MusicnnVgg {
   MusicnnVgg& operator=(MusicnnVgg&&) noexcept;
   ~MusicnnVgg();
 
-  // Fully convolutional over the whole log-mel. `layer` pool3 | pool4 | pool5: one row per time
-  // step of that layer, the (freq x 128) map flattened freq-major (pool5: 128 wide, one row per
-  // 64 mel frames: 29 for 30 s = 1876 frames, 28 for 1821). Memory is bounded: inputs longer than
-  // `max_chunk_frames` run in overlapping time chunks (aligned to the layer's stride, with the
-  // receptive field as context) whose results equal the whole-input computation.
-  FrameMatrix fullconv(const FrameMatrix& logmel, const std::string& layer,
-                       std::uint64_t max_chunk_frames = kMaxChunkFrames) const;
-  // 187-frame patches every `hop_frames`: per patch, `layer` pool3 | pool4 | pool5 averaged over
-  // time and flattened (1536, 768, 128 wide), or `output` (50 logits). One row per patch; a track
-  // shorter than a patch is zero-padded to one patch.
-  FrameMatrix patches(const FrameMatrix& logmel, const std::string& layer, int hop_frames = kPatchFrames) const;
+  // Fully convolutional over the whole log-mel, every layer of `layers` (pool1..pool5) from one
+  // pass: one row per time step of each layer, its (freq x 128) map flattened freq-major (Keras
+  // channels-last, index f·128 + c; pool5: 128 wide, one row per 64 mel frames: 29 for 30 s =
+  // 1876 frames, 28 for 1821). A clip shorter than one patch is first extended to a patch by
+  // `padding`, and keeps the rows its own length gives, at least one: a 1 s clip is one pool5
+  // row, not rows of padding. Memory is bounded: inputs longer than `max_chunk_frames` run in
+  // overlapping time chunks (aligned to the deepest layer's stride, with the receptive field as
+  // context) whose results equal the whole-input computation.
+  std::vector<FrameMatrix> fullconv(const FrameMatrix& logmel, const std::vector<std::string>& layers,
+                                    std::uint64_t max_chunk_frames = kMaxChunkFrames,
+                                    ShortClipPadding padding = ShortClipPadding::Repeat) const;
+  FrameMatrix fullconv(const FrameMatrix& logmel, const std::string& layer, std::uint64_t max_chunk_frames = kMaxChunkFrames,
+                       ShortClipPadding padding = ShortClipPadding::Repeat) const;
+  // 187-frame patches every `hop_frames`: per patch, each of `layers` pool3 | pool4 | pool5
+  // averaged over time and flattened (1536, 768, 128 wide), or `output` (50 logits), from one
+  // pass per patch. One row per patch; a track shorter than a patch is extended to one patch by
+  // `padding`.
+  std::vector<FrameMatrix> patches(const FrameMatrix& logmel, const std::vector<std::string>& layers, int hop_frames = kPatchFrames,
+                                   ShortClipPadding padding = ShortClipPadding::Repeat) const;
+  FrameMatrix patches(const FrameMatrix& logmel, const std::string& layer, int hop_frames = kPatchFrames,
+                      ShortClipPadding padding = ShortClipPadding::Repeat) const;
   // One layer's full tensor for one 187-frame patch, T x F x C row-major (parity tests).
   std::vector<float> patch_tensor(const FrameMatrix& patch, const std::string& layer, std::vector<std::uint64_t>* shape) const;
 
  private:
   struct Weights;
   explicit MusicnnVgg(std::unique_ptr<Weights> weights);
+  std::vector<FrameMatrix> fullconv_whole(const FrameMatrix& logmel, const std::vector<std::string>& layers,
+                                          std::uint64_t max_chunk_frames) const;
   std::unique_ptr<Weights> weights_;
 };
 

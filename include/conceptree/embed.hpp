@@ -18,10 +18,11 @@ struct EmbedConfig {
   std::string list{};                  // TSV id<TAB>path, instead of or besides inputs
   std::string output{};                // embedding store to write
   std::string backbone = "dsp";
-  std::string weights{};               // musicnn-vgg: Keras HDF5; empty = $CONCEPTREE_MSD_VGG
-  std::string layer{};                 // musicnn-vgg: pool3 | pool4 | pool5 | output; empty = pool5
+  std::string weights{};               // musicnn-vgg: Keras HDF5; empty = the weights shipped with conceptree
+  std::string layer{};                 // musicnn-vgg: pool3 | pool4 | pool5 | output, or several comma-separated; empty = pool5
   std::string mode = "fullconv";       // musicnn-vgg: fullconv | patch
   int patch_hop_frames = 187;          // musicnn-vgg patch mode: log-mel frames between patches
+  std::string pad_short = "repeat";    // musicnn-vgg: how a clip shorter than a 3 s patch is extended
   int jobs = 0;
   bool strict = false;
   bool overwrite = false;
@@ -31,11 +32,12 @@ struct EmbedConfig {
     v(inputs, {.name = "inputs", .help = "audio files (wav, flac, ogg, opus, mp3, aiff) or folders walked for them; id = path relative to the folder (or file name) without extension", .positional = true});
     v(list, {.name = "list", .help = "TSV of id<TAB>path lines: the tracks to embed, with their ids"});
     v(output, {.name = "output", .help = "embedding store to write (HDF5)", .required = true, .short_name = "o"});
-    v(backbone, {.name = "backbone", .help = "dsp (descriptors per second, no weights) or musicnn-vgg (the paper's CNN; needs --weights)", .choices = {"dsp", "musicnn-vgg"}, .short_name = "b"});
-    v(weights, {.name = "weights", .help = "musicnn-vgg: MSD_vgg.h5 Keras weights (default: $CONCEPTREE_MSD_VGG)"});
-    v(layer, {.name = "layer", .help = "musicnn-vgg: pool3, pool4, pool5 (default) or output (patch mode only)", .choices = {"pool3", "pool4", "pool5", "output"}});
+    v(backbone, {.name = "backbone", .help = "dsp (descriptors per second, no weights) or musicnn-vgg (the paper's CNN, weights shipped)", .choices = {"dsp", "musicnn-vgg"}, .short_name = "b"});
+    v(weights, {.name = "weights", .help = "musicnn-vgg: MSD_vgg.h5 Keras weights (default: $CONCEPTREE_MSD_VGG, else the weights installed with conceptree)"});
+    v(layer, {.name = "layer", .help = "musicnn-vgg: pool3, pool4, pool5 (default) or output (patch mode only); several, comma-separated, are written from one pass, the first being the store's default", .choices = {"pool3", "pool4", "pool5", "output"}, .choice_list = true});
     v(mode, {.name = "mode", .help = "musicnn-vgg: fullconv (whole track at once; pool5 = one frame per 64 mel frames) or patch (3 s patches, layer averaged over time)", .choices = {"fullconv", "patch"}});
     v(patch_hop_frames, {.name = "patch-hop-frames", .help = "musicnn-vgg patch mode: log-mel frames (16 ms) between patch starts", .min = 1, .max = 100000});
+    v(pad_short, {.name = "pad-short", .help = "musicnn-vgg: extend a clip shorter than one 3 s patch by repeating it or with silence; it keeps the frames of its own length (at least one)", .choices = {"repeat", "silence"}});
     v(jobs, {.name = "jobs", .help = "threads, 0 = all cores", .min = 0, .max = 1024, .short_name = "j"});
     v(strict, {.name = "strict", .help = "stop at the first bad audio file (exit status 1, no output) instead of skipping it"});
     v(overwrite, {.name = "overwrite", .help = "replace the output store if it exists"});

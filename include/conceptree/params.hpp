@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "conceptree/error.hpp"
+#include "conceptree/strings.hpp"
 
 namespace conceptree {
 
@@ -27,6 +28,7 @@ struct ParamSpec {
   double min = -std::numeric_limits<double>::infinity();
   double max = std::numeric_limits<double>::infinity();
   std::vector<std::string> choices{};  // allowed values of a string parameter; empty = any
+  bool choice_list = false;           // the string is a comma-separated list of choices
   bool positional = false;            // given without a flag
   bool required = false;
   const char* short_name = nullptr;   // one letter, e.g. "o"
@@ -49,16 +51,27 @@ class ParamValidator {
     } else if constexpr (std::is_same_v<T, std::string>) {
       if (spec.required && value.empty()) throw FatalError("--" + std::string(spec.name) + " is required");
       if (!spec.choices.empty() && !value.empty()) {
-        for (const auto& choice : spec.choices)
-          if (choice == value) return;
-        std::string allowed;
-        for (const auto& choice : spec.choices) allowed += (allowed.empty() ? "" : ", ") + choice;
-        throw FatalError("--" + std::string(spec.name) + " = '" + value + "' is not one of: " + allowed);
+        for (const auto& item : spec.choice_list ? split(value, ',') : std::vector<std::string>{value}) {
+          if (!is_choice(item, spec)) {
+            throw FatalError("--" + std::string(spec.name) + " = '" + item + "' is not one of: " + join_choices(spec));
+          }
+        }
       }
     }
   }
 
  private:
+  static bool is_choice(const std::string& value, const ParamSpec& spec) {
+    for (const auto& choice : spec.choices)
+      if (choice == value) return true;
+    return false;
+  }
+  static std::string join_choices(const ParamSpec& spec) {
+    std::string allowed;
+    for (const auto& choice : spec.choices) allowed += (allowed.empty() ? "" : ", ") + choice;
+    return allowed;
+  }
+
   static std::string format_bound(double bound) {
     if (std::isinf(bound)) return bound < 0 ? "-inf" : "inf";
     const auto as_int = static_cast<long long>(bound);

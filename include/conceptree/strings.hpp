@@ -4,6 +4,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace conceptree {
 
@@ -20,6 +21,17 @@ inline std::string join(std::span<const std::string> items, std::string_view sep
     text += "...";
   }
   return text;
+}
+
+// The items of a `separator`-separated list; empty items are kept ("a,,b" has three).
+inline std::vector<std::string> split(std::string_view text, char separator) {
+  std::vector<std::string> items;
+  std::size_t start = 0;
+  for (std::size_t at; (at = text.find(separator, start)) != std::string_view::npos; start = at + 1) {
+    items.emplace_back(text.substr(start, at - start));
+  }
+  items.emplace_back(text.substr(start));
+  return items;
 }
 
 }  // namespace conceptree

@@ -126,6 +126,37 @@ std::int64_t cumulative_stride(int layer) {
   return stride;
 }
 
+// Time steps and frequency bins of conv block `layer`'s pooled output for `rows` log-mel frames.
+std::pair<std::int64_t, std::int64_t> layer_extent(int layer, std::int64_t rows) {
+  std::int64_t freq = kMelBands;
+  for (int i = 0; i < layer; ++i) {
+    rows = pooled_extent(static_cast<int>(rows), kPools[i].kt, kPools[i].st);
+    freq = pooled_extent(static_cast<int>(freq), kPools[i].kf, kPools[i].sf);
+  }
+  return {rows, freq};
+}
+
+// Distinct conv layers (1..5) for `names`, ascending; the tag logits count as pool5.
+std::vector<int> conv_layers_for(const std::vector<std::string>& names) {
+  std::vector<int> layers;
+  for (const auto& name : names) layers.push_back(std::min(layer_index(name), kConvLayers));
+  std::sort(layers.begin(), layers.end());
+  layers.erase(std::unique(layers.begin(), layers.end()), layers.end());
+  return layers;
+}
+
+// A clip shorter than a patch extended to one patch: tiled, or followed by log-mel 0 (silence).
+FrameMatrix padded_to_patch(const FrameMatrix& logmel, ShortClipPadding padding) {
+  FrameMatrix padded{MusicnnVgg::kPatchFrames, kMelBands, std::vector<float>(MusicnnVgg::kPatchFrames * std::size_t{kMelBands}, 0.0f)};
+  const std::size_t clip = logmel.values.size();
+  if (padding == ShortClipPadding::Silence || clip == 0) {
+    std::copy(logmel.values.begin(), logmel.values.end(), padded.values.begin());
+  } else {
+    for (std::size_t i = 0; i < padded.values.size(); ++i) padded.values[i] = logmel.values[i % clip];
+  }
+  return padded;
+}
+
 void check_logmel(const FrameMatrix& logmel) {
   if (logmel.cols != kMelBands)
     throw InputError("log-mel", fmt::format("{} columns; musicnn-vgg needs {} mel bands", logmel.cols, kMelBands));
@@ -150,6 +181,8 @@ struct MusicnnVgg::Weights {
 
   // Input BN, then blocks 1..`layers`.
   Tensor run(const float* frames, int rows, int layers, bool parallel) const;
+  // Input BN, then blocks up to the last of `layers` (ascending, 1..5), keeping each of them.
+  std::vector<Tensor> run(const float* frames, int rows, const std::vector<int>& layers, bool parallel) const;
   Tensor conv_block(const Tensor& in, int layer, bool parallel) const;
   std::vector<float> logits(const Tensor& pool5) const;
 };
@@ -159,6 +192,17 @@ Tensor MusicnnVgg::Weights::run(const float* frames, int rows, int layers, bool 
   for (std::size_t i = 0; i < x.v.size(); ++i) x.v[i] = frames[i] * input_scale + input_shift;
   for (int l = 1; l <= layers; ++l) x = conv_block(x, l, parallel);
   return x;
+}
+
+std::vector<Tensor> MusicnnVgg::Weights::run(const float* frames, int rows, const std::vector<int>& layers, bool parallel) const {
+  Tensor x{rows, kMelBands, 1, Floats(static_cast<std::size_t>(rows) * kMelBands)};
+  for (std::size_t i = 0; i < x.v.size(); ++i) x.v[i] = frames[i] * input_scale + input_shift;
+  std::vector<Tensor> kept;
+  for (int l = 1; l <= layers.back(); ++l) {
+    x = conv_block(x, l, parallel);
+    if (std::find(layers.begin(), layers.end(), l) != layers.end()) kept.push_back(l == layers.back() ? std::move(x) : x);
+  }
+  return kept;
 }
 
 Tensor MusicnnVgg::Weights::conv_block(const Tensor& in, int layer, bool parallel) const {
@@ -325,90 +369,143 @@ MusicnnVgg::MusicnnVgg(MusicnnVgg&&) noexcept = default;
 MusicnnVgg& MusicnnVgg::operator=(MusicnnVgg&&) noexcept = default;
 MusicnnVgg::~MusicnnVgg() = default;
 
-FrameMatrix MusicnnVgg::fullconv(const FrameMatrix& logmel, const std::string& layer, std::uint64_t max_chunk_frames) const {
+std::vector<FrameMatrix> MusicnnVgg::fullconv(const FrameMatrix& logmel, const std::vector<std::string>& layers,
+                                             std::uint64_t max_chunk_frames, ShortClipPadding padding) const {
   check_logmel(logmel);
-  const int l = layer_index(layer);
-  if (l == kOutputLayer) throw InputError(layer, "fullconv gives pool1..pool5; the tag logits need patches()");
+  if (layers.empty()) throw InputError("musicnn-vgg", "no layer asked for");
+  for (const auto& layer : layers)
+    if (layer_index(layer) == kOutputLayer) throw InputError(layer, "fullconv gives pool1..pool5; the tag logits need patches()");
   if (logmel.rows > static_cast<std::uint64_t>(std::numeric_limits<int>::max() / kMelBands))
     throw InputError("log-mel", fmt::format("{} frames is too long", logmel.rows));
-  const auto T = static_cast<std::int64_t>(logmel.rows);
-
-  // The whole-input shape of the layer.
-  std::int64_t rows = T, freq = kMelBands;
-  for (int i = 0; i < l; ++i) {
-    rows = pooled_extent(static_cast<int>(rows), kPools[i].kt, kPools[i].st);
-    freq = pooled_extent(static_cast<int>(freq), kPools[i].kf, kPools[i].sf);
-  }
-  FrameMatrix result;
-  result.rows = static_cast<std::uint64_t>(rows);
-  result.cols = static_cast<std::uint64_t>(freq) * kChannels;
-  if (rows == 0) return result;
-  if (static_cast<std::uint64_t>(T) <= max_chunk_frames) {
-    const Tensor x = weights_->run(logmel.values.data(), static_cast<int>(T), l, true);
-    result.values.assign(x.v.begin(), x.v.end());
-    return result;
-  }
-
-  // Chunks of output rows [j0, j1). A chunk starts at a multiple of the layer's stride so its pool
-  // windows line up with the whole input's, and spans the receptive field of its rows, so its zero
-  // padding touches only rows it drops; at the true ends the padding is the whole input's own.
-  const std::int64_t stride = cumulative_stride(l);
-  const auto [lo0, hi0] = receptive_rows(l, 0, 0);
-  const std::int64_t span = hi0 - lo0 + 1 + (stride - 1);  // one row's input, plus alignment slack
-  const std::int64_t per_chunk = std::max<std::int64_t>(1, (static_cast<std::int64_t>(max_chunk_frames) - span) / stride + 1);
-  result.values.resize(result.rows * result.cols);
-  for (std::int64_t j0 = 0; j0 < rows; j0 += per_chunk) {
-    const std::int64_t j1 = std::min(rows, j0 + per_chunk);
-    const auto [lo, hi] = receptive_rows(l, j0, j1 - 1);
-    const std::int64_t start = std::max<std::int64_t>(0, lo) / stride * stride;
-    const std::int64_t end = std::min(T, hi + 1);
-    const Tensor x = weights_->run(logmel.values.data() + start * kMelBands, static_cast<int>(end - start), l, true);
-    const std::int64_t first = j0 - start / stride;  // chunk row of output row j0
-    if (first < 0 || first + (j1 - j0) > x.t || x.f != freq)
-      throw FatalError(fmt::format("musicnn-vgg: chunk [{}, {}) of {} frames misses output rows [{}, {})", start, end, T, j0, j1));
-    std::copy_n(x.v.begin() + first * static_cast<std::int64_t>(result.cols), (j1 - j0) * static_cast<std::int64_t>(result.cols),
-                result.values.begin() + j0 * static_cast<std::int64_t>(result.cols));
+  if (logmel.rows == 0 || logmel.rows >= kPatchFrames) return fullconv_whole(logmel, layers, max_chunk_frames);
+  // The network saw 3 s patches in training: a shorter clip is extended to one, and keeps only
+  // the rows of its own length (at least one).
+  std::vector<FrameMatrix> result = fullconv_whole(padded_to_patch(logmel, padding), layers, max_chunk_frames);
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const auto own_rows = static_cast<std::uint64_t>(std::max<std::int64_t>(1, layer_extent(layer_index(layers[i]), static_cast<std::int64_t>(logmel.rows)).first));
+    result[i].rows = std::min(result[i].rows, own_rows);
+    result[i].values.resize(result[i].rows * result[i].cols);
   }
   return result;
 }
 
-FrameMatrix MusicnnVgg::patches(const FrameMatrix& logmel, const std::string& layer, int hop_frames) const {
-  check_logmel(logmel);
-  const int l = layer_index(layer);
-  if (hop_frames <= 0) throw InputError("log-mel", fmt::format("patch hop of {} frames; it must be positive", hop_frames));
-  const std::uint64_t count = logmel.rows <= kPatchFrames ? 1 : (logmel.rows - kPatchFrames) / static_cast<std::uint64_t>(hop_frames) + 1;
+FrameMatrix MusicnnVgg::fullconv(const FrameMatrix& logmel, const std::string& layer, std::uint64_t max_chunk_frames,
+                                 ShortClipPadding padding) const {
+  return std::move(fullconv(logmel, std::vector<std::string>{layer}, max_chunk_frames, padding).front());
+}
 
-  // Output width: from the shape of one patch's layer.
-  int freq = kMelBands;
-  for (int i = 0; i < std::min(l, kConvLayers); ++i) freq = pooled_extent(freq, kPools[i].kf, kPools[i].sf);
-  FrameMatrix result;
-  result.rows = count;
-  result.cols = l == kOutputLayer ? kTags : static_cast<std::uint64_t>(freq) * kChannels;
-  result.values.assign(result.rows * result.cols, 0.0f);
+std::vector<FrameMatrix> MusicnnVgg::fullconv_whole(const FrameMatrix& logmel, const std::vector<std::string>& layers,
+                                                    std::uint64_t max_chunk_frames) const {
+  const auto T = static_cast<std::int64_t>(logmel.rows);
+  const std::vector<int> conv = conv_layers_for(layers);
+  // Results per distinct conv layer, copied out to the names asked for at the end.
+  std::vector<FrameMatrix> computed(conv.size());
+  std::vector<std::int64_t> rows(conv.size());
+  for (std::size_t i = 0; i < conv.size(); ++i) {
+    const auto [layer_rows, freq] = layer_extent(conv[i], T);
+    rows[i] = layer_rows;
+    computed[i].rows = static_cast<std::uint64_t>(layer_rows);
+    computed[i].cols = static_cast<std::uint64_t>(freq) * kChannels;
+  }
+  const auto named = [&] {
+    std::vector<FrameMatrix> result;
+    for (const auto& layer : layers) {
+      const auto found = std::find(conv.begin(), conv.end(), layer_index(layer));
+      result.push_back(computed[static_cast<std::size_t>(found - conv.begin())]);
+    }
+    return result;
+  };
+  if (rows.front() == 0) return named();  // too short for even the shallowest layer asked for
+  if (static_cast<std::uint64_t>(T) <= max_chunk_frames) {
+    std::vector<Tensor> x = weights_->run(logmel.values.data(), static_cast<int>(T), conv, true);
+    for (std::size_t i = 0; i < conv.size(); ++i) computed[i].values.assign(x[i].v.begin(), x[i].v.end());
+    return named();
+  }
+
+  // Chunks of the deepest layer's output rows [j0, j1). A chunk starts at a multiple of that layer's
+  // stride (so every layer's pool windows line up with the whole input's) and spans the receptive
+  // field of its rows, so its zero padding touches only rows it drops; at the true ends the padding
+  // is the whole input's own. Each layer takes the rows whose receptive field the chunk holds;
+  // chunks overlap by more than any shallower layer's receptive field, so each row is in one.
+  const int deepest = conv.back();
+  const std::int64_t stride = cumulative_stride(deepest);
+  const auto [lo0, hi0] = receptive_rows(deepest, 0, 0);
+  const std::int64_t span = hi0 - lo0 + 1 + (stride - 1);  // one row's input, plus alignment slack
+  const std::int64_t per_chunk = std::max<std::int64_t>(1, (static_cast<std::int64_t>(max_chunk_frames) - span) / stride + 1);
+  for (auto& matrix : computed) matrix.values.resize(matrix.rows * matrix.cols);
+  std::vector<std::int64_t> next_row(conv.size(), 0);
+  const std::int64_t deepest_rows = std::max<std::int64_t>(rows.back(), 1);
+  for (std::int64_t j0 = 0; j0 < deepest_rows; j0 += per_chunk) {
+    const std::int64_t j1 = std::min(deepest_rows, j0 + per_chunk);
+    const auto [lo, hi] = receptive_rows(deepest, j0, j1 - 1);
+    const std::int64_t start = std::max<std::int64_t>(0, lo) / stride * stride;
+    // The last chunk runs to the end: shallower layers have rows past the deepest one's last window.
+    const std::int64_t end = j1 == deepest_rows ? T : std::min(T, hi + 1);
+    const std::vector<Tensor> x = weights_->run(logmel.values.data() + start * kMelBands, static_cast<int>(end - start), conv, true);
+    for (std::size_t i = 0; i < conv.size(); ++i) {
+      const std::int64_t layer_stride = cumulative_stride(conv[i]);
+      const auto width = static_cast<std::int64_t>(computed[i].cols);
+      for (std::int64_t& r = next_row[i]; r < rows[i]; ++r) {
+        const auto [a, b] = receptive_rows(conv[i], r, r);
+        const std::int64_t chunk_row = r - start / layer_stride;
+        if ((a < start && start > 0) || (b >= end && end < T) || chunk_row >= x[i].t) break;
+        std::copy_n(x[i].v.begin() + chunk_row * width, width, computed[i].values.begin() + r * width);
+      }
+    }
+  }
+  for (std::size_t i = 0; i < conv.size(); ++i)
+    if (next_row[i] != rows[i])
+      throw FatalError(fmt::format("musicnn-vgg: chunks of {} frames missed pool{} rows from {} of {}", max_chunk_frames, conv[i], next_row[i], rows[i]));
+  return named();
+}
+
+std::vector<FrameMatrix> MusicnnVgg::patches(const FrameMatrix& logmel, const std::vector<std::string>& layers, int hop_frames,
+                                            ShortClipPadding padding) const {
+  check_logmel(logmel);
+  if (layers.empty()) throw InputError("musicnn-vgg", "no layer asked for");
+  if (hop_frames <= 0) throw InputError("log-mel", fmt::format("patch hop of {} frames; it must be positive", hop_frames));
+  if (logmel.rows > 0 && logmel.rows < kPatchFrames) return patches(padded_to_patch(logmel, padding), layers, hop_frames, padding);
+  const std::uint64_t count = logmel.rows <= kPatchFrames ? 1 : (logmel.rows - kPatchFrames) / static_cast<std::uint64_t>(hop_frames) + 1;
+  const std::vector<int> conv = conv_layers_for(layers);
+
+  std::vector<FrameMatrix> result(layers.size());
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const int l = layer_index(layers[i]);
+    result[i].rows = count;
+    result[i].cols = l == kOutputLayer ? kTags : static_cast<std::uint64_t>(layer_extent(l, kPatchFrames).second) * kChannels;
+    result[i].values.assign(result[i].rows * result[i].cols, 0.0f);
+  }
 
   // Many patches: one per thread, each single-threaded; few: each patch's layers in parallel.
   const bool across_patches = count >= static_cast<std::uint64_t>(omp_get_max_threads());
 #pragma omp parallel for schedule(dynamic) if (across_patches)
   for (std::int64_t k = 0; k < static_cast<std::int64_t>(count); ++k) {
-    // A track shorter than a patch is zero-padded (musicnn pads its input the same way).
     std::vector<float> patch(static_cast<std::size_t>(kPatchFrames) * kMelBands, 0.0f);
     const std::uint64_t first = static_cast<std::uint64_t>(k) * static_cast<std::uint64_t>(hop_frames);
     const std::uint64_t frames = std::min<std::uint64_t>(kPatchFrames, logmel.rows - first);
     std::copy_n(logmel.values.begin() + static_cast<std::int64_t>(first * kMelBands), frames * kMelBands, patch.begin());
-    const Tensor x = weights_->run(patch.data(), kPatchFrames, std::min(l, kConvLayers), !across_patches);
-    float* row = result.values.data() + static_cast<std::uint64_t>(k) * result.cols;
-    if (l == kOutputLayer) {
-      const auto logits = weights_->logits(x);
-      std::copy(logits.begin(), logits.end(), row);
-    } else {
+    const std::vector<Tensor> x = weights_->run(patch.data(), kPatchFrames, conv, !across_patches);
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+      const int l = layer_index(layers[i]);
+      const Tensor& tensor = x[static_cast<std::size_t>(std::find(conv.begin(), conv.end(), std::min(l, kConvLayers)) - conv.begin())];
+      float* row = result[i].values.data() + static_cast<std::uint64_t>(k) * result[i].cols;
+      if (l == kOutputLayer) {
+        const auto logits = weights_->logits(tensor);
+        std::copy(logits.begin(), logits.end(), row);
+        continue;
+      }
       // Mean over time; (F, C) flattened freq-major.
-      const std::size_t width = static_cast<std::size_t>(x.f) * kChannels;
-      for (int t = 0; t < x.t; ++t)
-        for (std::size_t i = 0; i < width; ++i) row[i] += x.v[static_cast<std::size_t>(t) * width + i];
-      for (std::size_t i = 0; i < width; ++i) row[i] /= static_cast<float>(x.t);
+      const std::size_t width = static_cast<std::size_t>(tensor.f) * kChannels;
+      for (int t = 0; t < tensor.t; ++t)
+        for (std::size_t j = 0; j < width; ++j) row[j] += tensor.v[static_cast<std::size_t>(t) * width + j];
+      for (std::size_t j = 0; j < width; ++j) row[j] /= static_cast<float>(tensor.t);
     }
   }
   return result;
+}
+
+FrameMatrix MusicnnVgg::patches(const FrameMatrix& logmel, const std::string& layer, int hop_frames, ShortClipPadding padding) const {
+  return std::move(patches(logmel, std::vector<std::string>{layer}, hop_frames, padding).front());
 }
 
 std::vector<float> MusicnnVgg::patch_tensor(const FrameMatrix& patch, const std::string& layer, std::vector<std::uint64_t>* shape) const {

@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <memory>
 
 #include "cli/commands.hpp"
@@ -8,6 +9,12 @@
 #include "conceptree/log.hpp"
 
 namespace conceptree::cli {
+
+void weights_from_environment(EmbedConfig& config) {
+  if (!config.weights.empty()) return;
+  const char* from_environment = std::getenv("CONCEPTREE_MSD_VGG");
+  if (from_environment != nullptr) config.weights = from_environment;
+}
 
 void add_embed_command(CLI::App& app) {
   auto config = std::make_shared<EmbedConfig>();
@@ -19,6 +26,7 @@ void add_embed_command(CLI::App& app) {
       "from OUTPUT.partial when the same command is run again.");
   bind_options(*command, *config);
   command->callback([config] {
+    weights_from_environment(*config);
     AudioEmbedder embedder(*config);
     embedder.run();
     const auto& s = embedder.summary();

@@ -2,7 +2,13 @@
 
 #include <CLI/CLI.hpp>
 
+#include "conceptree/embed.hpp"
+
 namespace conceptree::cli {
+
+// --weights not given: $CONCEPTREE_MSD_VGG when set (the library itself reads no environment, and
+// falls back to the weights shipped with conceptree).
+void weights_from_environment(EmbedConfig& config);
 
 // Each adds one subcommand whose callback runs the job; errors propagate as exceptions.
 void add_import_command(CLI::App& app);

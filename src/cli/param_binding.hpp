@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "conceptree/params.hpp"
+#include "conceptree/strings.hpp"
 
 namespace conceptree::cli {
 
@@ -29,7 +30,20 @@ class OptionBinder {
           option->check(CLI::Range(spec.min, spec.max));
         }
       }
-      if (!spec.choices.empty()) option->check(CLI::IsMember(spec.choices));
+      if (!spec.choices.empty() && spec.choice_list) {
+        option->check(CLI::Validator(
+            [spec](std::string& value) {
+              try {
+                ParamValidator{}(value, spec);
+              } catch (const FatalError& error) {
+                return std::string(error.what());
+              }
+              return std::string();
+            },
+            "{" + join(spec.choices, ",") + "},..."));
+      } else if (!spec.choices.empty()) {
+        option->check(CLI::IsMember(spec.choices));
+      }
     }
     if (spec.required) option->required();
   }

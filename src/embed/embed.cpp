@@ -8,7 +8,6 @@
 #include <cctype>
 #include <chrono>
 #include <cmath>
-#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -18,7 +17,9 @@
 #include "conceptree/backbone.hpp"
 #include "conceptree/atomic_file.hpp"
 #include "conceptree/error.hpp"
+#include "conceptree/log.hpp"
 #include "conceptree/logmel.hpp"
+#include "conceptree/strings.hpp"
 #include "ingest/store_builder.hpp"
 
 namespace conceptree {
@@ -84,32 +85,43 @@ std::vector<AudioItem> find_audio(const EmbedConfig& config) {
 
 // How a backbone is set up for one run, and what its frames mean.
 struct BackboneSetup {
-  std::string layer;                      // the store's layer name
-  double frame_hop_seconds = 0;
-  std::string description;                // provenance
+  std::vector<std::string> network_layers;  // musicnn-vgg layers, in the order asked for
+  std::vector<StoreLayer> store_layers;     // the store's layer names and frame hops, same order
+  std::string description;                  // provenance
 };
 
-// The musicnn-vgg layer asked for, pool5 by default.
-std::string network_layer(const EmbedConfig& config) { return config.layer.empty() ? "pool5" : config.layer; }
+double seconds_of_mel_frames(double frames) { return frames * kLogMelHop / kLogMelSampleRate; }
 
 BackboneSetup describe_backbone(const EmbedConfig& config) {
   if (config.backbone == "dsp") {
-    return {"dsp", DspDescriptor::kFramesPerDescriptor * kLogMelHop / kLogMelSampleRate, "dsp descriptors"};
+    return {{}, {{.name = "dsp", .frame_hop_seconds = seconds_of_mel_frames(DspDescriptor::kFramesPerDescriptor)}}, "dsp descriptors"};
   }
-  const std::string layer = network_layer(config);
+  BackboneSetup setup;
+  setup.network_layers = config.layer.empty() ? std::vector<std::string>{"pool5"} : split(config.layer, ',');
+  for (std::size_t i = 0; i < setup.network_layers.size(); ++i)
+    for (std::size_t j = 0; j < i; ++j)
+      if (setup.network_layers[i] == setup.network_layers[j]) throw FatalError(fmt::format("--layer names {} twice", setup.network_layers[i]));
+  const std::string layers = fmt::format("{}", fmt::join(setup.network_layers, ","));
   if (config.mode == "patch") {
-    return {fmt::format("{}_patch", layer), config.patch_hop_frames * kLogMelHop / kLogMelSampleRate,
-            fmt::format("musicnn-vgg patch {} every {} frames", layer, config.patch_hop_frames)};
+    for (const auto& layer : setup.network_layers)
+      setup.store_layers.push_back({.name = layer + "_patch", .frame_hop_seconds = seconds_of_mel_frames(config.patch_hop_frames)});
+    setup.description = fmt::format("musicnn-vgg patch {} every {} frames", layers, config.patch_hop_frames);
+    return setup;
   }
-  if (layer == "output") throw FatalError("--layer output needs --mode patch (the dense layer sees one 3 s patch)");
-  const int stride = layer == "pool3" ? 8 : layer == "pool4" ? 16 : MusicnnVgg::kFramesPerPool5Frame;
-  return {layer, stride * kLogMelHop / kLogMelSampleRate, fmt::format("musicnn-vgg fullconv {}", layer)};
+  for (const auto& layer : setup.network_layers) {
+    if (layer == "output") throw FatalError("--layer output needs --mode patch (the dense layer sees one 3 s patch)");
+    const int stride = layer == "pool3" ? 8 : layer == "pool4" ? 16 : MusicnnVgg::kFramesPerPool5Frame;
+    setup.store_layers.push_back({.name = layer, .frame_hop_seconds = seconds_of_mel_frames(stride)});
+  }
+  setup.description = fmt::format("musicnn-vgg fullconv {}", layers);
+  return setup;
 }
 
 class AudioSource : public TrackSource {
  public:
-  AudioSource(std::vector<AudioItem> items, const EmbedConfig& config, std::optional<MusicnnVgg> vgg)
-      : items_(std::move(items)), config_(config), vgg_(std::move(vgg)) {}
+  AudioSource(std::vector<AudioItem> items, const EmbedConfig& config, const BackboneSetup& setup, std::optional<MusicnnVgg> vgg)
+      : items_(std::move(items)), config_(config), setup_(setup), vgg_(std::move(vgg)),
+        padding_(config.pad_short == "silence" ? ShortClipPadding::Silence : ShortClipPadding::Repeat) {}
 
   std::size_t size() const override { return items_.size(); }
   const std::string& id(std::size_t index) const override { return items_[index].id; }
@@ -122,16 +134,17 @@ class AudioSource : public TrackSource {
     if (peak < kSilencePeak) throw InputError(item.path.string(), "silent (peak below -120 dBFS)");
     samples_ += samples.size();
     const FrameMatrix logmel = logmel_.compute(samples);
-    FrameMatrix frames;
+    LoadedTrack track;
     if (!vgg_) {
-      frames = dsp_.compute(logmel);
+      track.layers.push_back(dsp_.compute(logmel));
     } else if (config_.mode == "patch") {
-      frames = vgg_->patches(logmel, network_layer(config_), config_.patch_hop_frames);
+      track.layers = vgg_->patches(logmel, setup_.network_layers, config_.patch_hop_frames, padding_);
     } else {
-      frames = vgg_->fullconv(logmel, network_layer(config_));
+      track.layers = vgg_->fullconv(logmel, setup_.network_layers, MusicnnVgg::kMaxChunkFrames, padding_);
     }
-    if (frames.rows == 0) throw InputError(item.path.string(), "too short for one embedding frame");
-    return {std::move(frames.values), frames.rows, frames.cols};
+    for (const auto& frames : track.layers)
+      if (frames.rows == 0) throw InputError(item.path.string(), "too short for one embedding frame");
+    return track;
   }
 
   double audio_seconds() const { return static_cast<double>(samples_.load()) / kLogMelSampleRate; }
@@ -139,7 +152,9 @@ class AudioSource : public TrackSource {
  private:
   std::vector<AudioItem> items_;
   const EmbedConfig& config_;
+  const BackboneSetup& setup_;
   std::optional<MusicnnVgg> vgg_;
+  ShortClipPadding padding_;
   LogMel logmel_;
   DspDescriptor dsp_;
   mutable std::atomic<std::uint64_t> samples_{0};
@@ -158,16 +173,10 @@ void AudioEmbedder::run() {
   const BackboneSetup setup = describe_backbone(config_);
   std::optional<MusicnnVgg> vgg;
   if (config_.backbone == "musicnn-vgg") {
-    std::string weights = config_.weights;
-    if (weights.empty()) {
-      const char* from_environment = std::getenv("CONCEPTREE_MSD_VGG");
-      if (from_environment == nullptr || *from_environment == '\0') {
-        throw FatalError("--backbone musicnn-vgg needs --weights MSD_vgg.h5 (or $CONCEPTREE_MSD_VGG)");
-      }
-      weights = from_environment;
-    }
     try {
+      const fs::path weights = config_.weights.empty() ? shipped_musicnn_weights() : fs::path(config_.weights);
       vgg = MusicnnVgg::load(weights);
+      log_info("musicnn-vgg weights: " + weights.string());
     } catch (const InputError& error) {
       throw FatalError(error.what());
     }
@@ -179,15 +188,15 @@ void AudioEmbedder::run() {
   for (const auto& input : config_.inputs) sources.push_back(fs::absolute(input).string());
   if (!config_.list.empty()) sources.push_back(fmt::format("--list {}", fs::absolute(config_.list).string()));
 
-  const AudioSource source(std::move(items), config_, std::move(vgg));
+  const AudioSource source(std::move(items), config_, setup, std::move(vgg));
   StoreBuildOptions options;
   options.output = config_.output;
   options.input_name = "audio";
-  options.layer = setup.layer;
+  options.layers = setup.store_layers;
   options.provenance.backbone = config_.backbone;
   options.provenance.source = fmt::format("{} of {}", setup.description, fmt::join(sources, " "));
   options.provenance.sample_rate = kLogMelSampleRate;
-  options.provenance.frame_hop_seconds = setup.frame_hop_seconds;
+  options.provenance.frame_hop_seconds = setup.store_layers.front().frame_hop_seconds;
   options.jobs = config_.jobs;
   // Audio tracks are heavy to load: enough per batch to keep 16 cores busy, few enough to keep
   // memory small.

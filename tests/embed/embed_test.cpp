@@ -1,4 +1,4 @@
-// `conceptree embed` end to end on the shared audio clips and generated files.
+// `conceptree embed` end to end on the in-repo audio clips (tests/data) and generated files.
 
 #include <gtest/gtest.h>
 
@@ -21,13 +21,13 @@ using conceptree::testing::read_text;
 using conceptree::testing::run_cli;
 using conceptree::testing::run_command;
 using conceptree::testing::ScratchDir;
-using conceptree::testing::shared_data;
 using conceptree::testing::shell_quote;
+using conceptree::testing::test_data;
 using conceptree::testing::write_text;
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
-fs::path weights() { return shared_data() / "musicnn" / "MSD_vgg.h5"; }
+fs::path weights() { return conceptree::testing::musicnn_weights(); }
 
 // A 16-bit PCM mono wav of `samples`.
 void write_wav(const fs::path& path, const std::vector<std::int16_t>& samples, std::uint32_t rate = 16000) {
@@ -58,10 +58,10 @@ std::vector<std::int16_t> tone(double seconds, double frequency, double amplitud
   return samples;
 }
 
-// A folder: sub/<the two shared clips>, tone.wav, silence.wav, broken.mp3.
+// A folder: sub/<the two in-repo clips>, tone.wav, silence.wav, broken.mp3.
 void make_music_folder(const fs::path& folder) {
   fs::create_directories(folder / "sub");
-  for (const auto& clip : fs::directory_iterator(shared_data() / "audio")) fs::copy_file(clip.path(), folder / "sub" / clip.path().filename());
+  for (const auto& clip : fs::directory_iterator(test_data() / "audio")) fs::copy_file(clip.path(), folder / "sub" / clip.path().filename());
   write_wav(folder / "tone.wav", tone(4, 440));
   write_wav(folder / "silence.wav", std::vector<std::int16_t>(16000 * 2, 0));
   write_text(folder / "broken.mp3", "this is not audio at all");
@@ -145,7 +145,7 @@ TEST(EmbedCli, AKilledRunResumesFromItsPartialStoreSkippingDoneTracks) {
 
 TEST(EmbedCli, MusicnnVggFullconvPool5MatchesTheReleasedFramesOfTheJoramClip) {
   ScratchDir dir;
-  const fs::path clip = shared_data() / "audio" / "joram-moments_of_clarity-08-solipsism-59-88.mp3";
+  const fs::path clip = test_data() / "audio" / "joram-moments_of_clarity-08-solipsism-59-88.mp3";
   const auto result = run_cli(quoted_args({"embed", clip.string(), "-o", (dir / "store.h5").string(), "--backbone", "musicnn-vgg", "--weights",
                                            weights().string()}));
   ASSERT_EQ(result.exit_code, 0) << result.err;
@@ -153,7 +153,7 @@ TEST(EmbedCli, MusicnnVggFullconvPool5MatchesTheReleasedFramesOfTheJoramClip) {
   EXPECT_EQ(store.layer().name, "pool5");
   EXPECT_NEAR(store.provenance().frame_hop_seconds, 1.024, 1e-9);
   const auto frames = store.read_track(0);
-  const conceptree::NpyReader golden(shared_data() / "golden" / "vgg_fulltrack_pool5.npy");
+  const conceptree::NpyReader golden(test_data() / "golden" / "vgg_fulltrack_pool5.npy");
   const auto expected = golden.read_all_as_float();
   ASSERT_EQ(frames.cols, 128u);
   ASSERT_EQ(frames.rows * frames.cols, expected.size());
@@ -169,7 +169,7 @@ TEST(EmbedCli, MusicnnVggFullconvPool5MatchesTheReleasedFramesOfTheJoramClip) {
 
 TEST(EmbedCli, MusicnnVggPatchOutputGivesTheFiftyTagLogits) {
   ScratchDir dir;
-  const fs::path clip = shared_data() / "audio" / "joram-moments_of_clarity-08-solipsism-59-88.mp3";
+  const fs::path clip = test_data() / "audio" / "joram-moments_of_clarity-08-solipsism-59-88.mp3";
   const std::string command = fmt::format("CONCEPTREE_MSD_VGG={} {} {}", shell_quote(weights().string()), shell_quote(CONCEPTREE_CLI),
                                           quoted_args({"embed", clip.string(), "-o", (dir / "tags.h5").string(), "--backbone", "musicnn-vgg",
                                                        "--mode", "patch", "--layer", "output"}));
@@ -183,11 +183,12 @@ TEST(EmbedCli, MusicnnVggPatchOutputGivesTheFiftyTagLogits) {
 
 TEST(EmbedCli, MusicnnVggOptionsAreChecked) {
   ScratchDir dir;
-  const fs::path clip = shared_data() / "golden" / "chirp_16k.wav";
-  const auto no_weights = run_command(fmt::format("env -u CONCEPTREE_MSD_VGG {} {}", shell_quote(CONCEPTREE_CLI),
-                                                  quoted_args({"embed", clip.string(), "-o", (dir / "a.h5").string(), "-b", "musicnn-vgg"})));
-  EXPECT_EQ(no_weights.exit_code, 1);
-  EXPECT_TRUE(contains(no_weights.err, "--weights")) << no_weights.err;
+  const fs::path clip = test_data() / "golden" / "chirp_16k.wav";
+  const auto missing_weights = run_cli(quoted_args({"embed", clip.string(), "-o", (dir / "a.h5").string(), "-b", "musicnn-vgg", "--weights",
+                                                    (dir / "no-such-weights.h5").string()}));
+  EXPECT_EQ(missing_weights.exit_code, 1);
+  EXPECT_TRUE(contains(missing_weights.err, "no-such-weights.h5")) << missing_weights.err;
+  EXPECT_FALSE(fs::exists(dir / "a.h5"));
   const auto output_fullconv = run_cli(quoted_args({"embed", clip.string(), "-o", (dir / "b.h5").string(), "-b", "musicnn-vgg", "--weights",
                                                     weights().string(), "--layer", "output"}));
   EXPECT_EQ(output_fullconv.exit_code, 1);
@@ -196,9 +197,60 @@ TEST(EmbedCli, MusicnnVggOptionsAreChecked) {
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_TRUE(contains(missing.err, "nowhere")) << missing.err;
   const auto wrong_weights = run_cli(quoted_args({"embed", clip.string(), "-o", (dir / "d.h5").string(), "-b", "musicnn-vgg", "--weights",
-                                                  (shared_data() / "golden" / "chirp_16k.wav").string()}));
+                                                  (test_data() / "golden" / "chirp_16k.wav").string()}));
   EXPECT_EQ(wrong_weights.exit_code, 1);
   EXPECT_TRUE(contains(wrong_weights.err, "chirp_16k.wav")) << wrong_weights.err;
+}
+
+TEST(EmbedCli, SeveralMusicnnLayersFromOnePassEqualOneLayerAtATime) {
+  ScratchDir dir;
+  const fs::path clip = test_data() / "audio" / "joram-moments_of_clarity-08-solipsism-59-88.mp3";
+  const auto together = run_cli(quoted_args({"embed", "-b", "musicnn-vgg", clip.string(), "-o", (dir / "all.h5").string(), "--layer", "pool5,pool3,pool4"}));
+  ASSERT_EQ(together.exit_code, 0) << together.err;
+  const EmbeddingStore by_default(dir / "all.h5");
+  EXPECT_EQ(by_default.layer().name, "pool5");  // the first listed
+  EXPECT_EQ(by_default.layers().size(), 3u);
+  const std::vector<std::pair<std::string, double>> hops = {{"pool3", 8 * 256 / 16000.0}, {"pool4", 16 * 256 / 16000.0}, {"pool5", 64 * 256 / 16000.0}};
+  for (const auto& [layer, hop] : hops) {
+    const auto alone = run_cli(quoted_args({"embed", "-b", "musicnn-vgg", clip.string(), "-o", (dir / (layer + ".h5")).string(), "--layer", layer}));
+    ASSERT_EQ(alone.exit_code, 0) << alone.err;
+    const EmbeddingStore single(dir / (layer + ".h5"));
+    const EmbeddingStore from_all(dir / "all.h5", layer);
+    EXPECT_EQ(from_all.offsets(), single.offsets()) << layer;
+    EXPECT_EQ(from_all.read_track(0).values, single.read_track(0).values) << layer;
+    EXPECT_DOUBLE_EQ(from_all.provenance().frame_hop_seconds, hop) << layer;
+  }
+  EXPECT_EQ(EmbeddingStore(dir / "all.h5", "pool3").dim(), 1536u);
+  EXPECT_EQ(EmbeddingStore(dir / "all.h5", "pool4").read_track(0).rows, 113u);  // 1821 log-mel frames -> 909 -> 454 -> 227 -> 113
+
+  const auto twice = run_cli(quoted_args({"embed", "-b", "musicnn-vgg", clip.string(), "-o", (dir / "x.h5").string(), "--layer", "pool5,pool5"}));
+  EXPECT_EQ(twice.exit_code, 1);
+  EXPECT_TRUE(contains(twice.err, "twice")) << twice.err;
+  const auto unknown = run_cli(quoted_args({"embed", "-b", "musicnn-vgg", clip.string(), "-o", (dir / "y.h5").string(), "--layer", "pool5,pool7"}));
+  EXPECT_NE(unknown.exit_code, 0);
+  EXPECT_TRUE(contains(unknown.err, "pool7")) << unknown.err;
+}
+
+TEST(EmbedCli, ClipsShorterThanAPatchAreEmbeddedNotSkipped) {
+  ScratchDir dir;
+  fs::create_directories(dir / "notes");
+  write_wav(dir / "notes" / "half_second.wav", tone(0.5, 440));
+  write_wav(dir / "notes" / "one_second.wav", tone(1.0, 660));
+  write_wav(dir / "notes" / "two_seconds.wav", tone(2.0, 880));
+  write_wav(dir / "notes" / "silent.wav", std::vector<std::int16_t>(8000, 0));
+  for (const char* padding : {"repeat", "silence"}) {
+    const fs::path output = dir / (std::string(padding) + ".h5");
+    const auto result = run_cli(quoted_args({"embed", "-b", "musicnn-vgg", (dir / "notes").string(), "-o", output.string(), "--pad-short", padding,
+                                             "--layer", "pool5,pool3"}));
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    const EmbeddingStore pool5(output);
+    EXPECT_EQ(pool5.ids(), (std::vector<std::string>{"half_second", "one_second", "two_seconds"})) << padding;
+    EXPECT_EQ(pool5.offsets(), (std::vector<std::uint64_t>{0, 1, 2, 3})) << padding;  // one pool5 frame each, none of padding
+    // pool3 keeps the rows of each clip's own length: 32, 63 and 126 log-mel frames.
+    EXPECT_EQ(EmbeddingStore(output, "pool3").offsets(), (std::vector<std::uint64_t>{0, 3, 10, 25})) << padding;
+    EXPECT_TRUE(contains(read_text(fs::path(output.string() + ".errors.tsv")), "silent")) << padding;
+  }
+  EXPECT_NE(EmbeddingStore(dir / "repeat.h5").read_track(0).values, EmbeddingStore(dir / "silence.h5").read_track(0).values);
 }
 
 }  // namespace
