@@ -8,10 +8,14 @@
 //   /splits/track_ids                       the store's track ids the split indices refer to
 //   /splits/<train|val|test>/<positive|negative>/{offsets,indices}
 //                                           concept k's tracks: indices[offsets[k]:offsets[k+1]]
+//   /calibration/<layer>/test_<positive|negative>/{offsets,scores}
+//                                           concept k's held-out test tracks' scores (mean frame
+//                                           activation), ascending: scores[offsets[k]:offsets[k+1]]
 //   /skipped/names, /skipped/n_tracks, /skipped/reasons   concepts not trained, and why
 
 #include <cstdint>
 #include <filesystem>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -41,6 +45,28 @@ struct TrackLists {
   std::size_t size() const { return offsets.size() - 1; }
 };
 
+// Per concept, a ragged list of scores.
+struct ScoreLists {
+  std::vector<std::uint64_t> offsets{0};
+  std::vector<float> scores;
+  void add(const std::vector<float>& concept_scores) {
+    scores.insert(scores.end(), concept_scores.begin(), concept_scores.end());
+    offsets.push_back(scores.size());
+  }
+  std::size_t size() const { return offsets.size() - 1; }
+  std::span<const float> of(std::size_t concept_index) const {
+    return std::span<const float>(scores).subspan(offsets[concept_index], offsets[concept_index + 1] - offsets[concept_index]);
+  }
+};
+
+// How each concept scores the held-out test tracks it never trained on, members and not: what
+// makes one track's score readable ("above 97 % of the concept's test non-members"). A track's
+// score is its mean frame activation sigmoid(v·x + b). Empty for CAVs learned elsewhere.
+struct ConceptCalibration {
+  ScoreLists test_positive, test_negative;  // each concept's list sorted ascending
+  bool empty() const { return test_positive.size() == 0; }
+};
+
 struct ConceptSplits {
   std::vector<std::string> track_ids;       // the store's ids
   TrackLists train_positive, train_negative, val_positive, val_negative, test_positive, test_negative;
@@ -63,6 +89,7 @@ struct ConceptSet {
   std::vector<float> bias;                  // K
   std::vector<ConceptMetrics> metrics;      // K, or empty for CAVs learned elsewhere
   ConceptSplits splits;                     // empty for CAVs learned elsewhere
+  ConceptCalibration calibration;           // of this layer's CAVs; empty for CAVs learned elsewhere
   std::vector<SkippedConcept> skipped;
   std::vector<std::pair<std::string, std::string>> text_attributes;    // provenance
   std::vector<std::pair<std::string, double>> number_attributes;       // settings (seed, cut-offs)

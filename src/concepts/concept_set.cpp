@@ -47,12 +47,24 @@ constexpr SplitPart kSplitParts[] = {
 
 std::string cav_path(const std::string& layer, const char* what) { return "/cav/" + layer + "/" + what; }
 
+struct CalibrationPart {
+  const char* name;
+  ScoreLists ConceptCalibration::*member;
+};
+constexpr CalibrationPart kCalibrationParts[] = {{"test_positive", &ConceptCalibration::test_positive},
+                                                 {"test_negative", &ConceptCalibration::test_negative}};
+
+std::string calibration_path(const std::string& layer, const CalibrationPart& part, const char* what) {
+  return "/calibration/" + layer + "/" + part.name + "/" + what;
+}
+
 }  // namespace
 
 void write_concept_set(const fs::path& path, const ConceptSet& set) {
   const std::size_t k = set.size();
   if (set.types.size() != k || set.kept.size() != k || set.bias.size() != k || set.weights.size() != k * set.dim ||
-      (!set.metrics.empty() && set.metrics.size() != k)) {
+      (!set.metrics.empty() && set.metrics.size() != k) ||
+      (!set.calibration.empty() && (set.calibration.test_positive.size() != k || set.calibration.test_negative.size() != k))) {
     throw FatalError(path.string() + ": concept set arrays disagree in size");
   }
   AtomicOutput output(path, TempKind::Scratch);
@@ -85,6 +97,13 @@ void write_concept_set(const fs::path& path, const ConceptSet& set) {
     h5::write_vector<float>(root, cav_path(set.layer, "weights"), set.weights, weight_shape);
     h5::write_vector<float>(root, cav_path(set.layer, "bias"), set.bias);
 
+    if (!set.calibration.empty()) {
+      for (const auto& part : kCalibrationParts) {
+        const ScoreLists& lists = set.calibration.*part.member;
+        h5::write_vector<std::uint64_t>(root, calibration_path(set.layer, part, "offsets"), lists.offsets);
+        h5::write_vector<float>(root, calibration_path(set.layer, part, "scores"), lists.scores);
+      }
+    }
     if (!set.splits.empty()) {
       h5::write_strings(root, "/splits/track_ids", set.splits.track_ids);
       for (const auto& part : kSplitParts) {
@@ -168,6 +187,17 @@ ConceptSet read_concept_set(const fs::path& path, const std::string& layer) {
       }
       for (auto index : lists.indices)
         if (index >= set.splits.track_ids.size()) throw InputError(path.string(), std::string("split ") + part.path + " indexes past /splits/track_ids");
+    }
+  }
+  if (h5::exists(root, "/calibration/" + set.layer)) {
+    for (const auto& part : kCalibrationParts) {
+      ScoreLists& lists = set.calibration.*part.member;
+      lists.offsets = h5::read_vector<std::uint64_t>(root, calibration_path(set.layer, part, "offsets"), name);
+      lists.scores = h5::read_vector<float>(root, calibration_path(set.layer, part, "scores"), name);
+      if (lists.offsets.size() != k + 1 || lists.offsets.front() != 0 || !std::is_sorted(lists.offsets.begin(), lists.offsets.end()) ||
+          lists.offsets.back() != lists.scores.size()) {
+        throw InputError(path.string(), std::string("calibration ") + part.name + " is inconsistent");
+      }
     }
   }
   if (h5::exists(root, "/skipped/names")) {

@@ -42,6 +42,7 @@ struct ConceptResult {
   float bias = 0;
   ConceptMetrics metrics;
   Split positive, negative;
+  std::vector<float> test_positive_scores, test_negative_scores;  // per test track, ascending
 
   std::string encode(std::uint64_t ordinal) const {
     RecordWriter writer;
@@ -54,6 +55,8 @@ struct ConceptResult {
       writer.put_vector(split->val);
       writer.put_vector(split->test);
     }
+    writer.put_vector(test_positive_scores);
+    writer.put_vector(test_negative_scores);
     return writer.bytes();
   }
 
@@ -69,6 +72,8 @@ struct ConceptResult {
       split->val = reader.get_vector<std::uint32_t>();
       split->test = reader.get_vector<std::uint32_t>();
     }
+    result.test_positive_scores = reader.get_vector<float>();
+    result.test_negative_scores = reader.get_vector<float>();
     return result;
   }
 };
@@ -156,6 +161,7 @@ class FrameTable {
     }
   }
   std::size_t dim() const { return dim_; }
+  std::uint64_t frame_count(std::uint32_t track) const { return offsets_[track + 1] - offsets_[track]; }
 
  private:
   const float* frames_;
@@ -252,6 +258,17 @@ ConceptResult train_concept(const ResolvedConcept& concept_entry, const TrainCon
   result.metrics.train_balanced_accuracy = score_balanced_accuracy(work.train, weights, bias, work, dim);
   result.metrics.val_balanced_accuracy = best_accuracy;
   result.metrics.test_balanced_accuracy = score_balanced_accuracy(work.test, weights, bias, work, dim, &result.metrics.test_roc_auc);
+  // work.scores now holds the test frames' decision values, positives' tracks then negatives'.
+  std::size_t row = 0;
+  for (auto [tracks, scores] : {std::pair{&result.positive.test, &result.test_positive_scores}, std::pair{&result.negative.test, &result.test_negative_scores}}) {
+    for (const std::uint32_t track : *tracks) {
+      const std::uint64_t frames = table.frame_count(track);
+      double sum = 0;
+      for (std::uint64_t f = 0; f < frames; ++f, ++row) sum += 1.0 / (1.0 + std::exp(-static_cast<double>(work.scores[row])));
+      scores->push_back(static_cast<float>(sum / static_cast<double>(std::max<std::uint64_t>(frames, 1))));
+    }
+    std::sort(scores->begin(), scores->end());
+  }
 
   // Back to the raw embedding space: v = w / scale, b = b_std - sum(v * mean).
   result.weights.resize(dim);
@@ -278,8 +295,10 @@ std::string file_digest(const fs::path& path) {
 
 // Everything that changes the results; a journal left by a run with another fingerprint is discarded.
 std::string fingerprint(const TrainConfig& config, const EmbeddingStore& store) {
-  std::string text = fmt::format("store={} tracks={} frames={} layer={} dim={} memberships={} min={} max={} large={} neg={} val={} test={} iter={} tol={} seed={} reg=",
-                                 fs::absolute(store.path()).string(), store.track_count(), store.total_frames(),
+  // The journal's record layout: a journal written by another layout is discarded, not misread.
+  constexpr int kRecordSchema = 2;
+  std::string text = fmt::format("schema={} store={} tracks={} frames={} layer={} dim={} memberships={} min={} max={} large={} neg={} val={} test={} iter={} tol={} seed={} reg=",
+                                 kRecordSchema, fs::absolute(store.path()).string(), store.track_count(), store.total_frames(),
                                  store.layer().name, store.dim(), file_digest(config.memberships), config.min_tracks,
                                  config.max_tracks, config.large, config.negative_ratio, config.val_fraction, config.test_fraction,
                                  config.max_iterations, config.tolerance, config.seed);
@@ -421,6 +440,8 @@ void ConceptTrainer::run() {
     set.splits.train_negative.add(result.negative.train);
     set.splits.val_negative.add(result.negative.val);
     set.splits.test_negative.add(result.negative.test);
+    set.calibration.test_positive.add(result.test_positive_scores);
+    set.calibration.test_negative.add(result.test_negative_scores);
   }
   set.text_attributes = {{"source", "train"},
                          {"store", fs::absolute(config_.embeddings).string()},

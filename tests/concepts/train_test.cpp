@@ -4,7 +4,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -14,6 +16,7 @@
 #include "conceptree/concepts.hpp"
 #include "conceptree/error.hpp"
 #include "conceptree/npy.hpp"
+#include "conceptree/store.hpp"
 #include "conceptree/synth.hpp"
 #include "support/test_support.hpp"
 
@@ -149,9 +152,11 @@ TEST(Train, ReportsUnknownTracksAndSkipsEmptyAndOversizedConcepts) {
   TrainConfig config = train_config(corpus, dir / "concepts.h5");
   config.memberships = (dir / "memberships.tsv").string();
   config.max_tracks = 100;
+  config.large = "skip";
   ConceptTrainer trainer(config);
   trainer.run();
   EXPECT_EQ(trainer.summary().unknown_memberships, 2u);
+  EXPECT_GT(trainer.summary().skipped_large, 0u);
   const ConceptSet set = read_concept_set(dir / "concepts.h5");
   bool ghost_skipped = false;
   for (const auto& skipped : set.skipped) {
@@ -168,6 +173,42 @@ TEST(Train, ReportsUnknownTracksAndSkipsEmptyAndOversizedConcepts) {
   config.output = (dir / "strict.h5").string();
   EXPECT_THROW(ConceptTrainer(config).run(), FatalError);
   EXPECT_FALSE(fs::exists(dir / "strict.h5"));
+}
+
+// The calibration scores are each test track's mean frame activation under the stored CAV,
+// recomputed here from the store's raw frames.
+TEST(Train, CalibrationHoldsEveryConceptsHeldOutTrackScores) {
+  ScratchDir dir;
+  const fs::path corpus = make_corpus(dir);
+  ConceptTrainer(train_config(corpus, dir / "concepts.h5")).run();
+  const ConceptSet set = read_concept_set(dir / "concepts.h5");
+  ASSERT_FALSE(set.calibration.empty());
+  const EmbeddingStore store(corpus / "store.h5");
+  for (std::size_t k = 0; k < set.size(); ++k) {
+    for (auto [lists, split] : {std::pair{&set.calibration.test_positive, &set.splits.test_positive},
+                                std::pair{&set.calibration.test_negative, &set.splits.test_negative}}) {
+      const auto scores = lists->of(k);
+      std::vector<float> expected;
+      for (std::uint64_t i = split->offsets[k]; i < split->offsets[k + 1]; ++i) {
+        const FrameMatrix frames = store.read_track(split->indices[i]);
+        double sum = 0;
+        for (std::uint64_t r = 0; r < frames.rows; ++r) {
+          double logit = set.bias[k];
+          for (std::uint64_t d = 0; d < frames.cols; ++d) logit += double(set.weights[k * set.dim + d]) * frames.values[r * frames.cols + d];
+          sum += 1 / (1 + std::exp(-logit));
+        }
+        expected.push_back(static_cast<float>(sum / double(frames.rows)));
+      }
+      std::sort(expected.begin(), expected.end());
+      ASSERT_EQ(scores.size(), expected.size()) << set.names[k];
+      for (std::size_t i = 0; i < expected.size(); ++i) EXPECT_NEAR(scores[i], expected[i], 1e-4) << set.names[k];
+    }
+    if (set.kept[k]) {
+      const auto positive = set.calibration.test_positive.of(k);
+      const auto negative = set.calibration.test_negative.of(k);
+      EXPECT_GT(positive[positive.size() / 2], negative[negative.size() / 2]) << set.names[k] << ": medians";
+    }
+  }
 }
 
 TEST(Train, RefusesAnExistingOutputAndMemberlessInput) {
