@@ -6,10 +6,12 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "conceptree/params.hpp"
+#include "conceptree/store.hpp"
 
 namespace conceptree {
 
@@ -55,6 +57,33 @@ struct EmbedSummary {
   std::filesystem::path errors_file;
   double seconds = 0;
 };
+
+// One audio file to frame embeddings with `config`'s backbone (backbone, weights, layer, mode,
+// patch hop, pad-short): decode, resample to 16 kHz mono, log-mel, network. Thread-safe; weights
+// are loaded once, at construction (FatalError when they cannot be).
+class AudioFrameEmbedder {
+ public:
+  explicit AudioFrameEmbedder(const EmbedConfig& config);
+  AudioFrameEmbedder(AudioFrameEmbedder&&) noexcept;
+  ~AudioFrameEmbedder();
+  // The store layers the frames are for: names and frame hops, in --layer order.
+  const std::vector<StoreLayer>& layers() const;
+  std::string description() const;  // provenance, e.g. "musicnn-vgg fullconv pool5"
+  std::string weights() const;      // the musicnn weights file, empty for dsp
+  // One matrix per layer. Throws InputError naming the file when it cannot be read, is silent,
+  // or is too short for one frame.
+  std::vector<FrameMatrix> embed(const std::filesystem::path& audio) const;
+  // Seconds of audio embedded so far, by all threads.
+  double audio_seconds() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// The embed settings that produced store layer `layer` ("dsp", "pool5", "pool4_patch"...), so
+// audio can be embedded the way a concept set's frames were. Throws InputError for other names.
+EmbedConfig embed_config_for_layer(const std::string& layer);
 
 class AudioEmbedder {
  public:

@@ -119,48 +119,90 @@ BackboneSetup describe_backbone(const EmbedConfig& config) {
 
 class AudioSource : public TrackSource {
  public:
-  AudioSource(std::vector<AudioItem> items, const EmbedConfig& config, const BackboneSetup& setup, std::optional<MusicnnVgg> vgg)
-      : items_(std::move(items)), config_(config), setup_(setup), vgg_(std::move(vgg)),
-        padding_(config.pad_short == "silence" ? ShortClipPadding::Silence : ShortClipPadding::Repeat) {}
+  AudioSource(std::vector<AudioItem> items, const AudioFrameEmbedder& embedder) : items_(std::move(items)), embedder_(embedder) {}
 
   std::size_t size() const override { return items_.size(); }
   const std::string& id(std::size_t index) const override { return items_[index].id; }
-
-  LoadedTrack load(std::size_t index) const override {
-    const AudioItem& item = items_[index];
-    const std::vector<float> samples = read_audio(item.path, kLogMelSampleRate);
-    float peak = 0;
-    for (float sample : samples) peak = std::max(peak, std::fabs(sample));
-    if (peak < kSilencePeak) throw InputError(item.path.string(), "silent (peak below -120 dBFS)");
-    samples_ += samples.size();
-    const FrameMatrix logmel = logmel_.compute(samples);
-    LoadedTrack track;
-    if (!vgg_) {
-      track.layers.push_back(dsp_.compute(logmel));
-    } else if (config_.mode == "patch") {
-      track.layers = vgg_->patches(logmel, setup_.network_layers, config_.patch_hop_frames, padding_);
-    } else {
-      track.layers = vgg_->fullconv(logmel, setup_.network_layers, MusicnnVgg::kMaxChunkFrames, padding_);
-    }
-    for (const auto& frames : track.layers)
-      if (frames.rows == 0) throw InputError(item.path.string(), "too short for one embedding frame");
-    return track;
-  }
-
-  double audio_seconds() const { return static_cast<double>(samples_.load()) / kLogMelSampleRate; }
+  LoadedTrack load(std::size_t index) const override { return {embedder_.embed(items_[index].path)}; }
 
  private:
   std::vector<AudioItem> items_;
-  const EmbedConfig& config_;
-  const BackboneSetup& setup_;
-  std::optional<MusicnnVgg> vgg_;
-  ShortClipPadding padding_;
-  LogMel logmel_;
-  DspDescriptor dsp_;
-  mutable std::atomic<std::uint64_t> samples_{0};
+  const AudioFrameEmbedder& embedder_;
 };
 
 }  // namespace
+
+struct AudioFrameEmbedder::State {
+  EmbedConfig config;
+  BackboneSetup setup;
+  std::optional<MusicnnVgg> vgg;
+  fs::path weights;
+  ShortClipPadding padding = ShortClipPadding::Repeat;
+  LogMel logmel;
+  DspDescriptor dsp;
+  std::atomic<std::uint64_t> samples{0};
+};
+
+AudioFrameEmbedder::AudioFrameEmbedder(const EmbedConfig& config) : state_(std::make_unique<State>()) {
+  State& s = *state_;
+  s.config = config;
+  s.setup = describe_backbone(config);
+  s.padding = config.pad_short == "silence" ? ShortClipPadding::Silence : ShortClipPadding::Repeat;
+  if (config.backbone == "musicnn-vgg") {
+    try {
+      s.weights = config.weights.empty() ? shipped_musicnn_weights() : fs::path(config.weights);
+      s.vgg = MusicnnVgg::load(s.weights);
+    } catch (const InputError& error) {
+      throw FatalError(error.what());
+    }
+  }
+}
+
+AudioFrameEmbedder::AudioFrameEmbedder(AudioFrameEmbedder&&) noexcept = default;
+AudioFrameEmbedder::~AudioFrameEmbedder() = default;
+const std::vector<StoreLayer>& AudioFrameEmbedder::layers() const { return state_->setup.store_layers; }
+std::string AudioFrameEmbedder::description() const { return state_->setup.description; }
+std::string AudioFrameEmbedder::weights() const { return state_->weights.string(); }
+double AudioFrameEmbedder::audio_seconds() const { return static_cast<double>(state_->samples.load()) / kLogMelSampleRate; }
+
+std::vector<FrameMatrix> AudioFrameEmbedder::embed(const fs::path& audio) const {
+  const State& s = *state_;
+  const std::vector<float> samples = read_audio(audio, kLogMelSampleRate);
+  float peak = 0;
+  for (float sample : samples) peak = std::max(peak, std::fabs(sample));
+  if (peak < kSilencePeak) throw InputError(audio.string(), "silent (peak below -120 dBFS)");
+  state_->samples += samples.size();
+  const FrameMatrix logmel = s.logmel.compute(samples);
+  std::vector<FrameMatrix> layers;
+  if (!s.vgg) {
+    layers.push_back(s.dsp.compute(logmel));
+  } else if (s.config.mode == "patch") {
+    layers = s.vgg->patches(logmel, s.setup.network_layers, s.config.patch_hop_frames, s.padding);
+  } else {
+    layers = s.vgg->fullconv(logmel, s.setup.network_layers, MusicnnVgg::kMaxChunkFrames, s.padding);
+  }
+  for (const auto& frames : layers)
+    if (frames.rows == 0) throw InputError(audio.string(), "too short for one embedding frame");
+  return layers;
+}
+
+EmbedConfig embed_config_for_layer(const std::string& layer) {
+  EmbedConfig config;
+  std::string network_layer = layer;
+  if (layer.ends_with("_patch")) {
+    config.mode = "patch";
+    network_layer = layer.substr(0, layer.size() - std::string_view("_patch").size());
+  }
+  if (layer == "dsp") return config;
+  for (const char* known : {"pool3", "pool4", "pool5", "output"}) {
+    if (network_layer == known && (network_layer != "output" || config.mode == "patch")) {
+      config.backbone = "musicnn-vgg";
+      config.layer = network_layer;
+      return config;
+    }
+  }
+  throw InputError(layer, "not a layer conceptree embed writes (dsp, pool3..pool5, or <layer>_patch); embed the audio yourself and pass --embeddings");
+}
 
 AudioEmbedder::AudioEmbedder(EmbedConfig config) : config_(std::move(config)) {}
 
@@ -170,17 +212,8 @@ void AudioEmbedder::run() {
   summary_ = {};
   if (config_.inputs.empty() && config_.list.empty()) throw FatalError("give audio files or folders, or --list");
   refuse_to_overwrite(config_.output, config_.overwrite);
-  const BackboneSetup setup = describe_backbone(config_);
-  std::optional<MusicnnVgg> vgg;
-  if (config_.backbone == "musicnn-vgg") {
-    try {
-      const fs::path weights = config_.weights.empty() ? shipped_musicnn_weights() : fs::path(config_.weights);
-      vgg = MusicnnVgg::load(weights);
-      log_info("musicnn-vgg weights: " + weights.string());
-    } catch (const InputError& error) {
-      throw FatalError(error.what());
-    }
-  }
+  const AudioFrameEmbedder embedder(config_);
+  if (!embedder.weights().empty()) log_info("musicnn-vgg weights: " + embedder.weights());
   std::vector<AudioItem> items = find_audio(config_);
   if (items.empty()) throw FatalError(fmt::format("no audio files found (looked for {})", fmt::join(kAudioExtensions, " ")));
   summary_.tracks = items.size();
@@ -188,15 +221,15 @@ void AudioEmbedder::run() {
   for (const auto& input : config_.inputs) sources.push_back(fs::absolute(input).string());
   if (!config_.list.empty()) sources.push_back(fmt::format("--list {}", fs::absolute(config_.list).string()));
 
-  const AudioSource source(std::move(items), config_, setup, std::move(vgg));
+  const AudioSource source(std::move(items), embedder);
   StoreBuildOptions options;
   options.output = config_.output;
   options.input_name = "audio";
-  options.layers = setup.store_layers;
+  options.layers = embedder.layers();
   options.provenance.backbone = config_.backbone;
-  options.provenance.source = fmt::format("{} of {}", setup.description, fmt::join(sources, " "));
+  options.provenance.source = fmt::format("{} of {}", embedder.description(), fmt::join(sources, " "));
   options.provenance.sample_rate = kLogMelSampleRate;
-  options.provenance.frame_hop_seconds = setup.store_layers.front().frame_hop_seconds;
+  options.provenance.frame_hop_seconds = embedder.layers().front().frame_hop_seconds;
   options.jobs = config_.jobs;
   // Audio tracks are heavy to load: enough per batch to keep 16 cores busy, few enough to keep
   // memory small.
@@ -211,7 +244,7 @@ void AudioEmbedder::run() {
   summary_.frames = build.frames;
   summary_.dim = build.dim;
   summary_.errors_file = build.errors_file;
-  summary_.audio_seconds = source.audio_seconds();
+  summary_.audio_seconds = embedder.audio_seconds();
   summary_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 }
 
