@@ -58,6 +58,15 @@ struct EmbedSummary {
   double seconds = 0;
 };
 
+struct AudioFile {
+  std::string id;                      // path relative to its folder without extension, or the list's id
+  std::filesystem::path path;
+};
+// The audio files of `inputs` (files, and folders walked recursively for audio extensions) and of
+// `list` (TSV id<TAB>path; relative paths relative to the list), sorted by id. Throws FatalError
+// for a missing input, a bad list line, or one id naming two files.
+std::vector<AudioFile> find_audio_files(const std::vector<std::string>& inputs, const std::string& list);
+
 // One audio file to frame embeddings with `config`'s backbone (backbone, weights, layer, mode,
 // patch hop, pad-short): decode, resample to 16 kHz mono, log-mel, network. Thread-safe; weights
 // are loaded once, at construction (FatalError when they cannot be).

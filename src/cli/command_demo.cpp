@@ -16,7 +16,7 @@ void add_demo_command(CLI::App& app) {
       "evaluation.json and report.html. Rerunning reuses finished stages; --overwrite redoes them all.");
   bind_options(*command, *config);
   command->callback([config] {
-    weights_from_environment(config->embed);
+    weights_from_environment(config->embed.weights);
     DemoPipeline demo(*config);
     demo.run();
     const std::string headline = format_demo_headline(demo.summary());

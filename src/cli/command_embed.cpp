@@ -10,10 +10,10 @@
 
 namespace conceptree::cli {
 
-void weights_from_environment(EmbedConfig& config) {
-  if (!config.weights.empty()) return;
+void weights_from_environment(std::string& weights) {
+  if (!weights.empty()) return;
   const char* from_environment = std::getenv("CONCEPTREE_MSD_VGG");
-  if (from_environment != nullptr) config.weights = from_environment;
+  if (from_environment != nullptr) weights = from_environment;
 }
 
 void add_embed_command(CLI::App& app) {
@@ -26,7 +26,7 @@ void add_embed_command(CLI::App& app) {
       "from OUTPUT.partial when the same command is run again.");
   bind_options(*command, *config);
   command->callback([config] {
-    weights_from_environment(*config);
+    weights_from_environment(config->weights);
     AudioEmbedder embedder(*config);
     embedder.run();
     const auto& s = embedder.summary();

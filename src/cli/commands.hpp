@@ -2,13 +2,13 @@
 
 #include <CLI/CLI.hpp>
 
-#include "conceptree/embed.hpp"
+#include <string>
 
 namespace conceptree::cli {
 
 // --weights not given: $CONCEPTREE_MSD_VGG when set (the library itself reads no environment, and
 // falls back to the weights shipped with conceptree).
-void weights_from_environment(EmbedConfig& config);
+void weights_from_environment(std::string& weights);
 
 // Each adds one subcommand whose callback runs the job; errors propagate as exceptions.
 void add_import_command(CLI::App& app);
@@ -24,5 +24,6 @@ void add_logmel_command(CLI::App& app);
 void add_evaluate_command(CLI::App& app);
 void add_report_command(CLI::App& app);
 void add_demo_command(CLI::App& app);
+void add_explain_command(CLI::App& app);
 
 }  // namespace conceptree::cli

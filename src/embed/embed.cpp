@@ -31,19 +31,16 @@ namespace {
 constexpr float kSilencePeak = 1e-6f;
 const std::set<std::string> kAudioExtensions = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff"};
 
-struct AudioItem {
-  std::string id;
-  fs::path path;
-};
-
 std::string lower(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return text;
 }
 
-std::vector<AudioItem> find_audio(const EmbedConfig& config) {
-  std::vector<AudioItem> items;
-  for (const auto& input : config.inputs) {
+}  // namespace
+
+std::vector<AudioFile> find_audio_files(const std::vector<std::string>& inputs, const std::string& list) {
+  std::vector<AudioFile> items;
+  for (const auto& input : inputs) {
     const fs::path root(input);
     if (fs::is_directory(root)) {
       for (const auto& entry : fs::recursive_directory_iterator(root, fs::directory_options::follow_directory_symlink)) {
@@ -56,32 +53,35 @@ std::vector<AudioItem> find_audio(const EmbedConfig& config) {
       throw FatalError(fmt::format("{}: no such file or folder", input));
     }
   }
-  if (!config.list.empty()) {
-    std::ifstream in(config.list);
-    if (!in) throw FatalError(fmt::format("{}: cannot open", config.list));
+  if (!list.empty()) {
+    std::ifstream in(list);
+    if (!in) throw FatalError(fmt::format("{}: cannot open", list));
     std::string line;
     for (std::size_t number = 1; std::getline(in, line); ++number) {
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (line.empty()) continue;
       const auto tab = line.find('\t');
       if (tab == std::string::npos || tab == 0 || tab + 1 == line.size()) {
-        throw FatalError(fmt::format("{}:{}: expected id<TAB>path", config.list, number));
+        throw FatalError(fmt::format("{}:{}: expected id<TAB>path", list, number));
       }
       fs::path path = line.substr(tab + 1);
       // Relative paths in a list are relative to the list, so the list can travel with its audio.
-      if (path.is_relative()) path = fs::path(config.list).parent_path() / path;
+      if (path.is_relative()) path = fs::path(list).parent_path() / path;
       items.push_back({line.substr(0, tab), path});
     }
   }
   // Sorted by id, so the store's order does not depend on the file system's.
-  std::sort(items.begin(), items.end(), [](const AudioItem& a, const AudioItem& b) { return a.id < b.id; });
+  std::sort(items.begin(), items.end(), [](const AudioFile& a, const AudioFile& b) { return a.id < b.id; });
   for (std::size_t i = 1; i < items.size(); ++i) {
     if (items[i].id == items[i - 1].id) {
       throw FatalError(fmt::format("track id '{}' names two files: {} and {}", items[i].id, items[i - 1].path.string(), items[i].path.string()));
     }
   }
+  if (items.empty()) throw FatalError(fmt::format("no audio files found (looked for {})", fmt::join(kAudioExtensions, " ")));
   return items;
 }
+
+namespace {
 
 // How a backbone is set up for one run, and what its frames mean.
 struct BackboneSetup {
@@ -119,14 +119,14 @@ BackboneSetup describe_backbone(const EmbedConfig& config) {
 
 class AudioSource : public TrackSource {
  public:
-  AudioSource(std::vector<AudioItem> items, const AudioFrameEmbedder& embedder) : items_(std::move(items)), embedder_(embedder) {}
+  AudioSource(std::vector<AudioFile> items, const AudioFrameEmbedder& embedder) : items_(std::move(items)), embedder_(embedder) {}
 
   std::size_t size() const override { return items_.size(); }
   const std::string& id(std::size_t index) const override { return items_[index].id; }
   LoadedTrack load(std::size_t index) const override { return {embedder_.embed(items_[index].path)}; }
 
  private:
-  std::vector<AudioItem> items_;
+  std::vector<AudioFile> items_;
   const AudioFrameEmbedder& embedder_;
 };
 
@@ -214,8 +214,7 @@ void AudioEmbedder::run() {
   refuse_to_overwrite(config_.output, config_.overwrite);
   const AudioFrameEmbedder embedder(config_);
   if (!embedder.weights().empty()) log_info("musicnn-vgg weights: " + embedder.weights());
-  std::vector<AudioItem> items = find_audio(config_);
-  if (items.empty()) throw FatalError(fmt::format("no audio files found (looked for {})", fmt::join(kAudioExtensions, " ")));
+  std::vector<AudioFile> items = find_audio_files(config_.inputs, config_.list);
   summary_.tracks = items.size();
   std::vector<std::string> sources;
   for (const auto& input : config_.inputs) sources.push_back(fs::absolute(input).string());

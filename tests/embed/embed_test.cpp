@@ -24,39 +24,12 @@ using conceptree::testing::ScratchDir;
 using conceptree::testing::shell_quote;
 using conceptree::testing::test_data;
 using conceptree::testing::write_text;
+using conceptree::testing::write_wav;
+using conceptree::testing::tone;
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 fs::path weights() { return conceptree::testing::musicnn_weights(); }
-
-// A 16-bit PCM mono wav of `samples`.
-void write_wav(const fs::path& path, const std::vector<std::int16_t>& samples, std::uint32_t rate = 16000) {
-  std::ofstream out(path, std::ios::binary);
-  const auto put32 = [&](std::uint32_t v) { out.write(reinterpret_cast<const char*>(&v), 4); };
-  const auto put16 = [&](std::uint16_t v) { out.write(reinterpret_cast<const char*>(&v), 2); };
-  const auto data_bytes = static_cast<std::uint32_t>(samples.size() * 2);
-  out.write("RIFF", 4);
-  put32(36 + data_bytes);
-  out.write("WAVEfmt ", 8);
-  put32(16);
-  put16(1);
-  put16(1);
-  put32(rate);
-  put32(rate * 2);
-  put16(2);
-  put16(16);
-  out.write("data", 4);
-  put32(data_bytes);
-  out.write(reinterpret_cast<const char*>(samples.data()), static_cast<std::streamsize>(data_bytes));
-}
-
-std::vector<std::int16_t> tone(double seconds, double frequency, double amplitude = 8000) {
-  std::vector<std::int16_t> samples(static_cast<std::size_t>(seconds * 16000));
-  for (std::size_t i = 0; i < samples.size(); ++i) {
-    samples[i] = static_cast<std::int16_t>(amplitude * std::sin(2 * M_PI * frequency * static_cast<double>(i) / 16000));
-  }
-  return samples;
-}
 
 // A folder: sub/<the two in-repo clips>, tone.wav, silence.wav, broken.mp3.
 void make_music_folder(const fs::path& folder) {

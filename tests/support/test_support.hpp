@@ -6,6 +6,7 @@
 
 #include "conceptree/error.hpp"
 
+#include <cstdint>
 #include <filesystem>
 #include <initializer_list>
 #include <optional>
@@ -54,6 +55,10 @@ CommandResult run_python_script(const std::string& python, const std::filesystem
                                 std::initializer_list<std::string> arguments);
 
 void write_text(const std::filesystem::path& path, const std::string& contents);
+// A 16-bit PCM mono wav of `samples`.
+void write_wav(const std::filesystem::path& path, const std::vector<std::int16_t>& samples, std::uint32_t rate = 16000);
+// A sine at 16 kHz.
+std::vector<std::int16_t> tone(double seconds, double frequency, double amplitude = 8000);
 std::string read_text(const std::filesystem::path& path);
 
 // In-repo fixtures, always present: tests/data/golden (our parity arrays) and tests/data/audio
