@@ -10,6 +10,8 @@
 // layer) or a store's tracks in, one HDF5 file (and optionally JSON) out.
 
 #include <cstdint>
+#include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -94,6 +96,24 @@ class ConceptExplainer {
   ExplainOptions options_;
 };
 
+// Reads an explanations file (conceptree explain's HDF5) back, track by track. Throws InputError
+// naming the file when it is not one or is inconsistent.
+class ExplanationReader {
+ public:
+  explicit ExplanationReader(const std::filesystem::path& path);
+  ExplanationReader(ExplanationReader&&) noexcept;
+  ~ExplanationReader();
+  const std::vector<std::string>& names() const;
+  const std::vector<std::string>& labels() const;
+  const std::vector<std::string>& ids() const;
+  bool calibrated() const;
+  TrackExplanation read(std::size_t track) const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
 struct ExplainConfig {
   std::vector<std::string> inputs{};   // audio files and folders
   std::string concepts{};
@@ -103,6 +123,8 @@ struct ExplainConfig {
   std::string layer{};                 // concept-set layer; empty = its only or first
   std::string output{};
   std::string json{};
+  std::string html{};
+  std::uint64_t html_tracks = 50;      // tracks on the page: it holds each one's activations and log-mel
   std::string weights{};               // musicnn weights, when the concept set's backbone needs them
   ExplainOptions options;
   int jobs = 0;
@@ -119,6 +141,8 @@ struct ExplainConfig {
     v(layer, {.name = "layer", .help = "CAV layer of the concept set (default: its only or first layer)"});
     v(output, {.name = "output", .help = "explanations to write (HDF5)", .required = true, .short_name = "o"});
     v(json, {.name = "json", .help = "also write the explanations as JSON to this file"});
+    v(html, {.name = "html", .help = "also write one self-contained offline page to explore the explanations (spectrogram, activation timeline grouped by the hierarchy, summary, playback)"});
+    v(html_tracks, {.name = "html-tracks", .help = "tracks shown on the --html page, the first ones explained (the page holds each one's activations and log-mel)", .min = 1, .max = 100000});
     v(weights, {.name = "weights", .help = "musicnn-vgg weights when the concept set was learned on them (default: the shipped ones)"});
     options.visit(v);
     v(jobs, {.name = "jobs", .help = "threads, 0 = all cores", .min = 0, .max = 1024, .short_name = "j"});

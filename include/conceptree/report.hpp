@@ -22,6 +22,7 @@ struct ReportConfig {
   std::string evaluation{};    // optional: JSON from 'conceptree evaluate --json'
   std::string truth{};         // optional: TSV child<TAB>parent, colours the map by truth family
   std::string labels{};        // optional: TSV id<TAB>label display names
+  std::string explanations{};  // optional: page of 'conceptree explain --html', linked from the header
   std::string output{};        // HTML file to write
   std::string layer{};         // CAV layer for the map; empty = the concept set's only or first layer
   std::uint64_t top_similar = 10;
@@ -35,6 +36,7 @@ struct ReportConfig {
     v(evaluation, {.name = "evaluation", .help = "evaluation JSON from 'conceptree evaluate --json', shown as tables"});
     v(truth, {.name = "truth", .help = "TSV child<TAB>parent of a known taxonomy: the map can colour concepts by their top-level truth ancestor"});
     v(labels, {.name = "labels", .help = "TSV id<TAB>label giving concepts display names (default: the hierarchy's labels, else the id)"});
+    v(explanations, {.name = "explanations", .help = "page from 'conceptree explain --html' to link from the report's header (the link is relative to the report's folder)"});
     v(output, {.name = "output", .help = "HTML report to write", .required = true, .short_name = "o"});
     v(layer, {.name = "layer", .help = "CAV layer of the concept set drawn on the map (default: its only or first layer)"});
     v(top_similar, {.name = "top-similar", .help = "most similar concepts listed per concept, each way", .min = 1, .max = 1000});

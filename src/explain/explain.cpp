@@ -11,17 +11,22 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "common/gemm.hpp"
 #include "conceptree/atomic_file.hpp"
+#include "conceptree/audio.hpp"
 #include "conceptree/batch_errors.hpp"
 #include "conceptree/embed.hpp"
 #include "conceptree/error.hpp"
+#include "conceptree/explain_page.hpp"
 #include "conceptree/log.hpp"
+#include "conceptree/logmel.hpp"
 #include "conceptree/progress.hpp"
 #include "conceptree/text_list.hpp"
 #include "conceptree/version.hpp"
 #include "hdf5/hdf5.hpp"
+#include "report/html_page.hpp"
 
 namespace conceptree {
 namespace fs = std::filesystem;
@@ -190,6 +195,109 @@ TrackExplanation ConceptExplainer::explain(const std::string& id, const FrameMat
 }
 
 // ---------------------------------------------------------------------------------------------
+// Reading explanations back
+
+struct ExplanationReader::State {
+  std::unique_ptr<h5::File> file;
+  std::vector<std::string> names, labels, ids;
+  bool calibrated = false;
+  std::uint64_t concepts = 0;
+  std::vector<std::uint64_t> offsets, path_offsets;
+  std::vector<std::uint32_t> segment_track, segment_concept, summary_track, path;
+  std::vector<double> segment_start, segment_end, summary_start, summary_end;
+  std::vector<float> segment_score, summary_score;
+  h5::Handle scores, mean_activation, present, frame_seconds, activations;
+};
+
+ExplanationReader::ExplanationReader(const fs::path& path) : state_(std::make_unique<State>()) {
+  State& s = *state_;
+  s.file = std::make_unique<h5::File>(path, h5::Mode::ReadOnly);
+  const hid_t root = s.file->id();
+  const std::string& name = s.file->name();
+  if (h5::string_attribute(root, "format").value_or("") != kExplanationsFormat) throw InputError(name, "not a conceptree explanations file");
+  s.calibrated = h5::string_attribute(root, "score").value_or("").starts_with("share");
+  s.names = h5::read_strings(h5::open_dataset(root, "/concepts/names", name).id());
+  s.labels = h5::read_strings(h5::open_dataset(root, "/concepts/labels", name).id());
+  s.ids = h5::read_strings(h5::open_dataset(root, "/tracks/ids", name).id());
+  s.concepts = s.names.size();
+  s.offsets = h5::read_vector<std::uint64_t>(root, "/tracks/offsets", name);
+  s.path_offsets = h5::read_vector<std::uint64_t>(root, "/summary/path_offsets", name);
+  s.segment_track = h5::read_vector<std::uint32_t>(root, "/segments/track", name);
+  s.segment_concept = h5::read_vector<std::uint32_t>(root, "/segments/concept", name);
+  s.segment_start = h5::read_vector<double>(root, "/segments/start", name);
+  s.segment_end = h5::read_vector<double>(root, "/segments/end", name);
+  s.segment_score = h5::read_vector<float>(root, "/segments/score", name);
+  s.summary_track = h5::read_vector<std::uint32_t>(root, "/summary/track", name);
+  s.summary_start = h5::read_vector<double>(root, "/summary/start", name);
+  s.summary_end = h5::read_vector<double>(root, "/summary/end", name);
+  s.summary_score = h5::read_vector<float>(root, "/summary/score", name);
+  s.path = h5::read_vector<std::uint32_t>(root, "/summary/path", name);
+  const std::size_t segments = s.segment_track.size(), entries = s.summary_track.size();
+  if (s.labels.size() != s.concepts || s.offsets.size() != s.ids.size() + 1 || !std::is_sorted(s.offsets.begin(), s.offsets.end()) ||
+      s.segment_concept.size() != segments || s.segment_start.size() != segments || s.segment_end.size() != segments ||
+      s.segment_score.size() != segments || s.summary_start.size() != entries || s.summary_end.size() != entries ||
+      s.summary_score.size() != entries || s.path_offsets.size() != entries + 1 || s.path_offsets.back() != s.path.size() ||
+      !std::is_sorted(s.path_offsets.begin(), s.path_offsets.end())) {
+    throw InputError(name, "explanations are inconsistent (dataset lengths disagree)");
+  }
+  if (!std::is_sorted(s.segment_track.begin(), s.segment_track.end()) || !std::is_sorted(s.summary_track.begin(), s.summary_track.end()))
+    throw InputError(name, "segments or summary entries are not in track order");
+  for (const auto concept_column : s.segment_concept)
+    if (concept_column >= s.concepts) throw InputError(name, "a segment names a concept column past /concepts/names");
+  for (const auto concept_column : s.path)
+    if (concept_column >= s.concepts) throw InputError(name, "a summary path names a concept column past /concepts/names");
+  s.scores = h5::open_dataset(root, "/tracks/scores", name);
+  s.mean_activation = h5::open_dataset(root, "/tracks/mean_activation", name);
+  s.present = h5::open_dataset(root, "/tracks/present", name);
+  s.frame_seconds = h5::open_dataset(root, "/frames/seconds", name);
+  s.activations = h5::open_dataset(root, "/frames/activations", name);
+  for (const auto* dataset : {&s.scores, &s.mean_activation, &s.present})
+    if (h5::dims(dataset->id()) != std::vector<std::uint64_t>{s.ids.size(), s.concepts}) throw InputError(name, "per-track datasets are not tracks x concepts");
+  if (h5::dims(s.activations.id()) != std::vector<std::uint64_t>{s.offsets.back(), s.concepts} || h5::dims(s.frame_seconds.id())[0] != s.offsets.back())
+    throw InputError(name, "per-frame datasets do not match /tracks/offsets");
+}
+
+ExplanationReader::ExplanationReader(ExplanationReader&&) noexcept = default;
+ExplanationReader::~ExplanationReader() = default;
+const std::vector<std::string>& ExplanationReader::names() const { return state_->names; }
+const std::vector<std::string>& ExplanationReader::labels() const { return state_->labels; }
+const std::vector<std::string>& ExplanationReader::ids() const { return state_->ids; }
+bool ExplanationReader::calibrated() const { return state_->calibrated; }
+
+TrackExplanation ExplanationReader::read(std::size_t track) const {
+  const State& s = *state_;
+  if (track >= s.ids.size()) throw InputError(s.file->name(), fmt::format("track {} of {}", track, s.ids.size()));
+  TrackExplanation e;
+  e.id = s.ids[track];
+  const std::uint64_t first = s.offsets[track];
+  e.frames = s.offsets[track + 1] - first;
+  e.frame_seconds.resize(e.frames);
+  h5::read_rows(s.frame_seconds.id(), H5T_NATIVE_DOUBLE, first, e.frames, e.frame_seconds.data());
+  e.activations.resize(e.frames * s.concepts);
+  h5::read_rows(s.activations.id(), H5T_NATIVE_FLOAT, first, e.frames, e.activations.data());
+  e.scores.resize(s.concepts);
+  e.mean_activation.resize(s.concepts);
+  e.present.resize(s.concepts);
+  h5::read_rows(s.scores.id(), H5T_NATIVE_FLOAT, track, 1, e.scores.data());
+  h5::read_rows(s.mean_activation.id(), H5T_NATIVE_FLOAT, track, 1, e.mean_activation.data());
+  h5::read_rows(s.present.id(), H5T_NATIVE_UINT8, track, 1, e.present.data());
+  // Segments and summary entries are written in track order, so each track's are one run.
+  const auto own = [&](const std::vector<std::uint32_t>& tracks) {
+    const auto [begin, end] = std::equal_range(tracks.begin(), tracks.end(), static_cast<std::uint32_t>(track));
+    return std::pair{static_cast<std::size_t>(begin - tracks.begin()), static_cast<std::size_t>(end - tracks.begin())};
+  };
+  const auto [segments_begin, segments_end] = own(s.segment_track);
+  for (std::size_t i = segments_begin; i < segments_end; ++i)
+    e.segments.push_back({s.segment_concept[i], s.segment_start[i], s.segment_end[i], s.segment_score[i]});
+  const auto [summary_begin, summary_end] = own(s.summary_track);
+  for (std::size_t i = summary_begin; i < summary_end; ++i) {
+    e.summary.push_back({{s.path.begin() + static_cast<std::ptrdiff_t>(s.path_offsets[i]), s.path.begin() + static_cast<std::ptrdiff_t>(s.path_offsets[i + 1])},
+                         s.summary_start[i], s.summary_end[i], s.summary_score[i]});
+  }
+  return e;
+}
+
+// ---------------------------------------------------------------------------------------------
 // The file driver
 
 namespace {
@@ -201,10 +309,13 @@ struct ExplainItem {
   std::size_t store_index = 0;
 };
 
-// The HDF5 output, appended to track by track (layout in docs/formats.md).
+// The HDF5 output, appended to track by track (layout in docs/formats.md). Every dataset records
+// how many of its rows a commit vouched for; reopening a file a killed run left drops the rest.
 class ExplanationWriter {
  public:
-  ExplanationWriter(const fs::path& path, const ConceptExplainer& explainer, const ExplainConfig& config, const std::string& layer)
+  // A new file, with what the explanations were made with in `settings`.
+  ExplanationWriter(const fs::path& path, const ConceptExplainer& explainer, const ExplainConfig& config, const std::string& layer,
+                    const std::string& settings)
       : file_(path, h5::Mode::Create) {
     const hid_t root = file_.id();
     h5::set_attribute(root, "format", std::string(kExplanationsFormat));
@@ -217,43 +328,60 @@ class ExplanationWriter {
                                                                         : "mean activation (the concept set holds no calibration)"));
     h5::set_attribute(root, "presence", config.options.presence);
     h5::set_attribute(root, "min_segment_seconds", config.options.min_segment_seconds);
+    h5::set_attribute(root, kSettingsAttribute, settings);
     h5::write_strings(root, "/concepts/names", explainer.names());
     h5::write_strings(root, "/concepts/labels", explainer.labels());
     const std::uint64_t k = explainer.names().size();
     ids_ = h5::create_extendable_strings(root, "/tracks/ids", 1024);
-    offsets_ = h5::create_extendable(root, "/tracks/offsets", H5T_STD_U64LE, 0, {.chunk_rows = 4096});
+    for (Column& column : columns_) {
+      const std::uint64_t width = column.concept_wide ? k : 0;
+      const std::uint64_t chunk = width > 0 ? std::max<std::uint64_t>(1, (std::uint64_t{1} << 16) / width) : 4096;
+      column.handle = h5::create_extendable(root, column.path, column.file_type, width,
+                                            {.chunk_rows = chunk, .deflate_level = column.compressed ? 4 : 0, .shuffle = column.compressed});
+    }
     const std::uint64_t zero = 0;
-    h5::append_rows(offsets_.id(), H5T_NATIVE_UINT64, &zero, 1);
-    scores_ = h5::create_extendable(root, "/tracks/scores", H5T_IEEE_F32LE, k, {.chunk_rows = chunk_rows(k)});
-    mean_activation_ = h5::create_extendable(root, "/tracks/mean_activation", H5T_IEEE_F32LE, k, {.chunk_rows = chunk_rows(k)});
-    present_ = h5::create_extendable(root, "/tracks/present", H5T_STD_U8LE, k, {.chunk_rows = chunk_rows(k)});
-    frame_seconds_ = h5::create_extendable(root, "/frames/seconds", H5T_IEEE_F64LE, 0, {.chunk_rows = 4096});
-    activations_ = h5::create_extendable(root, "/frames/activations", H5T_IEEE_F32LE, k,
-                                         {.chunk_rows = chunk_rows(k), .deflate_level = 4, .shuffle = true});
-    segment_track_ = h5::create_extendable(root, "/segments/track", H5T_STD_U32LE, 0, {.chunk_rows = 4096});
-    segment_concept_ = h5::create_extendable(root, "/segments/concept", H5T_STD_U32LE, 0, {.chunk_rows = 4096});
-    segment_start_ = h5::create_extendable(root, "/segments/start", H5T_IEEE_F64LE, 0, {.chunk_rows = 4096});
-    segment_end_ = h5::create_extendable(root, "/segments/end", H5T_IEEE_F64LE, 0, {.chunk_rows = 4096});
-    segment_score_ = h5::create_extendable(root, "/segments/score", H5T_IEEE_F32LE, 0, {.chunk_rows = 4096});
-    summary_track_ = h5::create_extendable(root, "/summary/track", H5T_STD_U32LE, 0, {.chunk_rows = 4096});
-    summary_start_ = h5::create_extendable(root, "/summary/start", H5T_IEEE_F64LE, 0, {.chunk_rows = 4096});
-    summary_end_ = h5::create_extendable(root, "/summary/end", H5T_IEEE_F64LE, 0, {.chunk_rows = 4096});
-    summary_score_ = h5::create_extendable(root, "/summary/score", H5T_IEEE_F32LE, 0, {.chunk_rows = 4096});
-    summary_path_offsets_ = h5::create_extendable(root, "/summary/path_offsets", H5T_STD_U64LE, 0, {.chunk_rows = 4096});
-    h5::append_rows(summary_path_offsets_.id(), H5T_NATIVE_UINT64, &zero, 1);
-    summary_path_ = h5::create_extendable(root, "/summary/path", H5T_STD_U32LE, 0, {.chunk_rows = 4096});
+    h5::append_rows(column(kTrackOffsets).id(), H5T_NATIVE_UINT64, &zero, 1);
+    h5::append_rows(column(kPathOffsets).id(), H5T_NATIVE_UINT64, &zero, 1);
+    commit();
   }
+
+  // Reopens a file a killed run left, keeping only what its last commit vouched for. Throws
+  // InputError when it is not one, or was made with other `settings`.
+  ExplanationWriter(const fs::path& path, const std::string& settings) : file_(path, h5::Mode::ReadWrite) {
+    const hid_t root = file_.id();
+    if (h5::string_attribute(root, "format").value_or("") != kExplanationsFormat) throw InputError(path.string(), "not a conceptree explanations file");
+    if (h5::string_attribute(root, kSettingsAttribute).value_or("") != settings) throw InputError(path.string(), "was made with other inputs or settings");
+    ids_ = h5::open_dataset(root, "/tracks/ids", file_.name());
+    for (Column& c : columns_) {
+      c.handle = h5::open_dataset(root, c.path, file_.name());
+      h5::resize_rows(c.handle.id(), h5::uint64_attribute(c.handle.id(), kCommittedAttribute).value_or(0));
+    }
+    tracks_ = h5::dims(column(kTrackOffsets).id())[0];
+    if (tracks_ == 0) throw InputError(path.string(), "holds no committed offsets");
+    --tracks_;
+    h5::resize_rows(ids_.id(), tracks_);
+    h5::read_rows(column(kTrackOffsets).id(), H5T_NATIVE_UINT64, tracks_, 1, &frames_);
+    const std::uint64_t entries = h5::dims(column(kPathOffsets).id())[0];
+    if (entries == 0) throw InputError(path.string(), "holds no committed summary offsets");
+    h5::read_rows(column(kPathOffsets).id(), H5T_NATIVE_UINT64, entries - 1, 1, &path_end_);
+    const auto ids = h5::read_strings(ids_.id());
+    done_.insert(ids.begin(), ids.end());
+  }
+
+  bool contains(const std::string& id) const { return done_.contains(id); }
+  std::uint64_t tracks() const { return tracks_; }
 
   void append(const TrackExplanation& e) {
     const std::string ids[] = {e.id};
     h5::append_strings(ids_.id(), ids);
+    done_.insert(e.id);
     frames_ += e.frames;
-    h5::append_rows(offsets_.id(), H5T_NATIVE_UINT64, &frames_, 1);
-    h5::append_rows(scores_.id(), H5T_NATIVE_FLOAT, e.scores.data(), 1);
-    h5::append_rows(mean_activation_.id(), H5T_NATIVE_FLOAT, e.mean_activation.data(), 1);
-    h5::append_rows(present_.id(), H5T_NATIVE_UINT8, e.present.data(), 1);
-    h5::append_rows(frame_seconds_.id(), H5T_NATIVE_DOUBLE, e.frame_seconds.data(), e.frames);
-    h5::append_rows(activations_.id(), H5T_NATIVE_FLOAT, e.activations.data(), e.frames);
+    h5::append_rows(column(kTrackOffsets).id(), H5T_NATIVE_UINT64, &frames_, 1);
+    h5::append_rows(column(kScores).id(), H5T_NATIVE_FLOAT, e.scores.data(), 1);
+    h5::append_rows(column(kMeanActivation).id(), H5T_NATIVE_FLOAT, e.mean_activation.data(), 1);
+    h5::append_rows(column(kPresent).id(), H5T_NATIVE_UINT8, e.present.data(), 1);
+    h5::append_rows(column(kFrameSeconds).id(), H5T_NATIVE_DOUBLE, e.frame_seconds.data(), e.frames);
+    h5::append_rows(column(kActivations).id(), H5T_NATIVE_FLOAT, e.activations.data(), e.frames);
     const auto track = static_cast<std::uint32_t>(tracks_++);
     // Column by column, one HDF5 request per dataset and track.
     const std::size_t segments = e.segments.size();
@@ -267,11 +395,11 @@ class ExplanationWriter {
       ends.push_back(segment.end);
       scores.push_back(segment.score);
     }
-    h5::append_rows(segment_track_.id(), H5T_NATIVE_UINT32, segment_tracks.data(), segments);
-    h5::append_rows(segment_concept_.id(), H5T_NATIVE_UINT32, concepts.data(), segments);
-    h5::append_rows(segment_start_.id(), H5T_NATIVE_DOUBLE, starts.data(), segments);
-    h5::append_rows(segment_end_.id(), H5T_NATIVE_DOUBLE, ends.data(), segments);
-    h5::append_rows(segment_score_.id(), H5T_NATIVE_FLOAT, scores.data(), segments);
+    h5::append_rows(column(kSegmentTrack).id(), H5T_NATIVE_UINT32, segment_tracks.data(), segments);
+    h5::append_rows(column(kSegmentConcept).id(), H5T_NATIVE_UINT32, concepts.data(), segments);
+    h5::append_rows(column(kSegmentStart).id(), H5T_NATIVE_DOUBLE, starts.data(), segments);
+    h5::append_rows(column(kSegmentEnd).id(), H5T_NATIVE_DOUBLE, ends.data(), segments);
+    h5::append_rows(column(kSegmentScore).id(), H5T_NATIVE_FLOAT, scores.data(), segments);
 
     const std::size_t entries = e.summary.size();
     const std::vector<std::uint32_t> summary_tracks(entries, track);
@@ -288,27 +416,69 @@ class ExplanationWriter {
       path_end_ += entry.path.size();
       path_ends.push_back(path_end_);
     }
-    h5::append_rows(summary_track_.id(), H5T_NATIVE_UINT32, summary_tracks.data(), entries);
-    h5::append_rows(summary_start_.id(), H5T_NATIVE_DOUBLE, starts.data(), entries);
-    h5::append_rows(summary_end_.id(), H5T_NATIVE_DOUBLE, ends.data(), entries);
-    h5::append_rows(summary_score_.id(), H5T_NATIVE_FLOAT, scores.data(), entries);
-    h5::append_rows(summary_path_.id(), H5T_NATIVE_UINT32, paths.data(), paths.size());
-    h5::append_rows(summary_path_offsets_.id(), H5T_NATIVE_UINT64, path_ends.data(), path_ends.size());
+    h5::append_rows(column(kSummaryTrack).id(), H5T_NATIVE_UINT32, summary_tracks.data(), entries);
+    h5::append_rows(column(kSummaryStart).id(), H5T_NATIVE_DOUBLE, starts.data(), entries);
+    h5::append_rows(column(kSummaryEnd).id(), H5T_NATIVE_DOUBLE, ends.data(), entries);
+    h5::append_rows(column(kSummaryScore).id(), H5T_NATIVE_FLOAT, scores.data(), entries);
+    h5::append_rows(column(kPath).id(), H5T_NATIVE_UINT32, paths.data(), paths.size());
+    h5::append_rows(column(kPathOffsets).id(), H5T_NATIVE_UINT64, path_ends.data(), path_ends.size());
   }
 
-  void close() { file_.close(); }
+  // Makes what was appended durable: data first, then the counts that vouch for it.
+  void commit() {
+    file_.flush();
+    for (Column& c : columns_) h5::set_attribute(c.handle.id(), kCommittedAttribute, h5::dims(c.handle.id())[0]);
+    h5::set_attribute(file_.id(), "committed_tracks", tracks_);
+    file_.flush();
+  }
+
+  void close() {
+    commit();
+    file_.close();
+  }
 
  private:
-  static std::uint64_t chunk_rows(std::uint64_t columns) { return std::max<std::uint64_t>(1, (std::uint64_t{1} << 16) / std::max<std::uint64_t>(1, columns)); }
+  static constexpr const char* kCommittedAttribute = "committed_rows";
+  static constexpr const char* kSettingsAttribute = "settings";
+  struct Column {
+    const char* path;
+    hid_t file_type;
+    bool concept_wide = false;  // one value per concept in each row
+    bool compressed = false;
+    h5::Handle handle{};
+  };
+  enum ColumnIndex {
+    kTrackOffsets, kScores, kMeanActivation, kPresent, kFrameSeconds, kActivations, kSegmentTrack, kSegmentConcept, kSegmentStart,
+    kSegmentEnd, kSegmentScore, kSummaryTrack, kSummaryStart, kSummaryEnd, kSummaryScore, kPathOffsets, kPath
+  };
+  const h5::Handle& column(ColumnIndex index) const { return columns_[index].handle; }
 
   h5::File file_;
-  h5::Handle ids_, offsets_, scores_, mean_activation_, present_, frame_seconds_, activations_;
-  h5::Handle segment_track_, segment_concept_, segment_start_, segment_end_, segment_score_;
-  h5::Handle summary_track_, summary_start_, summary_end_, summary_score_, summary_path_offsets_, summary_path_;
+  h5::Handle ids_;
+  Column columns_[17] = {
+      {"/tracks/offsets", H5T_STD_U64LE},         {"/tracks/scores", H5T_IEEE_F32LE, true},
+      {"/tracks/mean_activation", H5T_IEEE_F32LE, true}, {"/tracks/present", H5T_STD_U8LE, true},
+      {"/frames/seconds", H5T_IEEE_F64LE},        {"/frames/activations", H5T_IEEE_F32LE, true, true},
+      {"/segments/track", H5T_STD_U32LE},         {"/segments/concept", H5T_STD_U32LE},
+      {"/segments/start", H5T_IEEE_F64LE},        {"/segments/end", H5T_IEEE_F64LE},
+      {"/segments/score", H5T_IEEE_F32LE},        {"/summary/track", H5T_STD_U32LE},
+      {"/summary/start", H5T_IEEE_F64LE},         {"/summary/end", H5T_IEEE_F64LE},
+      {"/summary/score", H5T_IEEE_F32LE},         {"/summary/path_offsets", H5T_STD_U64LE},
+      {"/summary/path", H5T_STD_U32LE},
+  };
+  std::unordered_set<std::string> done_;
   std::uint64_t frames_ = 0, tracks_ = 0, path_end_ = 0;
 };
 
-nlohmann::json explanation_json(const TrackExplanation& e, const ConceptExplainer& explainer) {
+// Size and modification time: a resumed run must explain with the very files it started with.
+std::string file_identity(const std::string& path) {
+  std::error_code error;
+  const auto size = fs::file_size(path, error);
+  const auto modified = fs::last_write_time(path, error);
+  return error ? "unreadable" : fmt::format("{} bytes, modified {}", size, modified.time_since_epoch().count());
+}
+
+nlohmann::json explanation_json(const TrackExplanation& e, const std::vector<std::string>& names, const std::vector<std::string>& labels) {
   nlohmann::json concepts = nlohmann::json::array();
   std::vector<std::size_t> order(e.scores.size());
   for (std::size_t c = 0; c < order.size(); ++c) order[c] = c;
@@ -317,8 +487,8 @@ nlohmann::json explanation_json(const TrackExplanation& e, const ConceptExplaine
     nlohmann::json segments = nlohmann::json::array();
     for (const auto& segment : e.segments)
       if (segment.concept_column == c) segments.push_back({segment.start, segment.end, segment.score});
-    concepts.push_back({{"id", explainer.names()[c]},
-                        {"label", explainer.labels()[c]},
+    concepts.push_back({{"id", names[c]},
+                        {"label", labels[c]},
                         {"score", e.scores[c]},
                         {"mean_activation", e.mean_activation[c]},
                         {"present", e.present[c] != 0},
@@ -327,7 +497,7 @@ nlohmann::json explanation_json(const TrackExplanation& e, const ConceptExplaine
   nlohmann::json summary = nlohmann::json::array();
   for (const auto& entry : e.summary) {
     nlohmann::json path = nlohmann::json::array();
-    for (const auto c : entry.path) path.push_back(explainer.labels()[c]);
+    for (const auto c : entry.path) path.push_back(labels[c]);
     summary.push_back({{"path", std::move(path)}, {"start", entry.start}, {"end", entry.end}, {"score", entry.score}});
   }
   return {{"id", e.id}, {"frame_seconds", e.frame_seconds}, {"concepts", std::move(concepts)}, {"summary", std::move(summary)}};
@@ -346,6 +516,7 @@ void ExplainJob::run() {
   const fs::path output(config_.output);
   refuse_to_overwrite(output, config_.overwrite);
   if (!config_.json.empty()) refuse_to_overwrite(config_.json, config_.overwrite);
+  if (!config_.html.empty()) refuse_to_overwrite(config_.html, config_.overwrite);
 
   ConceptSet set;
   std::optional<Hierarchy> hierarchy;
@@ -410,26 +581,37 @@ void ExplainJob::run() {
   const double store_hop = store ? store->provenance().frame_hop_seconds : 0;
   const double hop = store ? store_hop : embedder->layers().front().frame_hop_seconds;
 
-  AtomicOutput h5_output(output, TempKind::Scratch);
-  std::optional<AtomicOutput> json_output;
-  std::ofstream json;
-  if (!config_.json.empty()) {
-    json_output.emplace(config_.json, TempKind::Scratch);
-    json.open(json_output->temp_path());
-    if (!json) throw FatalError(config_.json + ": cannot write");
-    json << "{\"concepts\": " << nlohmann::json(explainer->names()).dump() << ", \"labels\": " << nlohmann::json(explainer->labels()).dump()
-         << ", \"calibrated\": " << (explainer->calibrated() ? "true" : "false") << ", \"tracks\": [\n";
-  }
+  // A killed run resumes from OUTPUT.partial when it was made from the same inputs and settings.
+  const std::string settings = fmt::format("concepts={} ({}) layer={} hierarchy={} ({}) frames={} presence={} min_segment={} max_summary={}",
+                                           fs::absolute(config_.concepts).string(), file_identity(config_.concepts), set.layer,
+                                           config_.hierarchy.empty() ? "" : fs::absolute(config_.hierarchy).string(),
+                                           config_.hierarchy.empty() ? "" : file_identity(config_.hierarchy),
+                                           store ? fs::absolute(config_.embeddings).string() + " (" + file_identity(config_.embeddings) + ")"
+                                                 : fmt::format("audio, weights {}", config_.weights),
+                                           config_.options.presence, config_.options.min_segment_seconds, config_.options.max_summary);
+  AtomicOutput h5_output(output, TempKind::Resumable);
   std::optional<ExplanationWriter> writer;
-  writer.emplace(h5_output.temp_path(), *explainer, config_, set.layer);
+  if (fs::exists(h5_output.temp_path())) {
+    try {
+      writer.emplace(h5_output.temp_path(), settings);
+      log_info(fmt::format("resuming from {}: {} tracks already explained", h5_output.temp_path().string(), writer->tracks()));
+    } catch (const InputError& error) {
+      log_warning(std::string(error.what()) + "; starting over");
+      writer.reset();
+    }
+  }
+  if (!writer) writer.emplace(h5_output.temp_path(), *explainer, config_, set.layer, settings);
+  const std::vector<ExplainItem> all_items = items;
+  std::erase_if(items, [&](const ExplainItem& item) { return writer->contains(item.id); });
+  summary_.explained = writer->tracks();
 
   // GEMMs run inside the batch's OpenMP threads; OpenBLAS's own threads would oversubscribe.
   if (fastest_gemm() == Gemm::OpenBlas) openblas_set_num_threads(1);
   // Batches: loaded (audio in parallel, the store in order) and explained in parallel, written in
-  // order; memory holds one batch whatever the number of tracks.
+  // order and committed; memory holds one batch whatever the number of tracks.
   const int threads = config_.jobs > 0 ? config_.jobs : omp_get_max_threads();
   constexpr std::size_t kTracksPerBatch = 32;
-  Progress progress("explain", items.size());
+  Progress progress("explain", all_items.size(), all_items.size() - items.size());
   for (std::size_t begin = 0; begin < items.size(); begin += kTracksPerBatch) {
     const std::size_t end = std::min(items.size(), begin + kTracksPerBatch);
     std::vector<std::optional<TrackExplanation>> done(end - begin);
@@ -462,21 +644,51 @@ void ExplainJob::run() {
         continue;
       }
       writer->append(*done[i - begin]);
-      if (json.is_open()) json << (summary_.explained > 0 ? ",\n" : "") << explanation_json(*done[i - begin], *explainer).dump();
       ++summary_.explained;
     }
+    writer->commit();
   }
   progress.finish();
   summary_.skipped = errors.count();
   summary_.errors_file = errors.write_report(output);
-  if (summary_.explained == 0) throw FatalError(fmt::format("no track could be explained ({} bad, see {})", summary_.skipped, BatchErrors::report_path(output).string()));
+  if (summary_.explained == 0) {
+    writer.reset();
+    h5_output.discard();
+    throw FatalError(fmt::format("no track could be explained ({} bad, see {})", summary_.skipped, BatchErrors::report_path(output).string()));
+  }
   writer->close();
   writer.reset();
-  if (json.is_open()) {
+
+  // JSON and the page are made from the finished file, so a resumed run gives them whole.
+  const ExplanationReader reader(h5_output.temp_path());
+  if (!config_.json.empty()) {
+    AtomicOutput json_output(config_.json, TempKind::Scratch);
+    std::ofstream json(json_output.temp_path());
+    json << "{\"concepts\": " << nlohmann::json(reader.names()).dump() << ", \"labels\": " << nlohmann::json(reader.labels()).dump()
+         << ", \"calibrated\": " << (reader.calibrated() ? "true" : "false") << ", \"tracks\": [\n";
+    for (std::size_t t = 0; t < reader.ids().size(); ++t) {
+      json << (t > 0 ? ",\n" : "") << explanation_json(reader.read(t), reader.names(), reader.labels()).dump();
+    }
     json << "\n]}\n";
     json.close();
     if (!json) throw FatalError(config_.json + ": write failed");
-    json_output->commit();
+    json_output.commit();
+  }
+  if (!config_.html.empty()) {
+    std::unordered_map<std::string, fs::path> audio_of;
+    for (const auto& item : all_items)
+      if (!item.audio.empty()) audio_of.emplace(item.id, item.audio);
+    const LogMel logmel;
+    std::vector<ExplainPageTrack> page_tracks;
+    for (std::size_t t = 0; t < reader.ids().size() && t < config_.html_tracks; ++t) {
+      ExplainPageTrack page_track{reader.read(t), {}, kLogMelHop / kLogMelSampleRate, {}};
+      if (const auto audio = audio_of.find(page_track.explanation.id); audio != audio_of.end()) {
+        page_track.logmel = logmel.compute(read_audio(audio->second, kLogMelSampleRate));
+        page_track.audio = html_page::path_from_page(audio->second, config_.html);
+      }
+      page_tracks.push_back(std::move(page_track));
+    }
+    write_file_atomically(config_.html, explain_page_html(*explainer, hierarchy ? &*hierarchy : nullptr, page_tracks));
   }
   h5_output.commit();
   if (embedder) summary_.audio_seconds = embedder->audio_seconds();

@@ -21,6 +21,7 @@
 #include "conceptree/version.hpp"
 #include "report/assets.hpp"
 #include "report/cav_map.hpp"
+#include "report/html_page.hpp"
 
 namespace conceptree {
 namespace fs = std::filesystem;
@@ -144,43 +145,6 @@ std::string listed(const std::vector<std::string>& ids, std::size_t shown) {
   return ids.size() > shown ? fmt::format("{} and {} more", text, ids.size() - shown) : text;
 }
 
-// Puts each asset in place of its marker, markers taken in template order, so an asset that happens
-// to contain a later marker's text is never searched.
-std::string fill_template(std::string_view page_template, const std::vector<std::pair<std::string_view, std::string>>& replacements) {
-  std::string page;
-  std::size_t from = 0;
-  for (const auto& [marker, replacement] : replacements) {
-    const std::size_t at = page_template.find(marker, from);
-    if (at == std::string_view::npos) throw FatalError(fmt::format("the report template has no {} marker in place", marker));
-    page.append(page_template.substr(from, at - from));
-    page.append(replacement);
-    from = at + marker.size();
-  }
-  page.append(page_template.substr(from));
-  return page;
-}
-
-// Inside <script>, "</script" would end the element and "<!--" changes how the rest is parsed;
-// JSON may write '<' as \u003c, and outside strings it has none.
-std::string script_safe_json(const Json& data) {
-  const std::string text = data.dump(-1, ' ', false, Json::error_handler_t::replace);
-  std::string safe;
-  safe.reserve(text.size() + text.size() / 50);
-  for (char c : text) {
-    if (c == '<') safe += "\\u003c";
-    else safe += c;
-  }
-  return safe;
-}
-
-std::string inline_script(std::string_view name, std::string_view code) {
-  // The assets are ours or d3's dist bundle; a closing tag inside one would silently cut the page.
-  std::string lower(code);
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (lower.find("</script") != std::string::npos) throw FatalError(fmt::format("report asset {} contains '</script' and cannot be inlined", name));
-  return fmt::format("<script>\n{}\n</script>", code);
-}
-
 }  // namespace
 
 ReportWriter::ReportWriter(ReportConfig config) : config_(std::move(config)) {}
@@ -229,6 +193,9 @@ void ReportWriter::run() {
   if (!similarity_only.empty()) {
     warnings.push_back(fmt::format("{}: {} of {} concepts are not in {} ({}); are both from the same run?", config_.similarity,
                                    similarity_only.size(), similarity.size(), config_.concepts, listed(similarity_only, 5)));
+  }
+  if (!config_.explanations.empty() && !fs::exists(config_.explanations)) {
+    warnings.push_back(fmt::format("{} does not exist (yet): the report links to it all the same", config_.explanations));
   }
   if (evaluation.contains("hierarchy") && evaluation["hierarchy"].is_string() &&
       fs::path(evaluation["hierarchy"].get<std::string>()).filename() != fs::path(config_.hierarchy).filename()) {
@@ -340,14 +307,15 @@ void ReportWriter::run() {
       {"warnings", warnings},
       {"concepts", std::move(concept_entries)},
       {"evaluation", evaluation},
+      {"explanations", config_.explanations.empty() ? Json(nullptr) : Json(html_page::path_from_page(config_.explanations, config_.output))},
   };
   for (const auto& warning : warnings) log_warning(warning);
 
-  const std::string page = fill_template(report_assets::report_html(),
+  const std::string page = html_page::fill_template(report_assets::report_html(),
                                          {{"<!-- conceptree:style -->", fmt::format("<style>\n{}\n</style>", report_assets::report_css())},
-                                          {"<!-- conceptree:data -->", fmt::format("<script>\nconst REPORT_DATA = {};\n</script>", script_safe_json(data))},
-                                          {"<!-- conceptree:d3 -->", inline_script("d3.min.js", report_assets::d3_js())},
-                                          {"<!-- conceptree:script -->", inline_script("report.js", report_assets::report_js())}});
+                                          {"<!-- conceptree:data -->", fmt::format("<script>\nconst REPORT_DATA = {};\n</script>", html_page::script_safe_json(data))},
+                                          {"<!-- conceptree:d3 -->", html_page::inline_script("d3.min.js", report_assets::d3_js())},
+                                          {"<!-- conceptree:script -->", html_page::inline_script("report.js", report_assets::report_js())}});
   write_file_atomically(config_.output, page);
   summary_.bytes = page.size();
   summary_.seconds = std::chrono::duration<double>(Clock::now() - start).count();

@@ -18,6 +18,7 @@
 #include "conceptree/synth.hpp"
 #include "hdf5/hdf5.hpp"
 #include "support/test_support.hpp"
+#include "tone_concepts.hpp"
 
 namespace conceptree {
 namespace {
@@ -49,7 +50,8 @@ ConceptSet two_concepts() {
 
 Hierarchy wind_over_flute() {
   Hierarchy hierarchy;
-  hierarchy.nodes = {{.id = "wind", .label = "family: wind"}, {.id = "flute", .label = "flute"}};
+  hierarchy.nodes = {{.id = "wind", .label = "family: wind", .type = "family"},
+                     {.id = "flute", .label = "flute", .type = "instrument"}};
   hierarchy.links = {{.parent = 0, .child = 1, .weight = 0.8f}};
   return hierarchy;
 }
@@ -229,6 +231,52 @@ TEST(ExplainCli, ExplainsStoreTracksIntoHdf5AndJsonWhereTheirOwnConceptsRankHigh
   EXPECT_FALSE(fs::exists(dir / "strict.h5"));
 }
 
+// A run killed after its first tracks left OUTPUT.partial: here, a finished run over the first
+// half of the tracks, renamed, with rows past its last commit appended as a kill mid-batch leaves
+// them. The resumed run keeps the committed tracks, drops the stray rows, explains the rest, and
+// ends identical to one uninterrupted run.
+TEST(ExplainCli, AKilledRunResumesAndEndsAsOneUninterruptedRun) {
+  const ScratchDir dir;
+  const TrainedCorpus corpus(dir);
+  const EmbeddingStore store(corpus.store);
+  std::string half, all;
+  for (std::size_t t = 0; t < 80; ++t) (t < 40 ? half : all) += store.ids()[t] + "\n";
+  all = half + all;
+  testing::write_text(dir / "half.txt", half);
+  testing::write_text(dir / "all.txt", all);
+  const auto explain = [&](const std::string& tracks, const fs::path& output) {
+    return run_cli(quoted_args({"explain", "-c", corpus.concepts.string(), "-e", corpus.store.string(), "--tracks", (dir / tracks).string(), "-o",
+                                output.string(), "--json", output.string() + ".json"}));
+  };
+  ASSERT_EQ(explain("all.txt", dir / "reference.h5").exit_code, 0);
+  ASSERT_EQ(explain("half.txt", dir / "first.h5").exit_code, 0);
+  fs::rename(dir / "first.h5", dir / "resumed.h5.partial");
+  {
+    const h5::File file(dir / "resumed.h5.partial", h5::Mode::ReadWrite);
+    const h5::Handle activations = h5::open_dataset(file.id(), "/frames/activations", file.name());
+    h5::resize_rows(activations.id(), h5::dims(activations.id())[0] + 5);
+  }
+  const auto resumed = explain("all.txt", dir / "resumed.h5");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_NE(resumed.err.find("40 tracks already explained"), std::string::npos) << resumed.err;
+  EXPECT_FALSE(fs::exists(dir / "resumed.h5.partial"));
+  EXPECT_EQ(testing::read_text(dir / "resumed.h5.json"), testing::read_text(dir / "reference.h5.json"));
+  const ExplanationReader reference(dir / "reference.h5"), finished(dir / "resumed.h5");
+  ASSERT_EQ(finished.ids(), reference.ids());
+  for (std::size_t t = 0; t < reference.ids().size(); ++t) {
+    EXPECT_EQ(finished.read(t).activations, reference.read(t).activations) << t;
+  }
+
+  // Other settings: the partial file is not reused.
+  ASSERT_EQ(explain("half.txt", dir / "other.h5").exit_code, 0);
+  fs::rename(dir / "other.h5", dir / "strict.h5.partial");
+  const auto restarted = run_cli(quoted_args({"explain", "-c", corpus.concepts.string(), "-e", corpus.store.string(), "--tracks",
+                                              (dir / "all.txt").string(), "-o", (dir / "strict.h5").string(), "--presence", "0.8"}));
+  ASSERT_EQ(restarted.exit_code, 0) << restarted.err;
+  EXPECT_NE(restarted.err.find("starting over"), std::string::npos) << restarted.err;
+  EXPECT_EQ(ExplanationReader(dir / "strict.h5").ids(), reference.ids());
+}
+
 TEST(ExplainCli, RefusesAStoreOfAnotherLayerOrDimension) {
   const ScratchDir dir;
   const TrainedCorpus corpus(dir);
@@ -248,23 +296,8 @@ TEST(ExplainCli, RefusesAStoreOfAnotherLayerOrDimension) {
 // Audio end to end: concepts learned on the dsp frames of low and high tones explain new tones.
 TEST(ExplainCli, EmbedsAudioWithTheConceptSetsOwnBackbone) {
   const ScratchDir dir;
-  fs::create_directories(dir / "train");
-  std::string memberships;
-  for (int i = 0; i < 8; ++i) {
-    const std::string low = "low" + std::to_string(i), high = "high" + std::to_string(i);
-    testing::write_wav(dir / "train" / (low + ".wav"), testing::tone(3, 180 + 10 * i));
-    testing::write_wav(dir / "train" / (high + ".wav"), testing::tone(3, 2500 + 100 * i));
-    memberships += "low\t" + low + "\nhigh\t" + high + "\n";
-  }
-  testing::write_text(dir / "memberships.tsv", memberships);
-  ASSERT_EQ(run_cli(quoted_args({"-q", "embed", (dir / "train").string(), "-o", (dir / "store.h5").string()})).exit_code, 0);
-  const auto trained = run_cli(quoted_args({"-q", "train", "-e", (dir / "store.h5").string(), "-m", (dir / "memberships.tsv").string(), "-o",
-                                            (dir / "concepts.h5").string(), "--min-tracks", "3", "--min-accuracy", "0.5"}));
-  ASSERT_EQ(trained.exit_code, 0) << trained.err;
-
-  fs::create_directories(dir / "new");
-  testing::write_wav(dir / "new" / "a_low.wav", testing::tone(4, 200));
-  testing::write_wav(dir / "new" / "b_high.wav", testing::tone(4, 2700));
+  testing::write_tone_concepts(dir.path());
+  if (::testing::Test::HasFatalFailure()) return;
   testing::write_text(dir / "new" / "c_broken.wav", "not audio");
   const auto result = run_cli(quoted_args({"explain", "-c", (dir / "concepts.h5").string(), (dir / "new").string(), "-o",
                                            (dir / "ex.h5").string(), "--json", (dir / "ex.json").string()}));

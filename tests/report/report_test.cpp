@@ -11,7 +11,6 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
-#include <sstream>
 
 #include "conceptree/concept_set.hpp"
 #include "conceptree/similarity.hpp"
@@ -23,45 +22,22 @@ namespace {
 
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
+using conceptree::testing::BrowserRun;
+using conceptree::testing::chromium;
 using conceptree::testing::CommandResult;
+using conceptree::testing::kNoChromium;
+using conceptree::testing::open_selftest;
 using conceptree::testing::quoted_args;
 using conceptree::testing::read_text;
+using conceptree::testing::remote_references;
 using conceptree::testing::run_cli;
-using conceptree::testing::run_command;
 using conceptree::testing::ScratchDir;
 using conceptree::testing::shell_quote;
 using conceptree::testing::write_text;
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
-// The data object the page embeds as `const REPORT_DATA = {...};`.
-Json embedded_data(const std::string& html) {
-  const std::string start = "const REPORT_DATA = ";
-  const auto begin = html.find(start);
-  if (begin == std::string::npos) return nullptr;
-  const auto end = html.find(";\n</script>", begin);
-  if (end == std::string::npos) return nullptr;
-  return Json::parse(html.substr(begin + start.size(), end - begin - start.size()));
-}
-
-// Values of src= and href= attributes that point off the page: http(s) or protocol-relative URLs.
-// (std::regex would do, but GCC 12 warns inside it in sanitised builds.)
-std::vector<std::string> remote_references(const std::string& html) {
-  std::string lower(html);
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  std::vector<std::string> remote;
-  for (const std::string attribute : {"src", "href"}) {
-    for (auto at = lower.find(attribute); at != std::string::npos; at = lower.find(attribute, at + 1)) {
-      auto value = lower.find_first_not_of(" \t\n", at + attribute.size());
-      if (value == std::string::npos || lower[value] != '=') continue;
-      value = lower.find_first_not_of(" \t\n\"'", value + 1);
-      if (value == std::string::npos) continue;
-      const std::string start = lower.substr(value, 8);
-      if (start.starts_with("http:") || start.starts_with("https:") || start.starts_with("//")) remote.push_back(html.substr(at, 60));
-    }
-  }
-  return remote;
-}
+Json embedded_data(const std::string& html) { return conceptree::testing::page_data(html, "REPORT_DATA"); }
 
 // A small trained corpus (4 planted families of 5 concepts), made once for the whole suite with
 // the CLI, as a user would: synth, import, train, similarity, hierarchy.
@@ -113,18 +89,9 @@ TEST_F(Report, WritesOneSelfContainedPageHoldingEveryConcept) {
   ASSERT_EQ(result.exit_code, 0) << result.err;
   const std::string html = read_text(page);
 
-  // Nothing is fetched: no remote (or protocol-relative) src/href, no stylesheet link, no external script.
-  EXPECT_EQ(remote_references(html), std::vector<std::string>{});
+  // The error hook, data, d3 and the report.
+  conceptree::testing::expect_self_contained_page(html, 4);
   EXPECT_EQ(remote_references(R"(<img SRC = "https://x/y.png"><a href='//cdn/z'><a href="#local">)").size(), 2u) << "the check itself";
-  EXPECT_FALSE(contains(html, "<link"));
-  EXPECT_FALSE(contains(html, "<script src"));
-  EXPECT_TRUE(contains(html, "https://d3js.org v7.9.0")) << "d3's bundle is inlined";
-  // Every script element is closed exactly where it should be: the error hook, data, d3 and the report.
-  std::size_t opened = 0, closed = 0;
-  for (auto at = html.find("<script"); at != std::string::npos; at = html.find("<script", at + 1)) ++opened;
-  for (auto at = html.find("</script>"); at != std::string::npos; at = html.find("</script>", at + 1)) ++closed;
-  EXPECT_EQ(opened, 4u);
-  EXPECT_EQ(closed, 4u);
 
   const Json data = embedded_data(html);
   ASSERT_TRUE(data.is_object()) << "REPORT_DATA not found or not an object";
@@ -210,6 +177,24 @@ TEST_F(Report, EmbeddedAssetsCanBeInlined) {
   for (const char* marker : {"<!-- conceptree:style -->", "<!-- conceptree:data -->", "<!-- conceptree:d3 -->", "<!-- conceptree:script -->"}) {
     EXPECT_TRUE(contains(std::string(conceptree::report_assets::report_html()), marker)) << marker;
   }
+}
+
+TEST_F(Report, LinksToAnExplanationPageRelativeToItsOwnFolder) {
+  ScratchDir dir;
+  fs::create_directories(dir / "pages" / "explained");
+  write_text(dir / "pages" / "explained" / "page.html", "<!doctype html>");
+  const fs::path page = dir / "report.html";
+  const CommandResult result = report(page, {"--explanations", (dir / "pages" / "explained" / "page.html").string()});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const Json data = embedded_data(read_text(page));
+  EXPECT_EQ(data["explanations"], "pages/explained/page.html");
+  EXPECT_EQ(data["warnings"], Json::array());
+
+  // Not there (yet): still linked, with a warning.
+  const CommandResult missing = report(dir / "other.html", {"--explanations", (dir / "later.html").string()});
+  ASSERT_EQ(missing.exit_code, 0) << missing.err;
+  EXPECT_TRUE(contains(missing.err, "later.html does not exist")) << missing.err;
+  EXPECT_EQ(embedded_data(read_text(dir / "other.html"))["explanations"], "later.html");
 }
 
 TEST_F(Report, MissingOrMalformedInputsAreErrorsNamingTheFile) {
@@ -331,58 +316,16 @@ TEST(ReportMap, FitsOnMarkedRowsAndSurvivesDegenerateInputs) {
 // report.js expands the whole tree, searches, selects the first hit and writes what it rendered
 // into <pre id="selftest">.
 
-std::string chromium() {
-  static const std::string path = [] {
-    const CommandResult found = run_command("command -v chromium");
-    return found.exit_code == 0 ? found.out.substr(0, found.out.find('\n')) : std::string();
-  }();
-  return path;
-}
-
-struct BrowserRun {
-  Json selftest;
-  std::vector<std::string> console;  // every console line Chromium logged: report.js writes none
-  std::string log;
-};
-
-std::string html_unescape(std::string text) {
-  for (const auto& [entity, character] : {std::pair{"&lt;", "<"}, std::pair{"&gt;", ">"}, std::pair{"&quot;", "\""}, std::pair{"&amp;", "&"}}) {
-    for (auto at = text.find(entity); at != std::string::npos; at = text.find(entity, at + 1)) text.replace(at, std::string(entity).size(), character);
-  }
-  return text;
-}
-
-std::string chromium_command(const ScratchDir& profile, const std::string& arguments) {
-  return fmt::format("{} --headless --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir={} --virtual-time-budget=5000 {}",
-                     shell_quote(chromium()), shell_quote((profile / "profile").string()), arguments);
-}
-
-BrowserRun open_selftest(const fs::path& page, const std::string& query) {
-  ScratchDir profile;
-  const std::string url = fmt::format("file://{}#selftest={}", fs::absolute(page).string(), query);
-  const CommandResult result = run_command(chromium_command(profile, fmt::format("--enable-logging=stderr --v=0 --dump-dom {}", shell_quote(url))));
-  BrowserRun run;
-  run.log = result.err;
-  std::istringstream lines(result.err);
-  for (std::string line; std::getline(lines, line);) {
-    if (contains(line, ":CONSOLE")) run.console.push_back(line);
-  }
-  const std::string open = "<pre id=\"selftest\">";
-  const auto begin = result.out.find(open);
-  const auto end = result.out.find("</pre>", begin);
-  if (begin != std::string::npos && end != std::string::npos) {
-    run.selftest = Json::parse(html_unescape(result.out.substr(begin + open.size(), end - begin - open.size())), nullptr, false);
-  }
-  return run;
-}
-
-constexpr const char* kNoChromium = "chromium is not installed (scripts/setup.sh installs it)";
-
 TEST_F(Report, BrowserRendersEveryConceptFindsAndSelectsWithoutErrors) {
   if (chromium().empty()) GTEST_SKIP() << kNoChromium;
   ScratchDir dir;
   const fs::path page = dir / "report.html";
-  ASSERT_EQ(report(page, {"--evaluation", corpus("eval.json").string(), "--truth", corpus("corpus/truth.tsv").string()}).exit_code, 0);
+  fs::create_directories(dir / "explained");
+  write_text(dir / "explained" / "songs & more.html", "<!doctype html>");
+  ASSERT_EQ(report(page, {"--evaluation", corpus("eval.json").string(), "--truth", corpus("corpus/truth.tsv").string(), "--explanations",
+                          (dir / "explained" / "songs & more.html").string()})
+                .exit_code,
+            0);
   const BrowserRun run = open_selftest(page, "c03");
   ASSERT_TRUE(run.selftest.is_object()) << "no self-test result in the page; Chromium said:\n" << run.log;
   const Json& result = run.selftest;
@@ -396,6 +339,7 @@ TEST_F(Report, BrowserRendersEveryConceptFindsAndSelectsWithoutErrors) {
   EXPECT_EQ(result["map_points"], set.size()) << "the map places every trained concept";
   EXPECT_GT(result["histogram_bars"].get<int>(), 0);
   EXPECT_EQ(result["evaluation_tables"], 2);
+  EXPECT_EQ(result["explanations_link"], "explained/songs%20%26%20more.html") << "linked from the header, relative to the report";
   std::set<std::string> hits(result["search_hits"].begin(), result["search_hits"].end());
   for (const char* id : {"family00_c03", "family01_c03", "family02_c03", "family03_c03"}) {
     EXPECT_TRUE(hits.contains(id)) << id << " not found by the search: " << result;
@@ -405,12 +349,9 @@ TEST_F(Report, BrowserRendersEveryConceptFindsAndSelectsWithoutErrors) {
   EXPECT_EQ(result["detail_title"], result["selected"]);
 
   // A screenshot for people to look at, kept beside the test programs.
-  const fs::path screenshot = fs::path(CONCEPTREE_CLI).parent_path() / "tests" / "report_screenshot.png";
+  const fs::path screenshot = conceptree::testing::test_artefact("report_screenshot.png");
   fs::remove(screenshot);
-  ScratchDir profile;
-  const std::string url = fmt::format("file://{}#search=c03", fs::absolute(page).string());
-  const CommandResult shot = run_command(
-      chromium_command(profile, fmt::format("--window-size=1400,1000 --screenshot={} {}", shell_quote(screenshot.string()), shell_quote(url))));
+  const CommandResult shot = conceptree::testing::take_screenshot(page, "#search=c03", screenshot, "1400,1000");
   ASSERT_TRUE(fs::exists(screenshot)) << shot.err;
   const std::string png = read_text(screenshot);
   EXPECT_GT(png.size(), 20000u) << "a blank page compresses to almost nothing";

@@ -3,7 +3,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include <atomic>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -168,5 +171,98 @@ SharedFile shared_file(const std::string& relative) {
   }
   return result;
 }
+
+// std::regex would do, but GCC 12 warns inside it in sanitised builds.
+std::vector<std::string> remote_references(const std::string& html) {
+  std::string lower(html);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::vector<std::string> remote;
+  for (const std::string attribute : {"src", "href"}) {
+    for (auto at = lower.find(attribute); at != std::string::npos; at = lower.find(attribute, at + 1)) {
+      auto value = lower.find_first_not_of(" \t\n", at + attribute.size());
+      if (value == std::string::npos || lower[value] != '=') continue;
+      value = lower.find_first_not_of(" \t\n\"'", value + 1);
+      if (value == std::string::npos) continue;
+      const std::string start = lower.substr(value, 8);
+      if (start.starts_with("http:") || start.starts_with("https:") || start.starts_with("//")) remote.push_back(html.substr(at, 60));
+    }
+  }
+  return remote;
+}
+
+void expect_self_contained_page(const std::string& html, std::size_t scripts) {
+  const auto count = [&](const std::string& part) {
+    std::size_t n = 0;
+    for (auto at = html.find(part); at != std::string::npos; at = html.find(part, at + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(remote_references(html), std::vector<std::string>{});
+  EXPECT_EQ(count("<link"), 0u);
+  EXPECT_EQ(count("<script src"), 0u);
+  EXPECT_EQ(count("https://d3js.org v7.9.0"), 1u) << "d3's bundle is inlined";
+  EXPECT_EQ(count("<script"), scripts);
+  EXPECT_EQ(count("</script>"), scripts);
+}
+
+nlohmann::json page_data(const std::string& html, const std::string& variable) {
+  const std::string start = "const " + variable + " = ";
+  const auto begin = html.find(start);
+  if (begin == std::string::npos) return nullptr;
+  const auto end = html.find(";\n</script>", begin);
+  if (end == std::string::npos) return nullptr;
+  return nlohmann::json::parse(html.substr(begin + start.size(), end - begin - start.size()));
+}
+
+std::string chromium() {
+  static const std::string path = [] {
+    const CommandResult found = run_command("command -v chromium");
+    return found.exit_code == 0 ? found.out.substr(0, found.out.find('\n')) : std::string();
+  }();
+  return path;
+}
+
+std::string chromium_command(const ScratchDir& profile, const std::string& arguments) {
+  return fmt::format("{} --headless --no-sandbox --disable-gpu --hide-scrollbars --disable-background-networking --user-data-dir={} "
+                     "--virtual-time-budget=5000 {}",
+                     shell_quote(chromium()), shell_quote((profile / "profile").string()), arguments);
+}
+
+namespace {
+
+std::string html_unescape(std::string text) {
+  for (const auto& [entity, character] : {std::pair{"&lt;", "<"}, std::pair{"&gt;", ">"}, std::pair{"&quot;", "\""}, std::pair{"&amp;", "&"}}) {
+    for (auto at = text.find(entity); at != std::string::npos; at = text.find(entity, at + 1)) text.replace(at, std::string(entity).size(), character);
+  }
+  return text;
+}
+
+}  // namespace
+
+BrowserRun open_selftest(const fs::path& page, const std::string& value) {
+  const ScratchDir profile;
+  const std::string url = fmt::format("file://{}#selftest={}", fs::absolute(page).string(), value);
+  const CommandResult result = run_command(chromium_command(profile, fmt::format("--enable-logging=stderr --v=0 --dump-dom {}", shell_quote(url))));
+  BrowserRun run;
+  run.log = result.err;
+  std::istringstream lines(result.err);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find(":CONSOLE") != std::string::npos) run.console.push_back(line);
+  }
+  const std::string open = "<pre id=\"selftest\">";
+  const auto begin = result.out.find(open);
+  const auto end = result.out.find("</pre>", begin);
+  if (begin != std::string::npos && end != std::string::npos) {
+    run.selftest = nlohmann::json::parse(html_unescape(result.out.substr(begin + open.size(), end - begin - open.size())), nullptr, false);
+  }
+  return run;
+}
+
+CommandResult take_screenshot(const fs::path& page, const std::string& fragment, const fs::path& png, const std::string& window_size) {
+  const ScratchDir profile;
+  const std::string url = fmt::format("file://{}{}", fs::absolute(page).string(), fragment);
+  return run_command(chromium_command(profile, fmt::format("--window-size={} --screenshot={} {}", window_size, shell_quote(png.string()), shell_quote(url))));
+}
+
+fs::path test_artefact(const std::string& file_name) { return fs::path(CONCEPTREE_CLI).parent_path() / "tests" / file_name; }
 
 }  // namespace conceptree::testing

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <initializer_list>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -85,6 +86,42 @@ struct SharedFile {
 };
 // Looks up `relative` (e.g. "deezer_table1/usage_embeddings.npy") under shared_data().
 SharedFile shared_file(const std::string& relative);
+
+// Values of src= and href= attributes that point off the page: http(s) or protocol-relative URLs.
+std::vector<std::string> remote_references(const std::string& html);
+
+// Expects an HTML page that works offline: nothing remote, no stylesheet link or external
+// script, d3 inlined, and exactly `scripts` script elements each closed where it should be (a
+// label that closes one early adds an element).
+void expect_self_contained_page(const std::string& html, std::size_t scripts);
+
+// The data object an HTML page embeds as `const VARIABLE = {...};` (the report's, the explanation
+// page's); null when it is not there.
+nlohmann::json page_data(const std::string& html, const std::string& variable);
+
+// Headless Chromium (Debian's `chromium`) for the browser tests of the HTML pages: its path, or
+// empty when it is not installed (the tests then skip with kNoChromium).
+std::string chromium();
+inline constexpr const char* kNoChromium = "chromium is not installed (scripts/setup.sh installs it)";
+// Shell text running Chromium headless, without sandbox, GPU or background networking, in a fresh
+// profile under `profile`, with `arguments` appended.
+std::string chromium_command(const ScratchDir& profile, const std::string& arguments);
+
+// A page opened at #selftest=VALUE: what its script wrote into <pre id="selftest"> (null when
+// nothing), every console line Chromium logged (the pages log none), and Chromium's whole log.
+struct BrowserRun {
+  nlohmann::json selftest;
+  std::vector<std::string> console;
+  std::string log;
+};
+BrowserRun open_selftest(const std::filesystem::path& page, const std::string& value);
+
+// A PNG of `page` opened at `fragment` (e.g. "#search=c03", or empty) in a window of `window_size`
+// ("1400,1000"), written to `png`.
+CommandResult take_screenshot(const std::filesystem::path& page, const std::string& fragment, const std::filesystem::path& png,
+                              const std::string& window_size);
+// Where a test keeps a file for people to look at afterwards (a screenshot): beside the test programs.
+std::filesystem::path test_artefact(const std::string& file_name);
 
 // The InputError `action` throws, or nothing: lets a test inspect the item and problem it names.
 template <class Action>

@@ -86,6 +86,11 @@
     if (counts.kept === 0) warnings.unshift("No concept was kept: none passed the accuracy cut-off, so the hierarchy is empty.");
     d3.select("#warnings").selectAll("li").data(warnings).join("li").text((d) => d);
     d3.select("#version").text(data.tool_version);
+    // The path is the page's file path relative to this one: each segment is encoded, the slashes kept.
+    if (data.explanations) {
+      d3.select("#explanations-link").attr("hidden", null).attr("title", data.explanations)
+        .attr("href", data.explanations.split("/").map(encodeURIComponent).join("/"));
+    }
     d3.select("#footer").text(`Written by ${data.tool_version} · CAV layer ${data.layer} · ${formatNumber(concepts.length)} concepts`);
   }
 
@@ -480,6 +485,7 @@
       map_points: new Set(d3.selectAll("#map circle.point").data()).size,
       histogram_bars: d3.selectAll("#histogram rect.bin").size(),
       evaluation_tables: d3.selectAll("#evaluation table").size(),
+      explanations_link: d3.select("#explanations-link").attr("hidden") === null ? d3.select("#explanations-link").attr("href") : null,
       search_hits: hits.map((i) => concepts[i].id),
       selected: selected === null ? null : concepts[selected].id,
       detail_title: selected === null ? null : d3.select("#detail h2").text(),
