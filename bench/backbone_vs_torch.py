@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""musicnn MSD_vgg in PyTorch (weights read from the Keras HDF5 file with h5py) against conceptree.
+"""musicnn MSD_vgg in PyTorch (bench/musicnn_torch.py, weights read from the Keras HDF5 file) against conceptree.
 
 Validates the port: torch's fully convolutional pool5 on joram's golden log-mel must equal the
 golden Keras pool5, and conceptree's must equal torch's on every clip. Then times both, forward
@@ -19,48 +19,13 @@ import tempfile
 import time
 from pathlib import Path
 
-import h5py
 import numpy as np
 import torch
 
+from musicnn_torch import MusicnnVgg
+
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent.parent / "shared" / "data"
-POOLS = [((4, 1), (2, 2)), ((2, 2), (2, 2)), ((2, 2), (2, 2)), ((2, 2), (2, 2)), ((4, 4), (4, 4))]
-EPS = 1e-3  # Keras batch_normalization default
-
-
-class MusicnnVgg(torch.nn.Module):
-    """Input (N, 1, T, 96): time is the first spatial axis, as in Keras' (T, 96, 1)."""
-
-    def __init__(self, weights):
-        super().__init__()
-        f = h5py.File(weights, "r")
-
-        def w(layer, prefix):
-            group = f[layer][layer]
-            name = next(n for n in group if n.startswith(prefix))
-            return torch.from_numpy(np.array(group[name], dtype=np.float32))
-
-        def bn(layer, channels):
-            m = torch.nn.BatchNorm2d(channels, eps=EPS)
-            m.weight.data, m.bias.data = w(layer, "gamma"), w(layer, "beta")
-            m.running_mean.data, m.running_var.data = w(layer, "moving_mean"), w(layer, "moving_variance")
-            return m
-
-        self.bn_input = bn("bn_input", 1)
-        blocks = []
-        for i, (kernel, stride) in enumerate(POOLS):
-            conv = torch.nn.Conv2d(1 if i == 0 else 128, 128, 3, padding=1)
-            conv.weight.data = w(f"{i + 1}CNN", "kernel").permute(3, 2, 0, 1).contiguous()  # (kh,kw,in,out) -> (out,in,kh,kw)
-            conv.bias.data = w(f"{i + 1}CNN", "bias")
-            # conv -> ReLU -> BN -> max-pool, the order the golden tensors pin down.
-            blocks.append(torch.nn.Sequential(conv, torch.nn.ReLU(), bn(f"bn_conv{i + 1}", 128), torch.nn.MaxPool2d(kernel, stride)))
-        self.blocks = torch.nn.Sequential(*blocks)
-        self.eval()
-
-    def forward(self, logmel):  # (T, 96) -> pool5 rows (T5, F5 * 128), freq-major like conceptree
-        x = self.blocks(self.bn_input(logmel[None, None]))
-        return x[0].permute(1, 2, 0).reshape(x.shape[2], -1)
 
 
 def best_time(fn, repeats):

@@ -11,10 +11,10 @@ shift $(( $# > 2 ? 2 : $# ))
 packages=(
   build-essential cmake ninja-build pkg-config
   libhdf5-dev zlib1g-dev nlohmann-json3-dev libcli11-dev libfmt-dev
-  libeigen3-dev liblbfgspp-dev libopenblas-dev
+  libeigen3-dev liblbfgspp-dev libopenblas-dev libboost-dev
   libsndfile1-dev libsoxr-dev libfftw3-dev libfluidsynth-dev fluid-soundfont-gm
   libgtest-dev libgmock-dev
-  python3 python3-numpy python3-h5py python3-sklearn python3-networkx python3-igraph graphviz
+  python3 python3-numpy python3-scipy python3-h5py python3-sklearn python3-networkx python3-igraph graphviz
   chromium
 )
 # npm fetches the report's front-end library (d3) at build time. Debian's npm conflicts with a

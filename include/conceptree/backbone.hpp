@@ -21,6 +21,9 @@ enum class ShortClipPadding { Repeat, Silence };
 // (<prefix>/share/conceptree/musicnn/MSD_vgg.h5), else at the configured install prefix, else in
 // the source tree it was built from. Throws InputError listing where it looked when none has them.
 std::filesystem::path shipped_musicnn_weights();
+// musicnn-vgg's 50 tag names in logit order: msd_tags.txt beside `weights`, else beside the
+// shipped weights. Throws InputError when neither is readable or it does not hold 50 names.
+std::vector<std::string> musicnn_tag_names(const std::filesystem::path& weights);
 
 // The musicnn MSD_vgg network: BN(input), then 5 x [conv 3x3 'same' 128 -> ReLU -> BN(eps 1e-3)
 // -> max-pool], pools (time x freq, stride): (4x1, 2x2), (2x2, 2x2), (2x2, 2x2), (2x2, 2x2),
@@ -61,6 +64,18 @@ class MusicnnVgg {
                                    ShortClipPadding padding = ShortClipPadding::Repeat) const;
   FrameMatrix patches(const FrameMatrix& logmel, const std::string& layer, int hop_frames = kPatchFrames,
                       ShortClipPadding padding = ShortClipPadding::Repeat) const;
+  // For TCAV, patches as patches() gives them (`layers` among pool1..pool5), and per layer and
+  // tag logit (index into msd_tags.txt) its gradient with respect to the layer's activations,
+  // summed over the layer's time steps: row p is the sum over t of d logit(patch p) / d layer[t],
+  // (F x 128) freq-major like the frames — the derivative along a shift of every time step of the
+  // patch by one vector, which is how a per-frame concept vector acts on a patch.
+  struct PatchGradients {
+    std::vector<FrameMatrix> frames;     // per layer, as patches()
+    std::vector<FrameMatrix> gradients;  // layer-major: gradients[l · tags + k]
+  };
+  PatchGradients patch_gradients(const FrameMatrix& logmel, const std::vector<std::string>& layers, const std::vector<int>& tags,
+                                 int hop_frames = kPatchFrames, ShortClipPadding padding = ShortClipPadding::Repeat) const;
+  static constexpr int kTagCount = 50;
   // One layer's full tensor for one 187-frame patch, T x F x C row-major (parity tests).
   std::vector<float> patch_tensor(const FrameMatrix& patch, const std::string& layer, std::vector<std::uint64_t>* shape) const;
 

@@ -25,6 +25,7 @@ struct EmbedConfig {
   std::string mode = "fullconv";       // musicnn-vgg: fullconv | patch
   int patch_hop_frames = 187;          // musicnn-vgg patch mode: log-mel frames between patches
   std::string pad_short = "repeat";    // musicnn-vgg: how a clip shorter than a 3 s patch is extended
+  std::string gradients{};             // musicnn-vgg patch mode: tags whose logit gradients are written, comma-separated
   int jobs = 0;
   bool strict = false;
   bool overwrite = false;
@@ -40,6 +41,7 @@ struct EmbedConfig {
     v(mode, {.name = "mode", .help = "musicnn-vgg: fullconv (whole track at once; pool5 = one frame per 64 mel frames) or patch (3 s patches, layer averaged over time)", .choices = {"fullconv", "patch"}});
     v(patch_hop_frames, {.name = "patch-hop-frames", .help = "musicnn-vgg patch mode: log-mel frames (16 ms) between patch starts", .min = 1, .max = 100000});
     v(pad_short, {.name = "pad-short", .help = "musicnn-vgg: extend a clip shorter than one 3 s patch by repeating it or with silence; it keeps the frames of its own length (at least one)", .choices = {"repeat", "silence"}});
+    v(gradients, {.name = "gradients", .help = "musicnn-vgg --mode patch: MSD tags (names from msd_tags.txt beside the weights, comma-separated) whose logit's gradient with respect to each --layer is written beside its frames as /gradients/<layer>_patch/<tag>, for conceptree tcav"});
     v(jobs, {.name = "jobs", .help = "threads, 0 = all cores", .min = 0, .max = 1024, .short_name = "j"});
     v(strict, {.name = "strict", .help = "stop at the first bad audio file (exit status 1, no output) instead of skipping it"});
     v(overwrite, {.name = "overwrite", .help = "replace the output store if it exists"});
@@ -82,6 +84,12 @@ class AudioFrameEmbedder {
   // One matrix per layer. Throws InputError naming the file when it cannot be read, is silent,
   // or is too short for one frame.
   std::vector<FrameMatrix> embed(const std::filesystem::path& audio) const;
+  // The frames, and with --gradients the gradients layer by layer in layers()[l].gradients order.
+  struct Embedded {
+    std::vector<FrameMatrix> frames;
+    std::vector<FrameMatrix> gradients;
+  };
+  Embedded embed_with_gradients(const std::filesystem::path& audio) const;
   // Seconds of audio embedded so far, by all threads.
   double audio_seconds() const;
 

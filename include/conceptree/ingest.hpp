@@ -22,6 +22,7 @@ struct ImportConfig {
   std::string dataset{};                // dataset path inside the input HDF5 file (h5)
   std::string ids_dataset{};            // dataset of track ids inside the input HDF5 file (h5)
   std::string offsets_dataset{};        // dataset of N+1 offsets inside the input HDF5 file (h5)
+  std::string gradient{};               // OUTPUT=SOURCE, comma-separated: model-output gradients stored beside the frames
   std::uint64_t dim = 0;              // expected dimension; 0 takes it from the first good track
   std::string backbone = "imported";  // provenance: model that made the embeddings
   double frame_hop_seconds = 0;       // provenance: seconds between frames, 0 when unknown
@@ -41,6 +42,7 @@ struct ImportConfig {
     v(dataset, {.name = "dataset", .help = "h5: path of the embeddings dataset in the input file"});
     v(ids_dataset, {.name = "ids-dataset", .help = "h5: path of a dataset of track ids in the input file (instead of --ids)"});
     v(offsets_dataset, {.name = "offsets-dataset", .help = "h5: path of a dataset of N+1 offsets in the input file (instead of --offsets)"});
+    v(gradient, {.name = "gradient", .help = "OUTPUT=SOURCE, comma-separated: also store the gradient of model output OUTPUT with respect to each frame, row for row, as /gradients/<layer>/OUTPUT (for tcav); SOURCE is a .npy shaped like the input (npy), a dataset of the input file shaped like --dataset (h5), or a folder of <id>.npy files shaped like the input's (npy-dir)"});
     v(dim, {.name = "dim", .help = "expected embedding dimension; 0 = taken from the first good track", .min = 0, .max = 1 << 24});
     v(backbone, {.name = "backbone", .help = "provenance: name of the model that produced the embeddings"});
     v(frame_hop_seconds, {.name = "frame-hop", .help = "provenance: seconds between frames, 0 = unknown", .min = 0, .max = 3600});

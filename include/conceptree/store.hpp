@@ -7,6 +7,9 @@
 //   /offsets/<layer>   N+1 uint64, only for a layer whose frames come at another rate than the
 //                      root's frame_hop_seconds (musicnn-vgg pool3 beside pool5); such a layer
 //                      carries its own frame_hop_seconds attribute and uses these offsets instead
+//   /gradients/<layer>/<output>
+//                      optional, float32 like /frames/<layer> row for row: the gradient of a model
+//                      output (a tag's logit) with respect to that row's activations (for TCAV)
 // Root attributes record provenance. The writer appends tracks in batches and can reopen a store
 // left by a killed run, dropping whatever was not committed.
 
@@ -37,6 +40,9 @@ struct StoreLayer {
   // Seconds between this layer's frames; 0 = the store's frame_hop_seconds. A layer with another
   // rate than the store's has its own offsets (/offsets/<layer>).
   double frame_hop_seconds = 0;
+  // Model outputs with a gradient dataset beside this layer's frames, /gradients/<layer>/<output>;
+  // in ascending order, each once (the order a reopened store lists them in).
+  std::vector<std::string> gradients{};
 };
 
 struct StoreLayout {
@@ -86,9 +92,10 @@ class EmbeddingStoreWriter {
   bool contains(const std::string& id) const;
 
   // Queues one track: `frames[l]` is frame_counts[l] x layers()[l].dim, row-major; layers that
-  // share the store's offsets must have equal counts. Throws InputError for a duplicate id, a
-  // size mismatch, no frames, or a non-finite value.
-  void append(const std::string& id, std::span<const FrameMatrix> frames);
+  // share the store's offsets must have equal counts. `gradients` holds, layer by layer, one
+  // matrix per name in layers()[l].gradients, each shaped like that layer's frames. Throws
+  // InputError for a duplicate id, a size mismatch, no frames, or a non-finite value.
+  void append(const std::string& id, std::span<const FrameMatrix> frames, std::span<const FrameMatrix> gradients = {});
   void append(const std::string& id, std::span<const float> frames, std::uint64_t frame_count);  // single layer
 
   // Writes queued tracks and makes them durable: a later open_for_append keeps them.
@@ -130,6 +137,9 @@ class EmbeddingStore {
   void read_tracks(std::span<const std::size_t> indices, FrameBatch& batch) const;
   // Raw frame rows of the selected layer, for streaming over the whole store.
   void read_rows(std::uint64_t first_row, std::uint64_t count, float* out) const;
+  // Rows of the selected layer's gradient of model output `output` (one of layer().gradients),
+  // in the frames' row layout. Throws InputError naming the file when there is no such gradient.
+  void read_gradient_rows(const std::string& output, std::uint64_t first_row, std::uint64_t count, float* out) const;
 
  private:
   struct State;

@@ -167,6 +167,7 @@ void check_logmel(const FrameMatrix& logmel) {
 struct ConvLayer {
   int in_channels = 0;
   std::vector<float> kernel;  // (9·in) x 128, Keras (kh, kw, in, out) order
+  std::vector<float> kernel_transposed;  // 128 x (9·in), for the backward pass
   std::vector<float> bias, scale, shift;
 };
 
@@ -185,7 +186,109 @@ struct MusicnnVgg::Weights {
   std::vector<Tensor> run(const float* frames, int rows, const std::vector<int>& layers, bool parallel) const;
   Tensor conv_block(const Tensor& in, int layer, bool parallel) const;
   std::vector<float> logits(const Tensor& pool5) const;
+
+  // What the backward pass through conv block `layer` keeps of its forward pass over `in`.
+  struct BlockTape {
+    int t = 0, f = 0;                    // the block's input (and 'same' conv) extent
+    int pooled_t = 0, pooled_f = 0;
+    Floats slope;                        // t x f x 128: d BN(ReLU(z)) / dz, the BN scale where z > 0, else 0
+    std::vector<std::uint32_t> argmax;   // per pooled value: conv position (row · f + band) of its window's max
+  };
+  BlockTape tape(const Tensor& in, int layer) const;
+  // The gradient with respect to the block's input, from the gradient with respect to its pooled output.
+  Tensor backward(const BlockTape& tape, const Tensor& out_gradient, int layer) const;
 };
+
+namespace {
+
+// im2col of a whole tensor: row (r, f) holds the 3x3xC neighbourhood of (r, f), zeros outside.
+Floats neighbourhoods(const Tensor& in) {
+  const std::size_t C = static_cast<std::size_t>(in.c);
+  Floats columns(static_cast<std::size_t>(in.t) * static_cast<std::size_t>(in.f) * 9 * C);
+  float* col = columns.data();
+  for (int r = 0; r < in.t; ++r)
+    for (int f = 0; f < in.f; ++f)
+      for (int dt = -1; dt <= 1; ++dt)
+        for (int df = -1; df <= 1; ++df, col += C) {
+          const int t = r + dt, g = f + df;
+          if (t < 0 || t >= in.t || g < 0 || g >= in.f) {
+            std::fill(col, col + C, 0.0f);
+          } else {
+            std::copy_n(in.v.data() + (static_cast<std::size_t>(t) * static_cast<std::size_t>(in.f) + static_cast<std::size_t>(g)) * C, C, col);
+          }
+        }
+  return columns;
+}
+
+}  // namespace
+
+MusicnnVgg::Weights::BlockTape MusicnnVgg::Weights::tape(const Tensor& in, int layer) const {
+  const ConvLayer& w = conv[static_cast<std::size_t>(layer - 1)];
+  const PoolShape& p = kPools[static_cast<std::size_t>(layer - 1)];
+  BlockTape tape{in.t, in.f, pooled_extent(in.t, p.kt, p.st), pooled_extent(in.f, p.kf, p.sf), {}, {}};
+  const std::size_t positions = static_cast<std::size_t>(in.t) * static_cast<std::size_t>(in.f);
+  const std::size_t K = 9 * static_cast<std::size_t>(in.c);
+  const Floats columns = neighbourhoods(in);
+  Floats y(positions * kChannels);
+  sgemm_row_major(gemm, positions, kChannels, K, columns.data(), K, w.kernel.data(), kChannels, y.data(), kChannels);
+  tape.slope.resize(y.size());
+  for (std::size_t pos = 0; pos < positions; ++pos) {
+    for (std::size_t c = 0; c < kChannels; ++c) {
+      float& value = y[pos * kChannels + c];
+      const float z = value + w.bias[c];
+      tape.slope[pos * kChannels + c] = z > 0 ? w.scale[c] : 0.0f;
+      value = std::max(z, 0.0f) * w.scale[c] + w.shift[c];
+    }
+  }
+  // The first maximum of each window, scanning as the forward pass does.
+  tape.argmax.resize(static_cast<std::size_t>(tape.pooled_t) * static_cast<std::size_t>(tape.pooled_f) * kChannels);
+  for (int i = 0; i < tape.pooled_t; ++i)
+    for (int fo = 0; fo < tape.pooled_f; ++fo)
+      for (std::size_t c = 0; c < kChannels; ++c) {
+        std::uint32_t best = 0;
+        float best_value = -std::numeric_limits<float>::infinity();
+        for (int a = 0; a < p.kt; ++a)
+          for (int e = 0; e < p.kf; ++e) {
+            const auto pos = static_cast<std::uint32_t>((i * p.st + a) * in.f + fo * p.sf + e);
+            if (y[pos * kChannels + c] > best_value) {
+              best_value = y[pos * kChannels + c];
+              best = pos;
+            }
+          }
+        tape.argmax[(static_cast<std::size_t>(i) * static_cast<std::size_t>(tape.pooled_f) + static_cast<std::size_t>(fo)) * kChannels + c] = best;
+      }
+  return tape;
+}
+
+Tensor MusicnnVgg::Weights::backward(const BlockTape& tape, const Tensor& out_gradient, int layer) const {
+  const ConvLayer& w = conv[static_cast<std::size_t>(layer - 1)];
+  const std::size_t positions = static_cast<std::size_t>(tape.t) * static_cast<std::size_t>(tape.f);
+  const std::size_t C = static_cast<std::size_t>(w.in_channels), K = 9 * C;
+  // Through the pooling (to each window's maximum), then BN and ReLU.
+  Floats dz(positions * kChannels);
+  std::fill(dz.begin(), dz.end(), 0.0f);
+  for (std::size_t o = 0; o < tape.argmax.size(); ++o) {
+    const std::size_t c = o % kChannels;
+    dz[tape.argmax[o] * std::size_t{kChannels} + c] += out_gradient.v[o];
+  }
+  for (std::size_t i = 0; i < dz.size(); ++i) dz[i] *= tape.slope[i];
+  // Through the convolution: each position's neighbourhood gradient, added back where it was read.
+  Floats columns(positions * K);
+  sgemm_row_major(gemm, positions, K, kChannels, dz.data(), kChannels, w.kernel_transposed.data(), K, columns.data(), K);
+  Tensor in{tape.t, tape.f, w.in_channels, Floats(positions * C)};
+  std::fill(in.v.begin(), in.v.end(), 0.0f);
+  const float* col = columns.data();
+  for (int r = 0; r < tape.t; ++r)
+    for (int f = 0; f < tape.f; ++f)
+      for (int dt = -1; dt <= 1; ++dt)
+        for (int df = -1; df <= 1; ++df, col += C) {
+          const int t = r + dt, g = f + df;
+          if (t < 0 || t >= tape.t || g < 0 || g >= tape.f) continue;
+          float* target = in.v.data() + (static_cast<std::size_t>(t) * static_cast<std::size_t>(tape.f) + static_cast<std::size_t>(g)) * C;
+          for (std::size_t k = 0; k < C; ++k) target[k] += col[k];
+        }
+  return in;
+}
 
 Tensor MusicnnVgg::Weights::run(const float* frames, int rows, int layers, bool parallel) const {
   Tensor x{rows, kMelBands, 1, Floats(static_cast<std::size_t>(rows) * kMelBands)};
@@ -354,6 +457,10 @@ MusicnnVgg MusicnnVgg::load(const std::filesystem::path& weights) {
     const std::string name = fmt::format("{}CNN", l + 1);
     conv.kernel = read_weight(file, root, name, "kernel", {3, 3, static_cast<std::uint64_t>(conv.in_channels), kChannels});
     conv.bias = read_weight(file, root, name, "bias", {kChannels});
+    const std::size_t K = 9 * static_cast<std::size_t>(conv.in_channels);
+    conv.kernel_transposed.resize(K * kChannels);
+    for (std::size_t k = 0; k < K; ++k)
+      for (std::size_t c = 0; c < kChannels; ++c) conv.kernel_transposed[c * K + k] = conv.kernel[k * kChannels + c];
     batch_norm(file, root, fmt::format("bn_conv{}", l + 1), kChannels, conv.scale, conv.shift);
   }
   w->dense = read_weight(file, root, "output", "kernel", {2 * kChannels, kTags});
@@ -506,6 +613,75 @@ std::vector<FrameMatrix> MusicnnVgg::patches(const FrameMatrix& logmel, const st
 
 FrameMatrix MusicnnVgg::patches(const FrameMatrix& logmel, const std::string& layer, int hop_frames, ShortClipPadding padding) const {
   return std::move(patches(logmel, std::vector<std::string>{layer}, hop_frames, padding).front());
+}
+
+MusicnnVgg::PatchGradients MusicnnVgg::patch_gradients(const FrameMatrix& logmel, const std::vector<std::string>& layers,
+                                                      const std::vector<int>& tags, int hop_frames, ShortClipPadding padding) const {
+  check_logmel(logmel);
+  if (layers.empty()) throw InputError("musicnn-vgg", "no layer asked for");
+  if (hop_frames <= 0) throw InputError("log-mel", fmt::format("patch hop of {} frames; it must be positive", hop_frames));
+  for (const auto& layer : layers)
+    if (layer_index(layer) == kOutputLayer) throw InputError(layer, "gradients are taken with respect to pool1..pool5, not the logits");
+  for (const int tag : tags)
+    if (tag < 0 || tag >= kTags) throw InputError("musicnn-vgg", fmt::format("tag index {}; the network has {} tags", tag, kTags));
+  if (logmel.rows > 0 && logmel.rows < kPatchFrames) return patch_gradients(padded_to_patch(logmel, padding), layers, tags, hop_frames, padding);
+  const std::uint64_t count = logmel.rows <= kPatchFrames ? 1 : (logmel.rows - kPatchFrames) / static_cast<std::uint64_t>(hop_frames) + 1;
+  // Forward from the input to pool5, keeping every layer from the shallowest asked for: the
+  // backward pass needs each block's input.
+  const int shallowest = conv_layers_for(layers).front();
+  std::vector<int> kept;
+  for (int l = shallowest; l <= kConvLayers; ++l) kept.push_back(l);
+  const std::size_t tag_count = tags.size();
+
+  PatchGradients result;
+  result.frames.resize(layers.size());
+  result.gradients.resize(layers.size() * tag_count);
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const std::uint64_t width = static_cast<std::uint64_t>(layer_extent(layer_index(layers[i]), kPatchFrames).second) * kChannels;
+    result.frames[i] = {count, width, std::vector<float>(count * width, 0.0f)};
+    for (std::size_t k = 0; k < tag_count; ++k) result.gradients[i * tag_count + k] = {count, width, std::vector<float>(count * width, 0.0f)};
+  }
+  const auto time_sum = [](const Tensor& tensor, float* row) {
+    const std::size_t width = static_cast<std::size_t>(tensor.f) * kChannels;
+    for (int t = 0; t < tensor.t; ++t)
+      for (std::size_t j = 0; j < width; ++j) row[j] += tensor.v[static_cast<std::size_t>(t) * width + j];
+  };
+
+  const bool across_patches = count >= static_cast<std::uint64_t>(omp_get_max_threads());
+#pragma omp parallel for schedule(dynamic) if (across_patches)
+  for (std::int64_t k = 0; k < static_cast<std::int64_t>(count); ++k) {
+    std::vector<float> patch(static_cast<std::size_t>(kPatchFrames) * kMelBands, 0.0f);
+    const std::uint64_t first = static_cast<std::uint64_t>(k) * static_cast<std::uint64_t>(hop_frames);
+    const std::uint64_t frames = std::min<std::uint64_t>(kPatchFrames, logmel.rows - first);
+    std::copy_n(logmel.values.begin() + static_cast<std::int64_t>(first * kMelBands), frames * kMelBands, patch.begin());
+    const std::vector<Tensor> x = weights_->run(patch.data(), kPatchFrames, kept, !across_patches);  // x[l - shallowest] = pool_l
+    const auto pool = [&](int l) -> const Tensor& { return x[static_cast<std::size_t>(l - shallowest)]; };
+    std::vector<Weights::BlockTape> tapes;  // tapes[j] for block shallowest + 1 + j
+    for (int l = shallowest + 1; l <= kConvLayers; ++l) tapes.push_back(weights_->tape(pool(l - 1), l));
+
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+      const Tensor& tensor = pool(layer_index(layers[i]));
+      float* row = result.frames[i].values.data() + static_cast<std::uint64_t>(k) * result.frames[i].cols;
+      time_sum(tensor, row);
+      for (std::uint64_t j = 0; j < result.frames[i].cols; ++j) row[j] /= static_cast<float>(tensor.t);
+    }
+    for (std::size_t tag = 0; tag < tag_count; ++tag) {
+      // The logits are a linear function of the flattened pool5: their gradient is a dense column.
+      Tensor gradient{pool(kConvLayers).t, pool(kConvLayers).f, kChannels, Floats(pool(kConvLayers).v.size())};
+      for (std::size_t j = 0; j < gradient.v.size(); ++j)
+        gradient.v[j] = weights_->dense[j * kTags + static_cast<std::size_t>(tags[tag])];
+      for (int l = kConvLayers;; --l) {
+        for (std::size_t i = 0; i < layers.size(); ++i) {
+          if (layer_index(layers[i]) != l) continue;
+          FrameMatrix& target = result.gradients[i * tag_count + tag];
+          time_sum(gradient, target.values.data() + static_cast<std::uint64_t>(k) * target.cols);
+        }
+        if (l == shallowest) break;
+        gradient = weights_->backward(tapes[static_cast<std::size_t>(l - shallowest - 1)], gradient, l);
+      }
+    }
+  }
+  return result;
 }
 
 std::vector<float> MusicnnVgg::patch_tensor(const FrameMatrix& patch, const std::string& layer, std::vector<std::uint64_t>* shape) const {

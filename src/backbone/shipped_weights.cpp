@@ -8,6 +8,7 @@
 
 #include "conceptree/backbone.hpp"
 #include "conceptree/error.hpp"
+#include "conceptree/text_list.hpp"
 
 namespace conceptree {
 namespace fs = std::filesystem;
@@ -44,6 +45,17 @@ fs::path shipped_musicnn_weights() {
   }
   throw InputError("musicnn weights", fmt::format("MSD_vgg.h5 is not where conceptree installs it (looked at {}); pass --weights",
                                                   fmt::join(looked_at, ", ")));
+}
+
+std::vector<std::string> musicnn_tag_names(const fs::path& weights) {
+  constexpr const char* kTagsFile = "msd_tags.txt";
+  std::error_code error;
+  fs::path tags = weights.parent_path() / kTagsFile;
+  if (!fs::is_regular_file(tags, error)) tags = shipped_musicnn_weights().parent_path() / kTagsFile;
+  std::vector<std::string> names = read_text_list(tags);
+  if (names.size() != MusicnnVgg::kTagCount)
+    throw InputError(tags.string(), fmt::format("{} tag names; musicnn-vgg has {}", names.size(), MusicnnVgg::kTagCount));
+  return names;
 }
 
 }  // namespace conceptree

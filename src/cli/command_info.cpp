@@ -49,6 +49,7 @@ void print_store(const std::string& path) {
                layer.chunk_dims.empty() ? "none" : join_numbers(layer.chunk_dims, "x"),
                layer.filters.empty() ? "uncompressed" : layer.filters,
                raw > 0 && !layer.filters.empty() ? fmt::format(" ({:.0f}% of raw)", 100.0 * layer.stored_bytes / raw) : "");
+    if (!layer.layer.gradients.empty()) fmt::print("  {:<18} gradients of {}\n", "", join(layer.layer.gradients, ", "));
   }
   for (const auto& [name, value] : s.attributes) fmt::print("  {:<17} {}\n", name, value);
 }

@@ -25,5 +25,6 @@ void add_evaluate_command(CLI::App& app);
 void add_report_command(CLI::App& app);
 void add_demo_command(CLI::App& app);
 void add_explain_command(CLI::App& app);
+void add_tcav_command(CLI::App& app);
 
 }  // namespace conceptree::cli

@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   conceptree::cli::add_hierarchy_command(app);
   conceptree::cli::add_evaluate_command(app);
   conceptree::cli::add_explain_command(app);
+  conceptree::cli::add_tcav_command(app);
   conceptree::cli::add_report_command(app);
   conceptree::cli::add_info_command(app);
   conceptree::cli::add_synth_command(app);

@@ -188,4 +188,36 @@ std::vector<float> balanced_row_weights(std::span<const std::uint8_t> labels) {
   return weights;
 }
 
+Standardizer::Standardizer(const float* rows_data, std::size_t rows, std::size_t cols) : mean(cols, 0.0), scale(cols, 0.0) {
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t d = 0; d < cols; ++d) mean[d] += rows_data[r * cols + d];
+  for (auto& m : mean) m /= double(rows);
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t d = 0; d < cols; ++d) {
+      const double centred = rows_data[r * cols + d] - mean[d];
+      scale[d] += centred * centred;
+    }
+  // A constant feature keeps scale 1: it carries no information and must not divide by zero.
+  for (auto& s : scale) s = s > 1e-24 * double(rows) ? std::sqrt(s / double(rows)) : 1.0;
+}
+
+void Standardizer::apply(float* rows_data, std::size_t rows) const {
+  const std::size_t cols = mean.size();
+  std::vector<float> m(mean.begin(), mean.end()), inv(cols);
+  for (std::size_t d = 0; d < cols; ++d) inv[d] = static_cast<float>(1.0 / scale[d]);
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t d = 0; d < cols; ++d) rows_data[r * cols + d] = (rows_data[r * cols + d] - m[d]) * inv[d];
+}
+
+std::pair<std::vector<float>, float> Standardizer::raw_direction(const Model& model) const {
+  std::vector<float> weights(mean.size());
+  double bias = model.bias;
+  for (std::size_t d = 0; d < mean.size(); ++d) {
+    const double raw = model.weights[d] / scale[d];
+    weights[d] = static_cast<float>(raw);
+    bias -= raw * mean[d];
+  }
+  return {std::move(weights), static_cast<float>(bias)};
+}
+
 }  // namespace conceptree::logistic

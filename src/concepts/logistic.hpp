@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <utility>
 #include <vector>
 
 namespace conceptree::logistic {
@@ -30,6 +31,16 @@ struct Model {
   std::vector<double> weights;  // cols
   double bias = 0;
   int evaluations = 0;  // loss-and-gradient passes over the frames
+};
+
+// Per-column centring and scaling to unit variance, fitted on training rows; the solver's
+// regularisation and tolerance assume standardised features.
+struct Standardizer {
+  std::vector<double> mean, scale;  // a constant column keeps scale 1
+  Standardizer(const float* rows_data, std::size_t rows, std::size_t cols);
+  void apply(float* rows_data, std::size_t rows) const;
+  // A model fitted on standardised rows as weights and bias on raw rows: v = w / scale, b = b' - v·mean.
+  std::pair<std::vector<float>, float> raw_direction(const Model& model) const;
 };
 
 // Starts from `start` (warm start) when it has the right size, else from zero.

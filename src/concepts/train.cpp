@@ -12,9 +12,11 @@
 #include <fmt/format.h>
 #include <optional>
 #include <random>
+#include <tuple>
 #include <unordered_set>
 
 #include "concepts/logistic.hpp"
+#include "concepts/sampling.hpp"
 #include "conceptree/batch_errors.hpp"
 #include "conceptree/concept_set.hpp"
 #include "conceptree/atomic_file.hpp"
@@ -93,27 +95,6 @@ Split split_tracks(TrackList tracks, double val_fraction, double test_fraction, 
 }
 
 // `count` distinct tracks of [0, population) outside the sorted `excluded`.
-TrackList sample_negatives(std::size_t population, const TrackList& excluded, std::size_t count, std::mt19937_64& rng) {
-  const std::size_t available = population - excluded.size();
-  count = std::min(count, available);
-  auto is_excluded = [&](std::uint32_t t) { return std::binary_search(excluded.begin(), excluded.end(), t); };
-  TrackList chosen;
-  if (count * 2 > available) {
-    for (std::uint32_t t = 0; t < population; ++t)
-      if (!is_excluded(t)) chosen.push_back(t);
-    std::shuffle(chosen.begin(), chosen.end(), rng);
-    chosen.resize(count);
-    return chosen;
-  }
-  std::unordered_set<std::uint32_t> seen;
-  std::uniform_int_distribution<std::uint32_t> pick(0, static_cast<std::uint32_t>(population - 1));
-  while (chosen.size() < count) {
-    const std::uint32_t t = pick(rng);
-    if (!is_excluded(t) && seen.insert(t).second) chosen.push_back(t);
-  }
-  return chosen;
-}
-
 // Frames of a split's positive then negative tracks, with labels.
 struct LabelledFrames {
   std::vector<float> values;
@@ -169,31 +150,6 @@ class FrameTable {
   std::size_t dim_;
 };
 
-struct Standardizer {
-  std::vector<double> mean, scale;
-
-  explicit Standardizer(const LabelledFrames& train, std::size_t dim) : mean(dim, 0.0), scale(dim, 0.0) {
-    const std::size_t rows = train.rows();
-    for (std::size_t r = 0; r < rows; ++r)
-      for (std::size_t d = 0; d < dim; ++d) mean[d] += train.values[r * dim + d];
-    for (auto& m : mean) m /= double(rows);
-    for (std::size_t r = 0; r < rows; ++r)
-      for (std::size_t d = 0; d < dim; ++d) {
-        const double centred = train.values[r * dim + d] - mean[d];
-        scale[d] += centred * centred;
-      }
-    // A constant feature keeps scale 1: it carries no information and must not divide by zero.
-    for (auto& s : scale) s = s > 1e-24 * double(rows) ? std::sqrt(s / double(rows)) : 1.0;
-  }
-
-  void apply(LabelledFrames& frames, std::size_t dim) const {
-    std::vector<float> m(mean.begin(), mean.end()), inv(dim);
-    for (std::size_t d = 0; d < dim; ++d) inv[d] = static_cast<float>(1.0 / scale[d]);
-    for (std::size_t r = 0; r < frames.rows(); ++r)
-      for (std::size_t d = 0; d < dim; ++d) frames.values[r * dim + d] = (frames.values[r * dim + d] - m[d]) * inv[d];
-  }
-};
-
 struct Workspace {
   LabelledFrames train, val, test;
   std::vector<float> scores;
@@ -220,15 +176,15 @@ ConceptResult train_concept(const ResolvedConcept& concept_entry, const TrainCon
     std::sort(positives.begin(), positives.end());
   }
   const std::size_t negative_count = static_cast<std::size_t>(std::lround(config.negative_ratio * double(positives.size())));
-  TrackList negatives = sample_negatives(track_count, concept_entry.tracks, std::max<std::size_t>(3, negative_count), rng);
+  TrackList negatives = sample_tracks_outside(track_count, concept_entry.tracks, std::max<std::size_t>(3, negative_count), rng);
   result.positive = split_tracks(std::move(positives), config.val_fraction, config.test_fraction, rng);
   result.negative = split_tracks(std::move(negatives), config.val_fraction, config.test_fraction, rng);
 
   table.gather(result.positive.train, result.negative.train, work.train);
   table.gather(result.positive.val, result.negative.val, work.val);
   table.gather(result.positive.test, result.negative.test, work.test);
-  const Standardizer standardizer(work.train, dim);
-  for (LabelledFrames* frames : {&work.train, &work.val, &work.test}) standardizer.apply(*frames, dim);
+  const logistic::Standardizer standardizer(work.train.values.data(), work.train.rows(), dim);
+  for (LabelledFrames* frames : {&work.train, &work.val, &work.test}) standardizer.apply(frames->values.data(), frames->rows());
 
   const std::vector<float> row_weights = logistic::balanced_row_weights(work.train.labels);
   const logistic::Problem problem{work.train.values.data(), work.train.rows(), dim, work.train.labels, row_weights};
@@ -270,15 +226,7 @@ ConceptResult train_concept(const ResolvedConcept& concept_entry, const TrainCon
     std::sort(scores->begin(), scores->end());
   }
 
-  // Back to the raw embedding space: v = w / scale, b = b_std - sum(v * mean).
-  result.weights.resize(dim);
-  double raw_bias = best.bias;
-  for (std::size_t d = 0; d < dim; ++d) {
-    const double raw = best.weights[d] / standardizer.scale[d];
-    result.weights[d] = static_cast<float>(raw);
-    raw_bias -= raw * standardizer.mean[d];
-  }
-  result.bias = static_cast<float>(raw_bias);
+  std::tie(result.weights, result.bias) = standardizer.raw_direction(best);
   return result;
 }
 

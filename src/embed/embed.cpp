@@ -86,6 +86,7 @@ namespace {
 // How a backbone is set up for one run, and what its frames mean.
 struct BackboneSetup {
   std::vector<std::string> network_layers;  // musicnn-vgg layers, in the order asked for
+  std::vector<std::string> gradient_tags;   // --gradients, ascending (the store's order)
   std::vector<StoreLayer> store_layers;     // the store's layer names and frame hops, same order
   std::string description;                  // provenance
 };
@@ -94,7 +95,7 @@ double seconds_of_mel_frames(double frames) { return frames * kLogMelHop / kLogM
 
 BackboneSetup describe_backbone(const EmbedConfig& config) {
   if (config.backbone == "dsp") {
-    return {{}, {{.name = "dsp", .frame_hop_seconds = seconds_of_mel_frames(DspDescriptor::kFramesPerDescriptor)}}, "dsp descriptors"};
+    return {{}, {}, {{.name = "dsp", .frame_hop_seconds = seconds_of_mel_frames(DspDescriptor::kFramesPerDescriptor)}}, "dsp descriptors"};
   }
   BackboneSetup setup;
   setup.network_layers = config.layer.empty() ? std::vector<std::string>{"pool5"} : split(config.layer, ',');
@@ -102,10 +103,21 @@ BackboneSetup describe_backbone(const EmbedConfig& config) {
     for (std::size_t j = 0; j < i; ++j)
       if (setup.network_layers[i] == setup.network_layers[j]) throw FatalError(fmt::format("--layer names {} twice", setup.network_layers[i]));
   const std::string layers = fmt::format("{}", fmt::join(setup.network_layers, ","));
+  if (!config.gradients.empty()) {
+    if (config.mode != "patch") throw FatalError("--gradients needs --mode patch: a gradient belongs to one 3 s patch's logits");
+    setup.gradient_tags = split(config.gradients, ',');
+    std::sort(setup.gradient_tags.begin(), setup.gradient_tags.end());
+    if (std::adjacent_find(setup.gradient_tags.begin(), setup.gradient_tags.end()) != setup.gradient_tags.end())
+      throw FatalError("--gradients names a tag twice");
+    if (std::find(setup.network_layers.begin(), setup.network_layers.end(), "output") != setup.network_layers.end())
+      throw FatalError("--gradients are taken with respect to pool3..pool5; drop 'output' from --layer");
+  }
   if (config.mode == "patch") {
     for (const auto& layer : setup.network_layers)
-      setup.store_layers.push_back({.name = layer + "_patch", .frame_hop_seconds = seconds_of_mel_frames(config.patch_hop_frames)});
+      setup.store_layers.push_back({.name = layer + "_patch", .frame_hop_seconds = seconds_of_mel_frames(config.patch_hop_frames),
+                                    .gradients = setup.gradient_tags});
     setup.description = fmt::format("musicnn-vgg patch {} every {} frames", layers, config.patch_hop_frames);
+    if (!setup.gradient_tags.empty()) setup.description += fmt::format(", gradients of {}", fmt::join(setup.gradient_tags, ","));
     return setup;
   }
   for (const auto& layer : setup.network_layers) {
@@ -123,7 +135,10 @@ class AudioSource : public TrackSource {
 
   std::size_t size() const override { return items_.size(); }
   const std::string& id(std::size_t index) const override { return items_[index].id; }
-  LoadedTrack load(std::size_t index) const override { return {embedder_.embed(items_[index].path)}; }
+  LoadedTrack load(std::size_t index) const override {
+    auto embedded = embedder_.embed_with_gradients(items_[index].path);
+    return {std::move(embedded.frames), std::move(embedded.gradients)};
+  }
 
  private:
   std::vector<AudioFile> items_;
@@ -137,6 +152,7 @@ struct AudioFrameEmbedder::State {
   BackboneSetup setup;
   std::optional<MusicnnVgg> vgg;
   fs::path weights;
+  std::vector<int> gradient_logits;  // index of each setup.gradient_tags in the network's output
   ShortClipPadding padding = ShortClipPadding::Repeat;
   LogMel logmel;
   DspDescriptor dsp;
@@ -155,6 +171,14 @@ AudioFrameEmbedder::AudioFrameEmbedder(const EmbedConfig& config) : state_(std::
     } catch (const InputError& error) {
       throw FatalError(error.what());
     }
+    if (!s.setup.gradient_tags.empty()) {
+      const std::vector<std::string> tags = musicnn_tag_names(s.weights);
+      for (const auto& tag : s.setup.gradient_tags) {
+        const auto found = std::find(tags.begin(), tags.end(), tag);
+        if (found == tags.end()) throw FatalError(fmt::format("--gradients: '{}' is not one of musicnn-vgg's tags ({})", tag, fmt::join(tags, ", ")));
+        s.gradient_logits.push_back(static_cast<int>(found - tags.begin()));
+      }
+    }
   }
 }
 
@@ -165,7 +189,9 @@ std::string AudioFrameEmbedder::description() const { return state_->setup.descr
 std::string AudioFrameEmbedder::weights() const { return state_->weights.string(); }
 double AudioFrameEmbedder::audio_seconds() const { return static_cast<double>(state_->samples.load()) / kLogMelSampleRate; }
 
-std::vector<FrameMatrix> AudioFrameEmbedder::embed(const fs::path& audio) const {
+std::vector<FrameMatrix> AudioFrameEmbedder::embed(const fs::path& audio) const { return embed_with_gradients(audio).frames; }
+
+AudioFrameEmbedder::Embedded AudioFrameEmbedder::embed_with_gradients(const fs::path& audio) const {
   const State& s = *state_;
   const std::vector<float> samples = read_audio(audio, kLogMelSampleRate);
   float peak = 0;
@@ -174,8 +200,13 @@ std::vector<FrameMatrix> AudioFrameEmbedder::embed(const fs::path& audio) const 
   state_->samples += samples.size();
   const FrameMatrix logmel = s.logmel.compute(samples);
   std::vector<FrameMatrix> layers;
+  std::vector<FrameMatrix> gradients;
   if (!s.vgg) {
     layers.push_back(s.dsp.compute(logmel));
+  } else if (!s.gradient_logits.empty()) {
+    auto computed = s.vgg->patch_gradients(logmel, s.setup.network_layers, s.gradient_logits, s.config.patch_hop_frames, s.padding);
+    layers = std::move(computed.frames);
+    gradients = std::move(computed.gradients);
   } else if (s.config.mode == "patch") {
     layers = s.vgg->patches(logmel, s.setup.network_layers, s.config.patch_hop_frames, s.padding);
   } else {
@@ -183,7 +214,7 @@ std::vector<FrameMatrix> AudioFrameEmbedder::embed(const fs::path& audio) const 
   }
   for (const auto& frames : layers)
     if (frames.rows == 0) throw InputError(audio.string(), "too short for one embedding frame");
-  return layers;
+  return {std::move(layers), std::move(gradients)};
 }
 
 EmbedConfig embed_config_for_layer(const std::string& layer) {

@@ -13,6 +13,7 @@
 #include "conceptree/log.hpp"
 #include "conceptree/npy.hpp"
 #include "conceptree/store.hpp"
+#include "conceptree/strings.hpp"
 #include "conceptree/tensor_proto.hpp"
 #include "conceptree/text_list.hpp"
 #include "hdf5/hdf5.hpp"
@@ -22,6 +23,61 @@ namespace conceptree {
 namespace fs = std::filesystem;
 
 namespace {
+
+std::string shape_text(const std::vector<std::uint64_t>& shape) {
+  std::string text;
+  for (auto d : shape) text += (text.empty() ? "" : ", ") + std::to_string(d);
+  return "(" + text + ")";
+}
+
+// A model output whose gradients --gradient imports from SOURCE.
+struct GradientInput {
+  std::string output;
+  std::string source;
+};
+
+// --gradient's items in ascending order of output: the order the store lists them in, which a
+// resumed import must match.
+std::vector<GradientInput> parse_gradient_inputs(const ImportConfig& config) {
+  std::vector<GradientInput> inputs;
+  if (config.gradient.empty()) return inputs;
+  if (config.format == "tf-tensors") {
+    throw FatalError("--gradient: tf-tensors inputs hold activations only; bring gradients with --format npy-dir, npy or h5");
+  }
+  for (const auto& item : split(config.gradient, ',')) {
+    const auto equals = item.find('=');
+    if (equals == std::string::npos) throw FatalError("--gradient '" + item + "': expected OUTPUT=SOURCE");
+    GradientInput input{item.substr(0, equals), item.substr(equals + 1)};
+    if (input.output.empty() || input.output.find('/') != std::string::npos || input.output == "." || input.output == "..") {
+      throw FatalError("--gradient '" + item + "': the output '" + input.output + "' names a dataset, so it must be non-empty and hold no '/'");
+    }
+    if (input.source.empty()) throw FatalError("--gradient '" + item + "': no SOURCE after '='");
+    inputs.push_back(std::move(input));
+  }
+  std::sort(inputs.begin(), inputs.end(), [](const GradientInput& a, const GradientInput& b) { return a.output < b.output; });
+  const auto twice = std::adjacent_find(inputs.begin(), inputs.end(),
+                                        [](const GradientInput& a, const GradientInput& b) { return a.output == b.output; });
+  if (twice != inputs.end()) throw FatalError("--gradient names the output '" + twice->output + "' twice");
+  return inputs;
+}
+
+// A track's gradient of `output` as `read` returns it, checked against the track's frames (same
+// shape, finite values). Every problem, the reader's too, is reported under `item` as this
+// gradient's: a shared array file names neither the track nor, maybe, the output.
+template <class Read>
+FrameMatrix checked_gradient(const std::string& item, const std::string& output, const FrameMatrix& frames, Read&& read) {
+  try {
+    FrameMatrix gradient = read();
+    if (gradient.rows != frames.rows || gradient.cols != frames.cols) {
+      throw InputError(item, "shape " + std::to_string(gradient.rows) + " x " + std::to_string(gradient.cols) + ", the frames' is " +
+                                 std::to_string(frames.rows) + " x " + std::to_string(frames.cols));
+    }
+    check_finite_frames(item, gradient.values, gradient.cols);
+    return gradient;
+  } catch (const InputError& error) {
+    throw InputError(item, "gradient of '" + output + "': " + error.problem());
+  }
+}
 
 // A per-track array shaped (D), (T, D) or (1, T, D) becomes T frames of dimension D.
 LoadedTrack as_frames(const std::string& item, const std::vector<std::uint64_t>& shape, std::vector<float> values) {
@@ -35,9 +91,7 @@ LoadedTrack as_frames(const std::string& item, const std::vector<std::uint64_t>&
     frames.rows = squeezed[0];
     frames.cols = squeezed[1];
   } else {
-    std::string text;
-    for (auto d : shape) text += (text.empty() ? "" : ", ") + std::to_string(d);
-    throw InputError(item, "array of shape (" + text + "); expected (frames, dim) or (dim)");
+    throw InputError(item, "array of shape " + shape_text(shape) + "; expected (frames, dim) or (dim)");
   }
   if (frames.cols == 0) throw InputError(item, "embedding dimension is 0");
   frames.values = std::move(values);
@@ -45,12 +99,19 @@ LoadedTrack as_frames(const std::string& item, const std::vector<std::uint64_t>&
 }
 
 // A folder tree of one file per track; id = path relative to the root without the extension.
+// Each gradient's SOURCE is a folder holding the same relative paths.
 class FileTreeSource : public TrackSource {
  public:
   using Parser = LoadedTrack (*)(const fs::path&, const std::string& item);
 
-  FileTreeSource(const fs::path& root, const std::string& extension, Parser parser) : parser_(parser) {
+  FileTreeSource(const fs::path& root, const std::string& extension, Parser parser, std::vector<GradientInput> gradients = {})
+      : extension_(extension), parser_(parser), gradients_(std::move(gradients)) {
     if (!fs::is_directory(root)) throw FatalError(root.string() + ": not a folder");
+    for (const auto& gradient : gradients_) {
+      if (!fs::is_directory(gradient.source)) {
+        throw FatalError(gradient.source + ": not a folder (--gradient " + gradient.output + "=" + gradient.source + ")");
+      }
+    }
     std::size_t ignored = 0;
     std::error_code error;
     for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::follow_directory_symlink, error);
@@ -73,7 +134,16 @@ class FileTreeSource : public TrackSource {
 
   std::size_t size() const override { return entries_.size(); }
   const std::string& id(std::size_t index) const override { return entries_[index].id; }
-  LoadedTrack load(std::size_t index) const override { return parser_(entries_[index].path, entries_[index].path.string()); }
+  LoadedTrack load(std::size_t index) const override {
+    const Entry& entry = entries_[index];
+    LoadedTrack track = parser_(entry.path, entry.path.string());
+    for (const auto& gradient : gradients_) {
+      const fs::path path = fs::path(gradient.source) / (entry.id + extension_);
+      track.gradients.push_back(checked_gradient(path.string(), gradient.output, track.layers.front(),
+                                                 [&] { return std::move(parser_(path, path.string()).layers.front()); }));
+    }
+    return track;
+  }
 
  private:
   struct Entry {
@@ -81,7 +151,9 @@ class FileTreeSource : public TrackSource {
     fs::path path;
   };
   std::vector<Entry> entries_;
+  std::string extension_;
   Parser parser_;
+  std::vector<GradientInput> gradients_;
 };
 
 LoadedTrack parse_npy_file(const fs::path& path, const std::string& item) {
@@ -152,6 +224,18 @@ class ArrayLayout {
   std::uint64_t row_count(std::size_t i) const { return offsets_.empty() ? 1 : offsets_[i + 1] - offsets_[i]; }
   std::uint64_t frames_in_rows(std::uint64_t rows) const { return rows * frames_per_row_; }
 
+  // Track i's frames, of this array or of one shaped like it, as `read_rows(first, count, out)`
+  // reads leading-dimension rows.
+  template <class ReadRows>
+  FrameMatrix read_track(std::size_t i, ReadRows&& read_rows) const {
+    FrameMatrix frames;
+    frames.cols = dim_;
+    frames.rows = frames_in_rows(row_count(i));
+    frames.values.resize(frames.rows * frames.cols);
+    read_rows(first_row(i), row_count(i), frames.values.data());
+    return frames;
+  }
+
  private:
   std::vector<std::uint64_t> offsets_;
   std::uint64_t dim_ = 0;
@@ -160,24 +244,35 @@ class ArrayLayout {
 
 class NpyArraySource : public TrackSource {
  public:
-  NpyArraySource(const ImportConfig& config)
+  NpyArraySource(const ImportConfig& config, const std::vector<GradientInput>& gradients)
       : reader_(config.input),
         ids_(read_ids(config)),
         layout_(config.input, reader_.header().shape, ids_.size(),
                 config.offsets.empty() ? std::vector<std::uint64_t>{} : read_offsets_file(config.offsets)) {
     if (reader_.header().kind != 'f') throw FatalError(config.input + ": dtype '" + reader_.header().descr + "' is not a float type");
+    for (const auto& gradient : gradients) {
+      NpyReader reader(gradient.source);
+      const std::string what = gradient.source + " (gradient of '" + gradient.output + "')";
+      if (reader.header().kind != 'f') throw FatalError(what + ": dtype '" + reader.header().descr + "' is not a float type");
+      if (reader.header().shape != reader_.header().shape) {
+        throw FatalError(what + ": shape " + shape_text(reader.header().shape) + ", but " + config.input + " is " +
+                         shape_text(reader_.header().shape));
+      }
+      gradients_.push_back({gradient.output, std::move(reader)});
+    }
   }
 
   std::size_t size() const override { return ids_.size(); }
   const std::string& id(std::size_t index) const override { return ids_[index]; }
   LoadedTrack load(std::size_t index) const override {
-    FrameMatrix frames;
-    const std::uint64_t rows = layout_.row_count(index);
-    frames.cols = layout_.dim();
-    frames.rows = layout_.frames_in_rows(rows);
-    frames.values.resize(frames.rows * frames.cols);
-    reader_.read_rows_as_float(layout_.first_row(index), rows, frames.values.data());
-    return {{std::move(frames)}};
+    LoadedTrack track{{layout_.read_track(index, [&](auto first, auto count, float* out) { reader_.read_rows_as_float(first, count, out); })}};
+    for (const auto& gradient : gradients_) {
+      const std::string item = ids_[index] + " (" + gradient.reader.path().string() + ")";
+      track.gradients.push_back(checked_gradient(item, gradient.output, track.layers.front(), [&] {
+        return layout_.read_track(index, [&](auto first, auto count, float* out) { gradient.reader.read_rows_as_float(first, count, out); });
+      }));
+    }
+    return track;
   }
 
  private:
@@ -186,14 +281,20 @@ class NpyArraySource : public TrackSource {
     return read_text_list(config.ids);
   }
 
+  struct Gradient {
+    std::string output;
+    NpyReader reader;
+  };
+
   NpyReader reader_;
   std::vector<std::string> ids_;
   ArrayLayout layout_;
+  std::vector<Gradient> gradients_;
 };
 
 class Hdf5ArraySource : public TrackSource {
  public:
-  Hdf5ArraySource(const ImportConfig& config) : file_(config.input, h5::Mode::ReadOnly) {
+  Hdf5ArraySource(const ImportConfig& config, const std::vector<GradientInput>& gradients) : file_(config.input, h5::Mode::ReadOnly) {
     if (config.dataset.empty()) throw FatalError("--format h5 needs --dataset (path of the embeddings in " + config.input + ")");
     dataset_ = h5::open_dataset(file_.id(), config.dataset, file_.name());
     h5::Handle type(H5Dget_type(dataset_.id()));
@@ -212,34 +313,57 @@ class Hdf5ArraySource : public TrackSource {
       h5::read_rows(dataset.id(), H5T_NATIVE_UINT64, 0, extent[0], offsets.data());
     }
     layout_.emplace(config.input + ":" + config.dataset, h5::dims(dataset_.id()), ids_.size(), std::move(offsets));
+    for (const auto& gradient : gradients) {
+      const std::string item = config.input + ":" + gradient.source;
+      const std::string what = item + " (gradient of '" + gradient.output + "')";
+      h5::Handle dataset = h5::open_dataset(file_.id(), gradient.source, file_.name());
+      h5::Handle gradient_type(H5Dget_type(dataset.id()));
+      if (H5Tget_class(gradient_type.id()) != H5T_FLOAT) throw FatalError(what + ": does not hold floats");
+      if (h5::dims(dataset.id()) != h5::dims(dataset_.id())) {
+        throw FatalError(what + ": shape " + shape_text(h5::dims(dataset.id())) + ", but " + config.dataset + " is " +
+                         shape_text(h5::dims(dataset_.id())));
+      }
+      gradients_.push_back({gradient.output, item, std::move(dataset)});
+    }
   }
 
   std::size_t size() const override { return ids_.size(); }
   const std::string& id(std::size_t index) const override { return ids_[index]; }
   bool parallel_safe() const override { return false; }  // the HDF5 library is not built thread-safe
   LoadedTrack load(std::size_t index) const override {
-    FrameMatrix frames;
-    const std::uint64_t rows = layout_->row_count(index);
-    frames.cols = layout_->dim();
-    frames.rows = layout_->frames_in_rows(rows);
-    frames.values.resize(frames.rows * frames.cols);
-    h5::read_rows(dataset_.id(), H5T_NATIVE_FLOAT, layout_->first_row(index), rows, frames.values.data());
-    return {{std::move(frames)}};
+    LoadedTrack track{{read_track(dataset_, index)}};
+    for (const auto& gradient : gradients_) {
+      const std::string item = ids_[index] + " (" + gradient.item + ")";
+      track.gradients.push_back(
+          checked_gradient(item, gradient.output, track.layers.front(), [&] { return read_track(gradient.dataset, index); }));
+    }
+    return track;
   }
 
  private:
+  struct Gradient {
+    std::string output;
+    std::string item;  // file:dataset
+    h5::Handle dataset;
+  };
+
+  FrameMatrix read_track(const h5::Handle& dataset, std::size_t index) const {
+    return layout_->read_track(index, [&](auto first, auto count, float* out) { h5::read_rows(dataset.id(), H5T_NATIVE_FLOAT, first, count, out); });
+  }
+
   h5::File file_;
   h5::Handle dataset_;
   std::vector<std::string> ids_;
   std::optional<ArrayLayout> layout_;
+  std::vector<Gradient> gradients_;
 };
 
-std::unique_ptr<TrackSource> open_source(const ImportConfig& config) {
+std::unique_ptr<TrackSource> open_source(const ImportConfig& config, const std::vector<GradientInput>& gradients) {
   try {
-    if (config.format == "npy-dir") return std::make_unique<FileTreeSource>(config.input, ".npy", parse_npy_file);
+    if (config.format == "npy-dir") return std::make_unique<FileTreeSource>(config.input, ".npy", parse_npy_file, gradients);
     if (config.format == "tf-tensors") return std::make_unique<FileTreeSource>(config.input, ".tensor", parse_tensor_file);
-    if (config.format == "npy") return std::make_unique<NpyArraySource>(config);
-    return std::make_unique<Hdf5ArraySource>(config);
+    if (config.format == "npy") return std::make_unique<NpyArraySource>(config, gradients);
+    return std::make_unique<Hdf5ArraySource>(config, gradients);
   } catch (const InputError& error) {
     // The whole input is unusable, not one track of it.
     throw FatalError(error.what());
@@ -255,17 +379,21 @@ void EmbeddingImporter::run() {
   const auto started = std::chrono::steady_clock::now();
   summary_ = {};
   const fs::path output_path(config_.output);
+  const std::vector<GradientInput> gradients = parse_gradient_inputs(config_);
   refuse_to_overwrite(output_path, config_.overwrite);
-  auto source = open_source(config_);
+  auto source = open_source(config_, gradients);
   if (source->size() == 0) throw FatalError(config_.input + ": no tracks found");
+  std::vector<std::string> outputs;
+  for (const auto& gradient : gradients) outputs.push_back(gradient.output);
+  const StoreProvenance provenance{.backbone = config_.backbone,
+                                   .source = "import " + config_.format + " " + fs::absolute(config_.input).string(),
+                                   .sample_rate = 0,
+                                   .frame_hop_seconds = config_.frame_hop_seconds};
 
   const StoreBuild build = build_store(*source, {.output = output_path,
                                                  .input_name = config_.input,
-                                                 .layers = {{.name = config_.layer, .dim = config_.dim}},
-                                                 .provenance = {.backbone = config_.backbone,
-                                                                .source = "import " + config_.format + " " + fs::absolute(config_.input).string(),
-                                                                .sample_rate = 0,
-                                                                .frame_hop_seconds = config_.frame_hop_seconds},
+                                                 .layers = {{.name = config_.layer, .dim = config_.dim, .gradients = outputs}},
+                                                 .provenance = provenance,
                                                  .compression = config_.compression,
                                                  .jobs = config_.jobs,
                                                  .tracks_per_batch = 256,

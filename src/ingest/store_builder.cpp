@@ -20,7 +20,8 @@ bool same_layers(const std::vector<StoreLayer>& found, const std::vector<StoreLa
   if (found.size() != wanted.size()) return false;
   for (std::size_t l = 0; l < found.size(); ++l) {
     if (found[l].name != wanted[l].name || (wanted[l].dim != 0 && found[l].dim != wanted[l].dim) ||
-        (wanted[l].frame_hop_seconds != 0 && found[l].frame_hop_seconds != wanted[l].frame_hop_seconds)) {
+        (wanted[l].frame_hop_seconds != 0 && found[l].frame_hop_seconds != wanted[l].frame_hop_seconds) ||
+        found[l].gradients != wanted[l].gradients) {
       return false;
     }
   }
@@ -38,7 +39,7 @@ StoreBuild build_store(const TrackSource& source, const StoreBuildOptions& optio
     try {
       writer.emplace(EmbeddingStoreWriter::open_for_append(output.temp_path()));
       if (!same_layers(writer->layers(), layers)) {
-        throw InputError(output.temp_path().string(), "was started with other layers, dimensions or frame rates");
+        throw InputError(output.temp_path().string(), "was started with other layers, dimensions, frame rates or gradients");
       }
       layers = writer->layers();
       log_info("resuming from " + output.temp_path().string() + ": " + std::to_string(writer->track_count()) + " tracks already stored");
@@ -103,7 +104,7 @@ StoreBuild build_store(const TrackSource& source, const StoreBuildOptions& optio
             const int deflate_level = options.compression >= 0 ? options.compression : deflate_level_that_pays(track.layers.front().values);
             writer.emplace(EmbeddingStoreWriter::create(output.temp_path(), layers, options.provenance, {.deflate_level = deflate_level}));
           }
-          writer->append(id, track.layers);
+          writer->append(id, track.layers, track.gradients);
           ++build.written;
           build.frames += track.layers.front().rows;
         } catch (const InputError& error) {

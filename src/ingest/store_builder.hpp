@@ -16,6 +16,7 @@ namespace conceptree {
 // One track's frames, one matrix per layer of the store in StoreBuildOptions::layers order.
 struct LoadedTrack {
   std::vector<FrameMatrix> layers;
+  std::vector<FrameMatrix> gradients{};  // layer by layer, one per StoreLayer::gradients name
 };
 
 // Tracks in a fixed order. load() throws InputError for a bad track; it may run on several

@@ -19,6 +19,7 @@ constexpr const char* kIdsPath = "/tracks/ids";
 constexpr const char* kOffsetsPath = "/tracks/offsets";
 constexpr const char* kFramesGroup = "/frames";
 constexpr const char* kLayerOffsetsGroup = "/offsets";
+constexpr const char* kGradientsGroup = "/gradients";
 constexpr const char* kHopAttribute = "frame_hop_seconds";
 constexpr const char* kDefaultLayerAttribute = "default_layer";
 // Tracks whose rows are durable; rows beyond it were written by a run that was killed.
@@ -27,6 +28,8 @@ constexpr std::size_t kPendingTracksBeforeWrite = 1024;
 
 std::string frames_path(const std::string& layer) { return std::string(kFramesGroup) + "/" + layer; }
 std::string layer_offsets_path(const std::string& layer) { return std::string(kLayerOffsetsGroup) + "/" + layer; }
+std::string gradients_group(const std::string& layer) { return std::string(kGradientsGroup) + "/" + layer; }
+std::string gradient_path(const std::string& layer, const std::string& output) { return gradients_group(layer) + "/" + output; }
 
 void check_layer_name(const std::string& name) {
   if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..") {
@@ -70,7 +73,17 @@ StoreContents read_contents(const h5::File& file) {
     const auto extent = h5::dims(dataset.id());
     if (extent.size() != 2) throw InputError(name, frames_path(layer) + " is not a 2-D frame matrix");
     const double hop = h5::double_attribute(dataset.id(), kHopAttribute).value_or(contents.provenance.frame_hop_seconds);
-    contents.layers.push_back({layer, extent[1], hop});
+    std::vector<std::string> gradients;
+    if (h5::exists(file.id(), gradients_group(layer))) {
+      const h5::Handle group = h5::open_group(file.id(), gradients_group(layer), name);
+      gradients = h5::member_names(group.id());
+      for (const auto& output : gradients) {
+        const h5::Handle gradient = h5::open_dataset(group.id(), output, name);
+        if (h5::dims(gradient.id()).size() != 2 || h5::dims(gradient.id())[1] != extent[1])
+          throw InputError(name, gradient_path(layer, output) + " is not shaped like " + frames_path(layer));
+      }
+    }
+    contents.layers.push_back({layer, extent[1], hop, std::move(gradients)});
     contents.own_offsets.push_back(h5::exists(file.id(), layer_offsets_path(layer)));
   }
   if (contents.layers.empty()) throw InputError(name, "the store has no frame layer under /frames");
@@ -111,8 +124,10 @@ struct EmbeddingStoreWriter::State {
   struct Layer {
     h5::Handle frames;
     h5::Handle own_offsets;                      // valid for a layer at its own frame rate
+    std::vector<h5::Handle> gradients;           // one per StoreLayer::gradients name
     std::uint64_t written_rows = 0;
     std::vector<float> pending_frames;
+    std::vector<std::vector<float>> pending_gradients;
     std::vector<std::uint64_t> pending_offsets;  // end row of each pending track (own offsets only)
   };
 
@@ -134,6 +149,10 @@ struct EmbeddingStoreWriter::State {
       Layer& layer = layer_data[l];
       const std::uint64_t rows = layer.pending_frames.size() / layers[l].dim;
       h5::append_rows(layer.frames.id(), H5T_NATIVE_FLOAT, layer.pending_frames.data(), rows);
+      for (std::size_t g = 0; g < layer.gradients.size(); ++g) {
+        h5::append_rows(layer.gradients[g].id(), H5T_NATIVE_FLOAT, layer.pending_gradients[g].data(), rows);
+        layer.pending_gradients[g].clear();
+      }
       layer.written_rows += rows;
       layer.pending_frames.clear();
       if (layer.own_offsets.valid()) {
@@ -191,6 +210,11 @@ EmbeddingStoreWriter EmbeddingStoreWriter::create(const fs::path& path, std::vec
   if (layers.empty()) throw FatalError(path.string() + ": a store needs at least one layer");
   for (const auto& layer : layers) {
     check_layer_name(layer.name);
+    for (const auto& output : layer.gradients) check_layer_name(output);
+    // The order a reopened store lists them in.
+    if (!std::is_sorted(layer.gradients.begin(), layer.gradients.end()) ||
+        std::adjacent_find(layer.gradients.begin(), layer.gradients.end()) != layer.gradients.end())
+      throw FatalError(path.string() + ": the gradients of layer '" + layer.name + "' must be named in ascending order, each once");
     if (layer.dim == 0) throw FatalError(path.string() + ": layer '" + layer.name + "' has dimension 0");
   }
   // The store's frame rate is the first layer's unless the provenance names one.
@@ -224,6 +248,10 @@ EmbeddingStoreWriter EmbeddingStoreWriter::create(const fs::path& path, std::vec
     if (layer.frame_hop_seconds == 0) layer.frame_hop_seconds = store_hop;
     h5::set_attribute(data.frames.id(), kHopAttribute, layer.frame_hop_seconds);
     if (has_own_offsets(layer, store_hop)) data.own_offsets = create_offsets(root, layer_offsets_path(layer.name));
+    if (!layer.gradients.empty()) h5::create_group(root, gradients_group(layer.name));
+    for (const auto& output : layer.gradients)
+      data.gradients.push_back(h5::create_extendable(root, gradient_path(layer.name, output), H5T_IEEE_F32LE, layer.dim, chunked));
+    data.pending_gradients.resize(layer.gradients.size());
     state->layer_data.push_back(std::move(data));
   }
   state->layers = std::move(layers);
@@ -261,6 +289,13 @@ EmbeddingStoreWriter EmbeddingStoreWriter::open_for_append(const fs::path& path)
       throw InputError(name, "store is inconsistent: layer " + layer + " has fewer frames than its offsets");
     }
     h5::resize_rows(data.frames.id(), data.written_rows);
+    for (const auto& output : state->layers[l].gradients) {
+      data.gradients.push_back(h5::open_dataset(root, gradient_path(layer, output), name));
+      if (h5::dims(data.gradients.back().id())[0] < data.written_rows)
+        throw InputError(name, "store is inconsistent: " + gradient_path(layer, output) + " has fewer rows than its frames");
+      h5::resize_rows(data.gradients.back().id(), data.written_rows);
+    }
+    data.pending_gradients.resize(data.gradients.size());
     state->layer_data.push_back(std::move(data));
   }
   h5::resize_rows(state->ids_dataset.id(), committed);
@@ -279,7 +314,7 @@ std::size_t EmbeddingStoreWriter::track_count() const { return state_->known_ids
 
 bool EmbeddingStoreWriter::contains(const std::string& id) const { return state_->known_ids.contains(id); }
 
-void EmbeddingStoreWriter::append(const std::string& id, std::span<const FrameMatrix> frames) {
+void EmbeddingStoreWriter::append(const std::string& id, std::span<const FrameMatrix> frames, std::span<const FrameMatrix> gradients) {
   State& s = *state_;
   if (id.empty()) throw InputError("(empty id)", "track id is empty");
   if (s.known_ids.contains(id)) throw InputError(id, "duplicate track id: already in the store");
@@ -301,9 +336,27 @@ void EmbeddingStoreWriter::append(const std::string& id, std::span<const FrameMa
     }
     check_finite_frames(id, matrix.values, layer.dim);
   }
-  for (std::size_t l = 0; l < s.layers.size(); ++l) {
+  std::size_t expected_gradients = 0;
+  for (const auto& layer : s.layers) expected_gradients += layer.gradients.size();
+  if (gradients.size() != expected_gradients)
+    throw InputError(id, "got " + std::to_string(gradients.size()) + " gradients, the store has " + std::to_string(expected_gradients));
+  for (std::size_t l = 0, g = 0; l < s.layers.size(); ++l) {
+    for (const auto& output : s.layers[l].gradients) {
+      const FrameMatrix& gradient = gradients[g++];
+      if (gradient.rows != frames[l].rows || gradient.cols != s.layers[l].dim || gradient.values.size() != gradient.rows * gradient.cols)
+        throw InputError(id, "gradient of " + output + " at layer " + s.layers[l].name + ": " + std::to_string(gradient.rows) + " x " +
+                                 std::to_string(gradient.cols) + ", the frames are " + std::to_string(frames[l].rows) + " x " +
+                                 std::to_string(s.layers[l].dim));
+      check_finite_frames(id + " (gradient of " + output + ")", gradient.values, gradient.cols);
+    }
+  }
+  for (std::size_t l = 0, g = 0; l < s.layers.size(); ++l) {
     State::Layer& layer = s.layer_data[l];
     layer.pending_frames.insert(layer.pending_frames.end(), frames[l].values.begin(), frames[l].values.end());
+    for (auto& pending : layer.pending_gradients) {
+      pending.insert(pending.end(), gradients[g].values.begin(), gradients[g].values.end());
+      ++g;
+    }
     if (layer.own_offsets.valid()) {
       const std::uint64_t start = layer.pending_offsets.empty() ? layer.written_rows : layer.pending_offsets.back();
       layer.pending_offsets.push_back(start + frames[l].rows);
@@ -428,6 +481,16 @@ void EmbeddingStore::read_rows(std::uint64_t first_row, std::uint64_t count, flo
     throw InputError(state_->path.string(), "frame rows beyond the store's end requested");
   }
   h5::read_rows(state_->frames_dataset.id(), H5T_NATIVE_FLOAT, first_row, count, out);
+}
+
+void EmbeddingStore::read_gradient_rows(const std::string& output, std::uint64_t first_row, std::uint64_t count, float* out) const {
+  const auto& available = layer().gradients;
+  if (std::find(available.begin(), available.end(), output) == available.end())
+    throw InputError(state_->path.string(), "no gradient of '" + output + "' at layer " + layer().name +
+                                                (available.empty() ? " (the store holds none; embed --gradients writes them)" : ""));
+  if (first_row + count > total_frames()) throw InputError(state_->path.string(), "gradient rows beyond the store's end requested");
+  const h5::Handle dataset = h5::open_dataset(state_->file->id(), gradient_path(layer().name, output), state_->path.string());
+  h5::read_rows(dataset.id(), H5T_NATIVE_FLOAT, first_row, count, out);
 }
 
 FrameMatrix EmbeddingStore::read_track(std::size_t index) const {
