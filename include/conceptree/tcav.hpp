@@ -2,14 +2,16 @@
 // TCAV (Kim et al., ICML 2018): how sensitive a model's output is to a concept, with significance.
 // For each input (a 3 s patch) the directional derivative of the output along a concept's CAV,
 // S = g · v, where g is the gradient of the output with respect to the layer's activations. A
-// concept's TCAV score is the share of inputs with S > 0. Each concept is scored R times, each
-// with a CAV retrained on another sample of negative tracks; R random concepts (random track sets
+// concept's TCAV score is the share of inputs with S > 0; its sensitivity, the mean of S along the
+// unit CAV over the mean |g| (a cosine-like number in [-1, 1] that, unlike the share, does not
+// saturate when the inputs' gradients point one way). Each concept is scored R times, each with
+// its CAV made again from another sample of negative tracks; R random concepts (random track sets
 // of the concept's size, each scored exactly like a concept: R CAVs) give the null. A concept's
 // runs share one track set, so the concept, not the run, is the unit of replication: its mean
-// score is tested against the random concepts' mean scores (a prediction t-test, the verdict, with
+// statistic is tested against the random concepts' means (a prediction t-test, the verdict, with
 // Benjamini-Hochberg q-values across all concepts tested; and a distribution-free rank test beside
-// it, which cannot go below 1 / (random concepts + 1)). tf/tcav's test (the R runs against
-// R random runs: Welch's t and a permutation test) is reported beside it, not used for the verdict:
+// it, which cannot go below 1 / (random concepts + 1)). tf/tcav's test (the R runs against R
+// random runs: Welch's t and a permutation test) is reported beside it, not used for the verdict:
 // it treats runs as independent and declares random track sets significant far above alpha.
 //   TcavAnalysis analysis(frames, gradients, concepts, options);
 //   analysis.run();
@@ -29,6 +31,8 @@ namespace conceptree {
 inline constexpr const char* kTcavFormat = "conceptree.tcav";
 
 struct TcavOptions {
+  std::string cav = "pattern";         // how a run makes the concept's direction
+  std::string test = "sensitivity";    // the statistic the verdict tests
   std::uint64_t runs = 30;             // CAVs per concept, each on another negative sample
   std::uint64_t random_runs = 30;      // random concepts of the concept's size: the null
   double null_size_step = 0.1;         // random concepts are shared by sizes within this ratio
@@ -42,15 +46,17 @@ struct TcavOptions {
 
   template <class Visitor>
   void visit(Visitor&& v) {
+    v(cav, {.name = "cav", .help = "direction of a concept: pattern (mean of its frames minus the mean of the negatives' frames; Pahde et al. 2022) or classifier (the weights of an L2 logistic regression, as tf/tcav)", .choices = {"pattern", "classifier"}});
+    v(test, {.name = "test", .help = "statistic the verdict tests: sensitivity (mean directional derivative along the unit CAV over the mean gradient norm) or score (the TCAV score, the share of positive derivatives); both are computed and written", .choices = {"sensitivity", "score"}});
     v(runs, {.name = "runs", .help = "CAVs per concept, each retrained on another seeded sample of negative tracks", .min = 2, .max = 100000});
     v(random_runs, {.name = "random", .help = "random concepts per concept (random track sets of its size, trained the same way): the null distribution", .min = 2, .max = 100000});
     v(null_size_step, {.name = "null-size-step", .help = "a concept's random concepts have the largest size of the grid ceil((1 + step)^i) not above its own, so concepts of nearby sizes share one null (a smaller set only widens it); 0 = exactly the concept's size", .min = 0, .max = 1});
     v(permutations, {.name = "permutations", .help = "label permutations of the tf/tcav-style permutation test of runs against random runs (reported beside the verdict)", .min = 1, .max = 1e9});
-    v(alpha, {.name = "alpha", .help = "false discovery rate: a concept is significant when the Benjamini-Hochberg q-value of its t-test (its mean score against the random concepts' mean scores) is below it", .min = 0, .max = 1});
+    v(alpha, {.name = "alpha", .help = "false discovery rate: a concept is significant when the Benjamini-Hochberg q-value of its t-test (its mean --test statistic against the random concepts' means) is below it", .min = 0, .max = 1});
     v(negative_ratio, {.name = "negative-ratio", .help = "negative tracks sampled per positive track for each CAV", .min = 0.1, .max = 1000});
-    v(regularization, {.name = "regularization", .help = "L2 strength of each CAV on standardised features", .min = 0, .max = 1e6});
-    v(max_iterations, {.name = "max-iterations", .help = "L-BFGS iterations per CAV", .min = 1, .max = 100000});
-    v(tolerance, {.name = "tolerance", .help = "L-BFGS stops when |gradient| <= tolerance * max(1, |w|)", .min = 1e-12, .max = 1});
+    v(regularization, {.name = "regularization", .help = "--cav classifier: L2 strength of each CAV on standardised features", .min = 0, .max = 1e6});
+    v(max_iterations, {.name = "max-iterations", .help = "--cav classifier: L-BFGS iterations per CAV", .min = 1, .max = 100000});
+    v(tolerance, {.name = "tolerance", .help = "--cav classifier: L-BFGS stops when |gradient| <= tolerance * max(1, |w|)", .min = 1e-12, .max = 1});
     v(seed, {.name = "seed", .help = "seed of the negative samples and random concepts (per concept and run: the thread count does not matter)"});
   }
 };
@@ -66,10 +72,18 @@ struct TcavRuns {
   double mean = 0, std = 0;            // std: sample standard deviation over the runs
 };
 
-// tf/tcav's test: the concept's runs against single runs of the random concepts, as if every run
-// were an independent sample.
+// One statistic of a concept against the same statistic of its random concepts.
+struct TcavTest {
+  TcavRuns random;                     // the random concepts' means (one entry per random concept)
+  double t = 0, df = 0;                // prediction t of the concept's mean against random.runs
+  double p_t = 1, p_rank = 1;          // two-sided: Student's t, and the Monte Carlo rank test
+  double q_t = 1, q_rank = 1;          // Benjamini-Hochberg over all concepts tested
+};
+
+// tf/tcav's test: the concept's score runs against single runs of the random concepts, as if
+// every run were an independent sample.
 struct TcavRunsTest {
-  TcavRuns random;                     // the first run of each random concept
+  TcavRuns random;                     // the score of the first run of each random concept
   double t = 0, df = 0;                // Welch's t of score.runs against random.runs
   double p_welch = 1, p_permutation = 1;
   double q_welch = 1, q_permutation = 1;  // Benjamini-Hochberg over all concepts tested
@@ -78,13 +92,11 @@ struct TcavRunsTest {
 struct TcavResult {
   TcavRuns score;                      // share of inputs whose directional derivative is positive
   TcavRuns magnitude;                  // sum of positive derivatives over sum of |derivatives|
-  TcavRuns random;                     // mean scores of the random concepts of this concept's size
-  std::uint64_t null_size = 0;         // their size (see TcavOptions::null_size_step)
-  double t = 0, df = 0;                // prediction t of score.mean against random.runs
-  double p_t = 1, p_rank = 1;          // two-sided: Student's t, and the Monte Carlo rank test
-  double q_t = 1, q_rank = 1;          // Benjamini-Hochberg over all concepts tested
-  bool significant = false;            // q_t below alpha
-  int direction = 0;                   // significant: +1 score above the null, -1 below; else 0
+  TcavRuns sensitivity;                // mean derivative along the unit CAV over the mean |gradient|
+  std::uint64_t null_size = 0;         // size of the random concepts (see TcavOptions::null_size_step)
+  TcavTest score_test, sensitivity_test;
+  bool significant = false;            // the --test statistic's q_t below alpha
+  int direction = 0;                   // significant: +1 above the null, -1 below; else 0
   TcavRunsTest runs_test;              // reported for comparison, not the verdict
 };
 

@@ -47,11 +47,28 @@ TcavRuns summarise(std::vector<double> runs) {
   return summary;
 }
 
-// A CAV separating the frames of `positives` from those of `negatives`, as a direction in the raw
-// activation space the gradients live in.
-std::vector<float> fit_direction(const FrameBatch& frames, const std::vector<std::uint32_t>& positives,
-                                 const std::vector<std::uint32_t>& negatives, const TcavOptions& options) {
+// The direction of `positives` against `negatives` in the raw activation space the gradients live
+// in. "pattern": the difference of the two sets' mean frames, the direction along which the
+// concept's frames actually differ (Pahde et al. 2022: less pulled by distractor features than a
+// classifier's weights); "classifier": the weights of an L2 logistic regression, as tf/tcav.
+std::vector<float> concept_direction(const FrameBatch& frames, const std::vector<std::uint32_t>& positives,
+                                     const std::vector<std::uint32_t>& negatives, const TcavOptions& options) {
   const std::size_t dim = frames.cols;
+  if (options.cav == "pattern") {
+    std::vector<double> difference(dim, 0.0);
+    for (const auto& [tracks, sign] : {std::pair{&positives, 1.0}, std::pair{&negatives, -1.0}}) {
+      std::uint64_t rows = 0;
+      std::vector<double> sum(dim, 0.0);
+      for (const std::uint32_t track : *tracks) {
+        for (std::uint64_t row = frames.offsets[track]; row < frames.offsets[track + 1]; ++row, ++rows) {
+          const float* x = frames.values.data() + row * dim;
+          for (std::size_t d = 0; d < dim; ++d) sum[d] += x[d];
+        }
+      }
+      for (std::size_t d = 0; d < dim; ++d) difference[d] += sign * sum[d] / static_cast<double>(std::max<std::uint64_t>(rows, 1));
+    }
+    return {difference.begin(), difference.end()};
+  }
   std::vector<float> rows;
   std::vector<std::uint8_t> labels;
   for (const auto* tracks : {&positives, &negatives}) {
@@ -70,10 +87,18 @@ std::vector<float> fit_direction(const FrameBatch& frames, const std::vector<std
   return standardizer.raw_direction(model).first;
 }
 
-// The TCAV score and its magnitude-weighted variant of one direction over the inputs.
-std::pair<double, double> sensitivity(const FrameMatrix& gradients, const std::vector<float>& direction) {
+struct RunStatistics {
+  double score = 0, magnitude = 0, sensitivity = 0;
+};
+
+// The statistics of one direction over the inputs; `mean_gradient_norm` puts the sensitivity in
+// units of the gradients' own size.
+RunStatistics run_statistics(const FrameMatrix& gradients, const std::vector<float>& direction, double mean_gradient_norm) {
+  double direction_norm = 0;
+  for (const float value : direction) direction_norm += static_cast<double>(value) * value;
+  direction_norm = std::sqrt(direction_norm);
   std::uint64_t positive = 0;
-  double positive_sum = 0, absolute_sum = 0;
+  double positive_sum = 0, absolute_sum = 0, sum = 0;
   for (std::uint64_t row = 0; row < gradients.rows; ++row) {
     const float* g = gradients.values.data() + row * gradients.cols;
     double derivative = 0;
@@ -83,9 +108,14 @@ std::pair<double, double> sensitivity(const FrameMatrix& gradients, const std::v
       positive_sum += derivative;
     }
     absolute_sum += std::fabs(derivative);
+    sum += derivative;
   }
-  const double share = static_cast<double>(positive) / static_cast<double>(gradients.rows);
-  return {share, absolute_sum > 0 ? positive_sum / absolute_sum : 0.5};
+  const auto inputs = static_cast<double>(gradients.rows);
+  RunStatistics statistics;
+  statistics.score = static_cast<double>(positive) / inputs;
+  statistics.magnitude = absolute_sum > 0 ? positive_sum / absolute_sum : 0.5;
+  statistics.sensitivity = direction_norm > 0 && mean_gradient_norm > 0 ? sum / inputs / direction_norm / mean_gradient_norm : 0;
+  return statistics;
 }
 
 // Two-sided test of one value against a sample it would be exchangeable with under the null: the
@@ -168,7 +198,16 @@ void TcavAnalysis::run() {
   // thread count or the order tasks finish in.
   const std::size_t concept_tasks = concepts_.size() * runs, null_tasks = sizes.size() * random_runs * runs;
   const std::size_t tasks = concept_tasks + null_tasks;
-  std::vector<double> scores(concept_tasks), magnitudes(concept_tasks), null_scores(null_tasks);
+  std::vector<RunStatistics> concept_runs(concept_tasks), null_runs(null_tasks);
+  double mean_gradient_norm = 0;
+  for (std::uint64_t row = 0; row < gradients_.rows; ++row) {
+    double squares = 0;
+    for (std::uint64_t d = 0; d < gradients_.cols; ++d) {
+      const double g = gradients_.values[row * gradients_.cols + d];
+      squares += g * g;
+    }
+    mean_gradient_norm += std::sqrt(squares) / static_cast<double>(gradients_.rows);
+  }
   Progress progress("tcav", tasks);
   const int threads = jobs_ > 0 ? jobs_ : omp_get_max_threads();
 #pragma omp parallel for num_threads(threads) schedule(dynamic)
@@ -178,9 +217,7 @@ void TcavAnalysis::run() {
       const TcavConcept& concept_entry = concepts_[t / runs];
       auto rng = run_rng(options_.seed, "concept " + concept_entry.id, t % runs);
       const auto negatives = sample_tracks_outside(population, concept_entry.tracks, negatives_for(concept_entry.tracks.size()), rng);
-      const auto [score, magnitude] = sensitivity(gradients_, fit_direction(frames_, concept_entry.tracks, negatives, options_));
-      scores[t] = score;
-      magnitudes[t] = magnitude;
+      concept_runs[t] = run_statistics(gradients_, concept_direction(frames_, concept_entry.tracks, negatives, options_), mean_gradient_norm);
     } else {
       const std::size_t slot = t - concept_tasks, random_concept = slot / runs, size = sizes[random_concept / random_runs];
       auto members_rng = run_rng(options_.seed, fmt::format("random {} members", size), random_concept % random_runs);
@@ -188,54 +225,72 @@ void TcavAnalysis::run() {
       std::sort(positives.begin(), positives.end());
       auto rng = run_rng(options_.seed, fmt::format("random {} concept {}", size, random_concept % random_runs), slot % runs);
       const auto negatives = sample_tracks_outside(population, positives, negatives_for(size), rng);
-      null_scores[slot] = sensitivity(gradients_, fit_direction(frames_, positives, negatives, options_)).first;
+      null_runs[slot] = run_statistics(gradients_, concept_direction(frames_, positives, negatives, options_), mean_gradient_norm);
     }
     progress.advance();
   }
   progress.finish();
 
+  const auto runs_of = [](const std::vector<RunStatistics>& all, std::size_t first, std::size_t count, double RunStatistics::*statistic) {
+    std::vector<double> values(count);
+    for (std::size_t r = 0; r < count; ++r) values[r] = all[first + r].*statistic;
+    return values;
+  };
+  // The concept's mean against the random concepts' means, of one statistic; q-values come later.
+  const auto test_of = [&](const TcavRuns& concept_runs_summary, std::size_t null_first, double RunStatistics::*statistic) {
+    TcavTest test;
+    std::vector<double> null_means(random_runs);
+    for (std::size_t j = 0; j < random_runs; ++j) null_means[j] = summarise(runs_of(null_runs, null_first + j * runs, runs, statistic)).mean;
+    test.random = summarise(std::move(null_means));
+    const auto t_test = one_against_sample_t_test(concept_runs_summary.mean, test.random.runs);
+    test.t = t_test.t;
+    test.df = t_test.df;
+    test.p_t = t_test.p;
+    test.p_rank = rank_test(concept_runs_summary.mean, test.random.runs);
+    return test;
+  };
+
   results_.assign(concepts_.size(), {});
-  std::vector<double> p_t(concepts_.size()), p_rank(concepts_.size()), p_welch(concepts_.size()), p_permutation(concepts_.size());
   for (std::size_t k = 0; k < concepts_.size(); ++k) {
     TcavResult& result = results_[k];
-    const auto first = static_cast<std::ptrdiff_t>(k * runs);
-    result.score = summarise({scores.begin() + first, scores.begin() + first + static_cast<std::ptrdiff_t>(runs)});
-    result.magnitude = summarise({magnitudes.begin() + first, magnitudes.begin() + first + static_cast<std::ptrdiff_t>(runs)});
-    std::vector<double> null_means(random_runs), null_first_runs(random_runs);
+    result.score = summarise(runs_of(concept_runs, k * runs, runs, &RunStatistics::score));
+    result.magnitude = summarise(runs_of(concept_runs, k * runs, runs, &RunStatistics::magnitude));
+    result.sensitivity = summarise(runs_of(concept_runs, k * runs, runs, &RunStatistics::sensitivity));
     result.null_size = null_size(concepts_[k].tracks.size(), options_.null_size_step);
     const std::size_t null_first = null_of_size.at(result.null_size) * random_runs * runs;
-    for (std::size_t j = 0; j < random_runs; ++j) {
-      double sum = 0;
-      for (std::size_t r = 0; r < runs; ++r) sum += null_scores[null_first + j * runs + r];
-      null_means[j] = sum / static_cast<double>(runs);
-      null_first_runs[j] = null_scores[null_first + j * runs];
-    }
-    result.random = summarise(std::move(null_means));
-    const auto test = one_against_sample_t_test(result.score.mean, result.random.runs);
-    result.t = test.t;
-    result.df = test.df;
-    result.p_t = p_t[k] = test.p;
-    result.p_rank = p_rank[k] = rank_test(result.score.mean, result.random.runs);
+    result.score_test = test_of(result.score, null_first, &RunStatistics::score);
+    result.sensitivity_test = test_of(result.sensitivity, null_first, &RunStatistics::sensitivity);
 
     TcavRunsTest& runs_test = result.runs_test;
-    runs_test.random = summarise(std::move(null_first_runs));
+    std::vector<double> first_runs(random_runs);
+    for (std::size_t j = 0; j < random_runs; ++j) first_runs[j] = null_runs[null_first + j * runs].score;
+    runs_test.random = summarise(std::move(first_runs));
     const auto welch = tcav_stats::welch_t_test(result.score.runs, runs_test.random.runs);
     runs_test.t = welch.t;
     runs_test.df = welch.df;
-    runs_test.p_welch = p_welch[k] = welch.p;
-    runs_test.p_permutation = p_permutation[k] = tcav_stats::permutation_test(
-        result.score.runs, runs_test.random.runs, options_.permutations, stable_hash("permutation " + concepts_[k].id, options_.seed));
+    runs_test.p_welch = welch.p;
+    runs_test.p_permutation = tcav_stats::permutation_test(result.score.runs, runs_test.random.runs, options_.permutations,
+                                                           stable_hash("permutation " + concepts_[k].id, options_.seed));
   }
-  const auto q_t = tcav_stats::benjamini_hochberg(p_t), q_rank = tcav_stats::benjamini_hochberg(p_rank);
-  const auto q_welch = tcav_stats::benjamini_hochberg(p_welch), q_permutation = tcav_stats::benjamini_hochberg(p_permutation);
-  for (std::size_t k = 0; k < concepts_.size(); ++k) {
-    TcavResult& result = results_[k];
-    result.q_t = q_t[k];
-    result.q_rank = q_rank[k];
-    result.runs_test.q_welch = q_welch[k];
-    result.runs_test.q_permutation = q_permutation[k];
-    result.significant = result.q_t < options_.alpha;
-    result.direction = !result.significant ? 0 : result.score.mean > result.random.mean ? 1 : -1;
+
+  // Benjamini-Hochberg over the concepts, for each p-value of each test.
+  const auto adjust = [&](auto&& p_of, auto&& q_of) {
+    std::vector<double> p(results_.size());
+    for (std::size_t k = 0; k < results_.size(); ++k) p[k] = p_of(results_[k]);
+    const std::vector<double> q = tcav_stats::benjamini_hochberg(p);
+    for (std::size_t k = 0; k < results_.size(); ++k) q_of(results_[k]) = q[k];
+  };
+  for (TcavTest TcavResult::*test : {&TcavResult::score_test, &TcavResult::sensitivity_test}) {
+    adjust([&](const TcavResult& r) { return (r.*test).p_t; }, [&](TcavResult& r) -> double& { return (r.*test).q_t; });
+    adjust([&](const TcavResult& r) { return (r.*test).p_rank; }, [&](TcavResult& r) -> double& { return (r.*test).q_rank; });
+  }
+  adjust([](const TcavResult& r) { return r.runs_test.p_welch; }, [](TcavResult& r) -> double& { return r.runs_test.q_welch; });
+  adjust([](const TcavResult& r) { return r.runs_test.p_permutation; }, [](TcavResult& r) -> double& { return r.runs_test.q_permutation; });
+  for (TcavResult& result : results_) {
+    const TcavTest& verdict = options_.test == "score" ? result.score_test : result.sensitivity_test;
+    const double mean = options_.test == "score" ? result.score.mean : result.sensitivity.mean;
+    result.significant = verdict.q_t < options_.alpha;
+    result.direction = !result.significant ? 0 : mean > verdict.random.mean ? 1 : -1;
   }
 }
 
@@ -248,6 +303,11 @@ nlohmann::ordered_json runs_json(const TcavRuns& runs) { return {{"mean", runs.m
 
 // NaN (a p-value of a degenerate test) has no JSON spelling: null.
 nlohmann::ordered_json number_or_null(double value) { return std::isfinite(value) ? nlohmann::ordered_json(value) : nlohmann::ordered_json(); }
+
+nlohmann::ordered_json test_json(const TcavTest& test) {
+  return {{"t", number_or_null(test.t)},        {"df", number_or_null(test.df)},          {"p_t", number_or_null(test.p_t)},
+          {"p_rank", number_or_null(test.p_rank)}, {"q_t", number_or_null(test.q_t)}, {"q_rank", number_or_null(test.q_rank)}};
+}
 
 }  // namespace
 
@@ -388,13 +448,10 @@ void TcavJob::run() {
                                     {"null_size", r.null_size},
                                     {"score", runs_json(r.score)},
                                     {"magnitude", runs_json(r.magnitude)},
-                                    {"random", runs_json(r.random)},
-                                    {"t", number_or_null(r.t)},
-                                    {"df", number_or_null(r.df)},
-                                    {"p_t", number_or_null(r.p_t)},
-                                    {"p_rank", number_or_null(r.p_rank)},
-                                    {"q_t", number_or_null(r.q_t)},
-                                    {"q_rank", number_or_null(r.q_rank)},
+                                    {"sensitivity", runs_json(r.sensitivity)},
+                                    {"random", runs_json(r.score_test.random)},
+                                    {"random_sensitivity", runs_json(r.sensitivity_test.random)},
+                                    {"tests", {{"score", test_json(r.score_test)}, {"sensitivity", test_json(r.sensitivity_test)}}},
                                     {"significant", r.significant},
                                     {"direction", r.direction},
                                     {"runs_test",
@@ -428,6 +485,8 @@ void TcavJob::run() {
       {"layer", set.layer},
       {"inputs", gradients.rows},
       {"tracks", scored.size()},
+      {"cav", o.cav},
+      {"test", o.test},
       {"runs", o.runs},
       {"random_runs", o.random_runs},
       {"null_size_step", o.null_size_step},
@@ -436,12 +495,12 @@ void TcavJob::run() {
       {"seed", o.seed},
       {"negative_ratio", o.negative_ratio},
       {"regularization", o.regularization},
-      {"method", "TCAV score: share of inputs whose directional derivative along the CAV is positive; each run retrains the CAV on "
-                 "another negative sample; null: random track sets of the concept's size, each scored like a concept (the same runs); "
-                 "verdict: the concept's mean score against the random concepts' mean scores, two-sided prediction t-test, "
-                 "Benjamini-Hochberg q-values over the concepts tested, significant when q < alpha; beside it a Monte Carlo rank test "
-                 "(distribution-free, p >= 1/(random concepts + 1)); runs_test: "
-                 "tf/tcav's Welch t-test and permutation test of the runs against single random runs, for comparison only"},
+      {"method", "per run, a CAV (" + o.cav + ") of the concept's tracks against a new sample of negatives; TCAV score: share of "
+                 "inputs whose directional derivative along it is positive; sensitivity: mean derivative along the unit CAV over the mean "
+                 "gradient norm; null: random track sets of the concept's size, each scored like a concept; verdict (" + o.test + "): the "
+                 "concept's mean against the random concepts' means, two-sided prediction t-test, Benjamini-Hochberg q-values over the "
+                 "concepts tested, significant when q < alpha; beside it a Monte Carlo rank test (p >= 1/(random concepts + 1)); "
+                 "runs_test: tf/tcav's Welch t-test and permutation test of the score runs against single random runs, for comparison only"},
       {"embeddings", fs::absolute(config_.embeddings).string()},
       {"concept_set", fs::absolute(config_.concepts).string()},
       {"hierarchy", hierarchy.has_value()},

@@ -53,13 +53,18 @@ OrderedJson concept_json(const ConceptSpec& spec, bool hierarchy) {
           {"n_tracks", 40},
           {"score", runs_of(spec.score, 0.04)},
           {"magnitude", runs_of(spec.score - 0.1, 0.03)},
+          {"sensitivity", runs_of(spec.score - 0.5, 0.02)},
           {"random", runs_of(0.5, 0.08)},
-          {"t", spec.q_t < 0 ? OrderedJson(nullptr) : OrderedJson(4.2)},
-          {"df", spec.q_t < 0 ? OrderedJson(nullptr) : OrderedJson(9.5)},
-          {"p_t", tested(spec.q_t / 4)},
-          {"p_rank", tested(spec.q_rank / 4)},
-          {"q_t", tested(spec.q_t)},
-          {"q_rank", tested(spec.q_rank)},
+          {"random_sensitivity", runs_of(0.0, 0.05)},
+          {"tests",
+           {{"score",
+             {{"t", spec.q_t < 0 ? OrderedJson(nullptr) : OrderedJson(4.2)},
+              {"df", spec.q_t < 0 ? OrderedJson(nullptr) : OrderedJson(5)},
+              {"p_t", tested(spec.q_t / 4)},
+              {"p_rank", tested(spec.q_rank / 4)},
+              {"q_t", tested(spec.q_t)},
+              {"q_rank", tested(spec.q_rank)}}},
+            {"sensitivity", {{"t", 1.0}, {"df", 5}, {"p_t", 0.4}, {"p_rank", 0.5}, {"q_t", 0.9}, {"q_rank", 0.9}}}}},
           {"significant", spec.significant},
           {"direction", spec.direction},
           {"parents", hierarchy ? spec.parents : std::vector<std::string>{}},
@@ -84,7 +89,7 @@ OrderedJson results(bool hierarchy) {
   for (const auto& spec : specs) concepts.push_back(concept_json(spec, hierarchy));
   return {{"format", "conceptree.tcav"}, {"format_version", 1}, {"tool_version", "conceptree 0.1.0"},
           {"target", "happy"}, {"layer", "pool4_patch"}, {"inputs", 1234}, {"tracks", 200},
-          {"runs", 6}, {"random_runs", 6}, {"permutations", 10000}, {"alpha", 0.05}, {"seed", 0},
+          {"cav", "pattern"}, {"test", "score"}, {"runs", 6}, {"random_runs", 6}, {"permutations", 10000}, {"alpha", 0.05}, {"seed", 0},
           {"hierarchy", hierarchy}, {"concepts", std::move(concepts)}};
 }
 
@@ -103,7 +108,7 @@ TEST(TcavPage, IsSelfContainedAndEscapesLabelsAndIds) {
   EXPECT_EQ(data["concepts"][3]["label"], kQuotedLabel);
   EXPECT_EQ(data["concepts"][4]["id"], kHostileId) << "ids read back unchanged";
   EXPECT_EQ(data["concepts"][3]["children"][1], kHostileId);
-  EXPECT_TRUE(data["concepts"][6]["q_t"].is_null());
+  EXPECT_TRUE(data["concepts"][6]["tests"]["score"]["q_t"].is_null());
   EXPECT_EQ(data["target"], "happy");
 }
 
@@ -163,7 +168,11 @@ TEST(TcavPage, BrowserShowsTheTreeMarksFilterAndDetailWithoutErrors) {
   // Wind is not significant but stays as the way to horn.
   EXPECT_EQ(result["significant_labels"], Json::array({"family: brass", "trumpet", kScriptLabel, kQuotedLabel, kScriptLabel, "strings"}));
   EXPECT_EQ(result["magnitude_values"][0], "0.75 ± 0.03") << "brass's magnitude";
-  EXPECT_EQ(result["magnitude_bands"], 0) << "the null is of the score";
+  EXPECT_EQ(result["magnitude_bands"], 0) << "the magnitude has no null";
+  EXPECT_EQ(result["sensitivity_values"][0], "0.35 ± 0.02") << "brass's sensitivity";
+  EXPECT_EQ(result["sensitivity_bands"], 8) << "the sensitivity's null drawn on every row";
+  EXPECT_EQ(result["sensitivity_ticks"], Json::array({"-0.45", "-0.225", "0", "0.225", "0.45"}))
+      << "symmetric about 0, to the largest |mean| + sd (trumpet's 0.4 + 0.02 and up to 0.05)";
   EXPECT_EQ(result["list_rows"], 7) << "the list: one row per concept";
   EXPECT_EQ(result["list_labels"], Json::array({"trumpet", "family: brass", kScriptLabel, kQuotedLabel, "silence", "flute", "strings"}));
   EXPECT_EQ(result["q_labels"], Json::array({"strings", "trumpet", "family: brass", kScriptLabel, "flute", kQuotedLabel, "silence"}));

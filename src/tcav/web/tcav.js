@@ -1,6 +1,6 @@
-// conceptree TCAV: per concept its TCAV score over repeated runs against the null of random track
-// sets of its size, whether the two differ significantly, and with a hierarchy how the score sits
-// beside its parents' and children's, all drawn from TCAV_DATA (written by `conceptree tcav`) with d3.
+// conceptree TCAV: per concept its sensitivity and TCAV score over repeated runs against the null of
+// random track sets of its size, whether they differ significantly, and with a hierarchy how it sits
+// beside its parents and children, all drawn from TCAV_DATA (written by `conceptree tcav`) with d3.
 "use strict";
 
 (function () {
@@ -14,7 +14,10 @@
   // NaN travels as null in JSON; a missing number reads as null too.
   const finite = (v) => (typeof v === "number" && Number.isFinite(v) ? v : null);
   const show = (v, format) => (finite(v) === null ? "—" : format(v));
-  const measureNames = { score: "TCAV score", magnitude: "magnitude-weighted score" };
+  const measureNames = { sensitivity: "sensitivity", score: "TCAV score", magnitude: "magnitude-weighted score" };
+  // The null of each measure: random concepts scored like the concept (the magnitude has none).
+  const nullOf = (c, shown) => (shown === "score" ? c.random : shown === "sensitivity" ? c.random_sensitivity : null) || null;
+  const verdictOf = (c) => (c.tests || {})[data.test] || {};
 
   // ---------------------------------------------------------------- structure
   // Links name concepts by id; an id that is not in the list has no row to link to.
@@ -66,16 +69,16 @@
   // ---------------------------------------------------------------- significance
   const belowAlpha = (q) => finite(q) !== null && q < alpha;
   // The verdict is the t-test's q; the rank test, distribution-free but never below 1/(n+1), confirms it or not.
-  const markLevel = (c) => (c.significant !== true ? 0 : belowAlpha(c.q_rank) ? 2 : 1);
-  const sortQ = (c) => finite(c.q_t) ?? Infinity;
+  const markLevel = (c) => (c.significant !== true ? 0 : belowAlpha(verdictOf(c).q_rank) ? 2 : 1);
+  const sortQ = (c) => finite(verdictOf(c).q_t) ?? Infinity;
   const directionClass = (c) => (c.direction === 1 ? "dir-above" : c.direction === -1 ? "dir-below" : "dir-none");
   const directionWords = (c) => (c.direction === 1 ? "above the null" : c.direction === -1 ? "below the null" : "not significant");
   const markText = (c) => ["", "☆", "★"][markLevel(c)];
   const markTitle = (c) => ["not significant", "significant: t-test q < α; the rank test does not reach α", "significant: q < α in the t-test and the rank test"][markLevel(c)] +
-    ` (t-test q ${show(c.q_t, formatP)}, rank test q ${show(c.q_rank, formatP)}, α ${alpha})`;
+    ` (${data.test} t-test q ${show(verdictOf(c).q_t, formatP)}, rank test q ${show(verdictOf(c).q_rank, formatP)}, α ${alpha})`;
 
   // ---------------------------------------------------------------- state
-  let measure = "score";      // or "magnitude"
+  let measure = measureNames[data.test] ? data.test : "score";  // the bars: "sensitivity", "score" or "magnitude"
   let sortByQ = false;        // otherwise highest mean first
   let significantOnly = false;
   let filterText = "";
@@ -133,6 +136,19 @@
   }
 
   const percent = (v) => `${Math.max(0, Math.min(1, v)) * 100}%`;
+  // Scores live in [0, 1]; sensitivities around 0, drawn on [-range, range] with 0 in the middle.
+  const sensitivityRange = (() => {
+    let largest = 0.05;
+    for (const c of concepts) {
+      for (const s of [c.sensitivity, c.random_sensitivity]) {
+        if (s && finite(s.mean) !== null) largest = Math.max(largest, Math.abs(s.mean) + (finite(s.std) ?? 0));
+      }
+    }
+    return Math.min(1, Math.ceil(largest * 20) / 20);
+  })();
+  const toUnit = (v) => (measure === "sensitivity" ? 0.5 + v / (2 * sensitivityRange) : v);
+  const at = (v) => percent(toUnit(v));
+  const between = (from, to) => `calc(${at(to)} - ${at(from)})`;
 
   function buildPlot(plot) {
     plot.append("div").attr("class", "bar");
@@ -141,22 +157,21 @@
     plot.append("div").attr("class", "spread");
   }
 
-  // The null is of the score: with the magnitude shown there is no band to compare it with.
+  // Bars grow from 0 (the score's) or from the middle (the sensitivity's); the band is the null's mean ± sd.
   function updatePlot(plot) {
     plot.each(function (d) {
-      const c = concepts[d.concept], value = c[measure] || {}, random = c.random || {};
+      const c = concepts[d.concept], value = c[measure] || {}, random = nullOf(c, measure) || {};
       const mean = finite(value.mean), spread = finite(value.std) ?? 0;
       const nullMean = finite(random.mean), nullSpread = finite(random.std) ?? 0;
       const element = d3.select(this);
-      const band = element.select(".band").attr("hidden", measure === "score" && nullMean !== null ? null : true);
-      if (measure === "score" && nullMean !== null) {
-        band.style("left", percent(nullMean - nullSpread)).style("width", `calc(${percent(nullMean + nullSpread)} - ${percent(nullMean - nullSpread)})`);
-      }
-      element.select(".bar").attr("hidden", mean === null ? true : null).style("width", percent(mean ?? 0));
+      const band = element.select(".band").attr("hidden", nullMean !== null ? null : true);
+      if (nullMean !== null) band.style("left", at(nullMean - nullSpread)).style("width", between(nullMean - nullSpread, nullMean + nullSpread));
+      const from = Math.min(0, mean ?? 0), to = Math.max(0, mean ?? 0);
+      element.select(".bar").attr("hidden", mean === null ? true : null).style("left", at(from)).style("width", between(from, to));
       element.select(".spread").attr("hidden", mean === null || spread === 0 ? true : null)
-        .style("left", percent((mean ?? 0) - spread)).style("width", `calc(${percent((mean ?? 0) + spread)} - ${percent((mean ?? 0) - spread)})`);
+        .style("left", at((mean ?? 0) - spread)).style("width", between((mean ?? 0) - spread, (mean ?? 0) + spread));
       element.attr("title", `${measureNames[measure]} ${show(value.mean, formatValue)} ± ${show(value.std, formatValue)} over ${(value.runs || []).length} runs` +
-        (measure === "score" ? ` · random null ${show(random.mean, formatValue)} ± ${show(random.std, formatValue)}` : "") +
+        (nullMean !== null ? ` · random concepts ${show(random.mean, formatValue)} ± ${show(random.std, formatValue)}` : "") +
         ` · ${directionWords(c)}`);
     });
   }
@@ -223,13 +238,13 @@
     history.replaceState(null, "", `#concept=${encodeURIComponent(concepts[concept].id)}`);
   }
 
-  // Each run as a dot, the concept's (score or magnitude) above the random null's, means as ticks.
+  // Each run as a dot, the concept's above its random concepts' means, means as ticks.
   function renderRuns(panel, c) {
-    const value = c[measure] || {}, random = c.random || {};
+    const value = c[measure] || {}, random = nullOf(c, measure);
     const lanes = [[measureNames[measure], value, "concept-run"]];
-    if (measure === "score") lanes.push(["random null", random, "random-run"]);
+    if (random) lanes.push(["random concepts", random, "random-run"]);
     const width = Math.max(200, panel.node().clientWidth), laneHeight = 26, left = 88, top = 4;
-    const x = d3.scaleLinear([0, 1], [left, width - 8]);
+    const x = d3.scaleLinear(measure === "sensitivity" ? [-sensitivityRange, sensitivityRange] : [0, 1], [left, width - 8]);
     const svg = panel.append("svg").attr("class", "runs").attr("width", width).attr("height", top + lanes.length * laneHeight + 20);
     lanes.forEach(([name, summary, kind], lane) => {
       const y = top + lane * laneHeight + laneHeight / 2;
@@ -284,11 +299,15 @@
     const facts = [
       ["TCAV score", summary(c.score)],
       ["Magnitude", summary(c.magnitude)],
-      ["Random concepts", summary(c.random)],
-      ["t", `${show(c.t, formatStatistic)} on ${show(c.df, formatStatistic)} df`],
-      ["t-test p · q", `${show(c.p_t, formatP)} · ${show(c.q_t, formatP)}`],
-      ["Rank test p · q", `${show(c.p_rank, formatP)} · ${show(c.q_rank, formatP)}`],
+      ["Sensitivity", summary(c.sensitivity)],
+      ["Random concepts", `score ${summary(c.random)} · sensitivity ${summary(c.random_sensitivity)}`],
     ];
+    for (const name of ["sensitivity", "score"]) {
+      const test = (c.tests || {})[name] || {};
+      facts.push([`${measureNames[name]} test${name === data.test ? " (the verdict)" : ""}`,
+        `t ${show(test.t, formatStatistic)} on ${show(test.df, formatStatistic)} df · p ${show(test.p_t, formatP)} · q ${show(test.q_t, formatP)}` +
+        ` · rank test p ${show(test.p_rank, formatP)} · q ${show(test.q_rank, formatP)}`]);
+    }
     const runsTest = c.runs_test || {};
     facts.push(
       ["tf/tcav runs test", `Welch q ${show(runsTest.q_welch, formatP)} · permutation q ${show(runsTest.q_permutation, formatP)} (runs taken as independent: for comparison, not the verdict)`]);
@@ -315,11 +334,10 @@
       `${formatCount(data.runs)} runs`, `${formatCount(data.random_runs)} random concepts`, `${formatCount(data.permutations)} permutations`,
       `α ${alpha}`, `${formatCount(data.inputs)} inputs scored`, `${formatCount(data.tracks)} tracks`, `seed ${data.seed}`,
     ].join(" · "));
-    d3.select("#axis").selectAll("span.tick").data([0, 0.25, 0.5, 0.75, 1]).join("span").attr("class", "tick")
-      .style("left", (v) => percent(v)).text((v) => String(v));
     const significant = concepts.filter((c) => c.significant === true).length;
     d3.select("#footer").text(`Written by ${data.tool_version} · ${formatCount(concepts.length)} concepts · ${formatCount(significant)} significant · ` +
-      "the score is the share of inputs whose output grows along the concept's direction; its null, the mean scores of random track sets of the concept's size, each scored like a concept");
+      "sensitivity: the mean derivative of the output along the concept's unit direction, over the mean gradient norm; TCAV score: the share of inputs whose output grows along it; " +
+      "the null: random track sets of the concept's size, each scored like a concept");
   }
 
   function renderLegend() {
@@ -329,10 +347,13 @@
     item("background: var(--above)", "significantly above the null");
     item("background: var(--below)", "significantly below");
     item("background: var(--neutral)", "not significant");
-    if (measure === "score") item("background: var(--null-band)", "random null, mean ± sd");
-    else legend.append("span").text("the null and the tests are of the score, not of the magnitude");
-    legend.append("span").text("whisker: ± sd over runs · dashed: 0.5 · ★ significant (t-test q < α) and confirmed by the rank test, ☆ significant by the t-test alone");
-    d3.select("#value-heading").text(measure === "score" ? "score ± sd" : "magnitude ± sd");
+    if (measure !== "magnitude") item("background: var(--null-band)", "random concepts, mean ± sd");
+    else legend.append("span").text("the magnitude has no null: the tests are of the sensitivity and the score");
+    legend.append("span").text(`whisker: ± sd over runs · dashed: ${measure === "sensitivity" ? "0" : "0.5"} · ★ significant (${data.test} t-test q < α) and confirmed by the rank test, ☆ significant by the t-test alone`);
+    d3.select("#value-heading").text(`${measureNames[measure]} ± sd`);
+    const ticks = measure === "sensitivity" ? [-1, -0.5, 0, 0.5, 1].map((f) => f * sensitivityRange) : [0, 0.25, 0.5, 0.75, 1];
+    d3.select("#axis").selectAll("span.tick").data(ticks).join("span").attr("class", "tick")
+      .style("left", (v) => at(v)).text((v) => String(+v.toFixed(3)));
   }
 
   // ---------------------------------------------------------------- controls
@@ -356,9 +377,10 @@
     d3.select("#filter").on("input", (event) => setFilter(event.target.value));
     toggleButton("#sort-q", (pressed) => { sortByQ = pressed; });
     toggleButton("#significant-only", (pressed) => { significantOnly = pressed; });
-    toggleButton("#magnitude", (pressed) => {
-      measure = pressed ? "magnitude" : "score";
+    d3.select("#measure").property("value", measure).on("change", (event) => {
+      measure = event.currentTarget.value;
       renderLegend();
+      renderRows();
       if (selected !== null) renderDetail();
     });
     toggleButton("#tree-view", (pressed) => {
@@ -428,10 +450,20 @@
     result.significant_labels = rowLabels();
     click(document.getElementById("significant-only"));
 
-    click(document.getElementById("magnitude"));
+    const shown = measure;
+    const choose = (value) => {
+      const select = document.getElementById("measure");
+      select.value = value;
+      select.dispatchEvent(new Event("change", { bubbles: true }));
+    };
+    choose("magnitude");
     result.magnitude_values = Array.from(document.querySelectorAll("#rows div.row .value"), (v) => v.textContent);
     result.magnitude_bands = Array.from(document.querySelectorAll("#rows .band")).filter((b) => !b.hidden).length;
-    click(document.getElementById("magnitude"));
+    choose("sensitivity");
+    result.sensitivity_values = Array.from(document.querySelectorAll("#rows div.row .value"), (v) => v.textContent);
+    result.sensitivity_bands = Array.from(document.querySelectorAll("#rows .band")).filter((b) => !b.hidden).length;
+    result.sensitivity_ticks = Array.from(document.querySelectorAll("#axis .tick"), (t) => t.textContent);
+    choose(shown);
 
     if (treeView) click(document.getElementById("tree-view"));
     result.list_rows = rowCount();
