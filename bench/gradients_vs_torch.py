@@ -11,7 +11,8 @@ log-mel, network, store written) without --gradients and with the gradients of 1
 its gradient cost is the difference. PyTorch is timed on the same patches (their log-mels from
 `conceptree logmel`) in batches of --batch: forward only (inference mode), and forward + one
 backward per tag from the logits to the layer (torch.autograd.grad, the graph recorded from the
-layer on), gradients summed over time as the store holds them. Best of --repeats each. Before
+layer on), gradients summed over time as the store holds them; PyTorch's gradients alone are the
+time inside torch.autograd.grad, conceptree's the difference its --gradients makes. Best of --repeats each. Before
 timing, the stored gradients of the first copies are checked against torch's.
 Needs Debian python3-torch, python3-h5py.
 """
@@ -43,16 +44,21 @@ def best_time(fn, repeats):
 
 
 def torch_pass(model, patches, layer, tags, batch):
-    """Forward (and with `tags`, the time-summed gradient of each tag's logit) over all patches."""
+    """Forward (and with `tags`, the time-summed gradient of each tag's logit) over all patches;
+    returns the seconds spent in the backward passes alone."""
+    backward = 0.0
     for start in range(0, len(patches), batch):
         if not tags:
             with torch.inference_mode():
                 model.run(patches[start:start + batch], [layer])
             continue
         logits, kept = model.run(patches[start:start + batch], [layer], differentiate=[layer])
+        started = time.perf_counter()
         for tag in tags:
             (grad,) = torch.autograd.grad(logits[:, tag].sum(), [kept[layer]], retain_graph=True)
             musicnn_torch.rows(grad).sum(dim=1)
+        backward += time.perf_counter() - started
+    return backward
 
 
 def main():
@@ -118,6 +124,8 @@ def main():
         torch_pass(model, patches[:args.batch], args.layer, tag_sets[-1], args.batch)  # warm-up
         peer = {len(tags): best_time(lambda: torch_pass(model, patches, args.layer, tags, args.batch), args.repeats)
                 for tags in [[], *tag_sets]}
+        peer_backward = {len(tags): min(torch_pass(model, patches, args.layer, tags, args.batch) for _ in range(args.repeats))
+                         for tags in tag_sets}
 
     print(f"\n{len(clips) * args.copies} clips ({audio_seconds:.0f} s of audio), {len(patches)} patches, layer {args.layer}, "
           f"{args.threads} threads, best of {args.repeats}; PyTorch {torch.__version__} batches of {args.batch}")
@@ -128,11 +136,12 @@ def main():
         print(f"{f'forward + {n} tag gradient' + ('s' if n > 1 else ''):28} {ctree[n]:12.3f} {peer[n]:10.3f} {peer[n] / ctree[n]:6.1f}x")
     for tags in TAG_SETS:
         n = len(tags)
-        ours, theirs = ctree[n] - ctree[0], peer[n] - peer[0]
+        ours, theirs = ctree[n] - ctree[0], peer_backward[n]
         ratio = f"{theirs / ours:6.1f}x" if ours > 0 else "     -"
         print(f"{f'gradients alone, {n} tag' + ('s' if n > 1 else ''):28} {ours:12.3f} {theirs:10.3f} {ratio}")
-    print("\nconceptree: the whole `embed` command (process start, weights, decoding, log-mel, network, store); "
-          f"PyTorch: the network alone on prepared patches. Tags: {', '.join(TAG_SETS[-1])}")
+    print("\nconceptree: the whole `embed` command (process start, weights, decoding, log-mel, network, store), its "
+          "gradients alone the difference with and without --gradients; PyTorch: the network alone on prepared patches, its "
+          f"gradients alone the time inside torch.autograd.grad. Tags: {', '.join(TAG_SETS[-1])}")
     return 0
 
 

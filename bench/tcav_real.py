@@ -16,15 +16,17 @@ tempo slow/fast, register low/high, mode major/minor; rendered into the workdir)
      on it counts the random sets declared significant and says whether the planted ones are;
   5. faithfulness, in PyTorch on the same network (bench/musicnn_torch.py), on --files recordings:
      every pool4 time step loses its components along the pattern CAVs (member mean minus
-     non-member mean) of the top-k concepts (significant first, then by sensitivity), the rest of
+     non-member mean) of the top-k concepts that raise the output (significant first, then by
+     sensitivity), the rest of
      the network runs, and the mean drop of the target logit is set against removing the CAVs of
      the k concepts of sensitivity nearest 0 and k random directions, k = 1..10. Two ways to
-     remove: project the components out (to 0), or replace them by the mean row's (ablation to
-     the mean, which leaves an average patch as it is). The planted concept's direction alone is
-     the positive control.
+     remove: project the components out of every patch (to 0), or replace them by the mean row's
+     (ablation to the mean) in the patches of the concepts' own member tracks, where removing a
+     concept that raises the output should lower it. The planted concept's direction alone is the
+     positive control.
 
     /usr/bin/python3 bench/tcav_real.py [--corpus demo|philharmonia] [--build build] [--targets happy sad]
-        [--files 200] [--runs 30] [--random 30] [--screenshot docs/images/tcav.png] [--json out.json]
+        [--files 200] [--runs R] [--random R] [--screenshot docs/images/tcav.png] [--json out.json]
 """
 import argparse
 import json
@@ -115,8 +117,8 @@ def main():
     parser.add_argument("--data", type=Path, default=DATA, help="philharmonia: where philharmonia_dev is")
     parser.add_argument("--workdir", type=Path, help="default: BUILD/bench-data/tcav-CORPUS")
     parser.add_argument("--targets", nargs="+", default=["happy", "sad"])
-    parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--random", type=int, default=30)
+    parser.add_argument("--runs", type=int, help="tcav --runs (default: tcav's)")
+    parser.add_argument("--random", type=int, help="tcav --random (default: tcav's)")
     parser.add_argument("--tcav-args", default="", help="more arguments for every tcav run (e.g. --cav classifier --test score)")
     parser.add_argument("--planted", type=float, default=0.1, help="share of tracks in a planted concept and in each random set")
     parser.add_argument("--files", type=int, default=200, help="recordings the faithfulness test runs the network on")
@@ -139,7 +141,9 @@ def main():
     targets = sorted(args.targets)
     store, logits_store = work / f"store-{'-'.join(targets)}.h5", work / "logits.h5"
     concepts, similarity, tree = work / "concepts.h5", work / "sim.h5", work / "tree.json"
-    tcav_args = [*shlex.split(args.tcav_args), "--runs", args.runs, "--random", args.random, "--seed", args.seed, "--overwrite"]
+    tcav_args = [*shlex.split(args.tcav_args), "--seed", args.seed, "--overwrite"]
+    tcav_args += ["--runs", args.runs] if args.runs else []
+    tcav_args += ["--random", args.random] if args.random else []
     report = {"corpus": args.corpus, "tcav_args": args.tcav_args, "targets": {}}
 
     if not store.exists():
@@ -219,13 +223,14 @@ def main():
     model = MusicnnVgg(WEIGHTS)
     audio = sorted(p for p in (args.data / "audio").iterdir() if p.suffix in (".mp3", ".wav"))
     chosen = [audio[i] for i in sorted(rng.choice(len(audio), min(args.files, len(audio)), replace=False))]
-    pool4 = []
+    pool4, patch_track = [], []
     with tempfile.TemporaryDirectory() as scratch:
         for path in chosen:
             npy = Path(scratch) / "logmel.npy"
             subprocess.run([conceptree, "-q", "logmel", path, "-o", npy, "--overwrite"], check=True)
             pool4.append(pool4_rows(model, np.load(npy)))
-    pool4 = torch.cat(pool4)
+            patch_track += [index[str(path.relative_to(args.data / "audio").with_suffix(""))]] * len(pool4[-1])
+    pool4, patch_track = torch.cat(pool4), np.array(patch_track)
     freq = pool4.shape[2] // 128
     base = logits_from_pool4(model, pool4, freq)
     mean_row = pool4.reshape(-1, pool4.shape[2]).mean(dim=0)
@@ -235,23 +240,35 @@ def main():
     for target, result in results.items():
         tag = tags.index(target)
         entries = [c for c in result["concepts"] if c["id"] in members]
-        top = [pattern_cav(c["id"]) for c in sorted(entries, key=lambda c: (-c["significant"], -c["sensitivity"]["mean"]))]
+        # Concepts that raise the output, significant ones first: removing them should lower it.
+        raising = sorted((c for c in entries if c["sensitivity"]["mean"] > 0), key=lambda c: (-c["significant"], -c["sensitivity"]["mean"]))
+        top = [pattern_cav(c["id"]) for c in raising]
         flat = [pattern_cav(c["id"]) for c in sorted(entries, key=lambda c: abs(c["sensitivity"]["mean"]))]
 
-        def drop(directions, centre):
-            return float((base[:, tag] - logits_from_pool4(model, without(pool4, directions, centre), freq)[:, tag]).mean())
+        def drop(directions, centre, concepts):
+            """Mean drop over the patches of the concepts' member tracks (all patches for None)."""
+            if concepts is None:
+                patches = np.ones(len(pool4), dtype=bool)
+            else:
+                patches = np.isin(patch_track, list(set().union(*(members[c] for c in concepts))))
+            changed = logits_from_pool4(model, without(pool4[patches], directions, centre), freq)[:, tag]
+            return float((base[patches, tag] - changed).mean())
 
+        by_sensitivity = [c["id"] for c in raising]
+        nearest_zero = [c["id"] for c in sorted(entries, key=lambda c: abs(c["sensitivity"]["mean"]))]
         report["targets"][target]["faithfulness"] = {}
-        for removal, centre in [("projected out", torch.zeros_like(mean_row)), ("ablated to the mean", mean_row)]:
-            print(f"  {target}, {removal} (mean logit {float(base[:, tag].mean()):.3f}): k, top-k concepts, k concepts of "
-                  f"sensitivity nearest 0, k random directions (mean of 10)")
+        for removal, centre, own in [("projected out of every patch", torch.zeros_like(mean_row), False),
+                                     ("ablated to the mean in the concepts' own patches", mean_row, True)]:
+            print(f"  {target}, {removal} (mean logit {float(base[:, tag].mean()):.3f}): k, top-k concepts raising the output, "
+                  f"k concepts of sensitivity nearest 0, k random directions (mean of 10, on the top-k's patches)")
             curve = []
-            for k in range(1, min(args.max_k, len(entries)) + 1):
-                row = {"k": k, "top": drop(top[:k], centre), "flat": drop(flat[:k], centre),
-                       "random": float(np.mean([drop(d[:k], centre) for d in random_directions]))}
+            for k in range(1, min(args.max_k, len(raising)) + 1):
+                on_top, on_flat = (by_sensitivity[:k], nearest_zero[:k]) if own else (None, None)
+                row = {"k": k, "top": drop(top[:k], centre, on_top), "flat": drop(flat[:k], centre, on_flat),
+                       "random": float(np.mean([drop(d[:k], centre, on_top) for d in random_directions]))}
                 curve.append(row)
                 print(f"    k={k:<2} {row['top']:+.3f}  {row['flat']:+.3f}  {row['random']:+.3f}")
-            planted = drop([pattern_cav(f"planted:{target}")], centre)
+            planted = drop([pattern_cav(f"planted:{target}")], centre, [f"planted:{target}"] if own else None)
             print(f"    the planted concept's direction alone (a positive control): {planted:+.3f}")
             report["targets"][target]["faithfulness"][removal] = {"curve": curve, "planted": planted}
 

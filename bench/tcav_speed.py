@@ -5,7 +5,8 @@
 The store is synthetic (numpy, imported with `conceptree import --gradient`): concept members'
 frames lean along a concept direction, and the target's gradient leans along a few of those
 directions, so some concepts matter and most do not. The concepts are trained with `conceptree
-train`. Prints the wall time of `tcav` and the number of concepts found significant.
+train`. Prints the wall time of `tcav` and the concepts found significant, for pattern CAVs with
+--random random concepts and with tcav's default 100, and for classifier CAVs (tf/tcav's).
 
   /usr/bin/python3 bench/tcav_speed.py [--build build] [--jobs 2] [--runs 30] [--random 30]
 """
@@ -56,7 +57,7 @@ def main():
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--random", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--keep", help="copy the tcav JSON here")
+    parser.add_argument("--keep", help="copy each run's tcav JSON to KEEP.<cav>-<random>.json")
     args = parser.parse_args()
     tool = os.path.abspath(os.path.join(args.build, "conceptree"))
     with tempfile.TemporaryDirectory() as folder:
@@ -66,18 +67,19 @@ def main():
              "--gradient", "target=" + os.path.join(folder, "gradient.npy"), "-o", store])
         run([tool, "train", "-e", store, "-m", os.path.join(folder, "memberships.tsv"), "-o", concepts, "--min-tracks", "10",
              "--min-accuracy", "0"])
-        started = time.perf_counter()
-        run([tool, "tcav", "-e", store, "-c", concepts, "--target", "target", "--runs", str(args.runs), "--random",
-             str(args.random), "-j", str(args.jobs), "-o", out])
-        seconds = time.perf_counter() - started
-        with open(out) as f:
-            result = json.load(f)
-        if args.keep:
-            shutil.copy(out, args.keep)
-    significant = sorted(c["id"] for c in result["concepts"] if c["significant"])
-    print(f"tcav: {len(result['concepts'])} concepts x {args.runs} runs + {args.random} random concepts, "
-          f"{result['inputs']} inputs of {DIM} dims, {args.jobs} threads: {seconds:.1f} s (target <= 60 s)")
-    print(f"significant: {len(significant)} ({', '.join(significant)}); planted drivers: concept00..concept04")
+        for cav, random in [("pattern", args.random), ("pattern", 100), ("classifier", args.random)]:
+            started = time.perf_counter()
+            run([tool, "tcav", "-e", store, "-c", concepts, "--target", "target", "--cav", cav, "--runs", str(args.runs),
+                 "--random", str(random), "-j", str(args.jobs), "-o", out, "--overwrite"])
+            seconds = time.perf_counter() - started
+            with open(out) as f:
+                result = json.load(f)
+            if args.keep:
+                shutil.copy(out, f"{args.keep}.{cav}-{random}.json")
+            significant = sorted(c["id"] for c in result["concepts"] if c["significant"])
+            print(f"tcav --cav {cav}: {len(result['concepts'])} concepts x {args.runs} runs + {random} random concepts, "
+                  f"{result['inputs']} inputs of {DIM} dims, {args.jobs} threads: {seconds:.1f} s (target <= 60 s); "
+                  f"significant: {len(significant)} ({', '.join(significant)}; planted: concept00..concept04)")
     return 0
 
 

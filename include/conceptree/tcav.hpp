@@ -34,7 +34,7 @@ struct TcavOptions {
   std::string cav = "pattern";         // how a run makes the concept's direction
   std::string test = "sensitivity";    // the statistic the verdict tests
   std::uint64_t runs = 30;             // CAVs per concept, each on another negative sample
-  std::uint64_t random_runs = 30;      // random concepts of the concept's size: the null
+  std::uint64_t random_runs = 100;     // random concepts of the concept's size: the null
   double null_size_step = 0.1;         // random concepts are shared by sizes within this ratio
   std::uint64_t permutations = 10000;  // of tf/tcav's runs test (reported, not the verdict)
   double alpha = 0.05;                 // t-test q-value below which a concept is significant
