@@ -45,6 +45,10 @@ struct TruthScores {
   double undirected_parent_recall = 0;
   double undirected_parent_f1 = 0;
   double adjusted_rand_index = 0;       // truth's top-level groups vs the hierarchy's top-level subtrees
+  double cumulative_fowlkes_mallows = 0;  // Velardi et al. 2013: clusterings at each depth, deeper ones weighing more
+  double taxonomic_precision = 0;       // Dellschaft & Staab 2006, by common semantic cotopy
+  double taxonomic_recall = 0;
+  double taxonomic_f1 = 0;
 };
 
 // Node i of the hierarchy is concept `hierarchy_to_truth[i]` of the taxonomy, or -1.

@@ -122,6 +122,140 @@ void score_pairs(std::vector<Pair> predicted, std::vector<Pair> truth, double& p
   f1 = f1_score(precision, recall);
 }
 
+// One taxonomy seen from the concepts both taxonomies hold ("items"): each item's node in it and
+// all its ancestors, and every node's depth (1 for a node without parents).
+struct ItemView {
+  std::vector<std::uint32_t> node;                      // per item
+  std::vector<std::vector<std::uint32_t>> ancestors;    // per item, every node above it
+  std::vector<std::uint32_t> depth;                     // per node
+};
+
+// Shortest number of links up to a node without parents, plus one; nodes only reachable through a
+// cycle start a level of their own, lowest index first.
+std::vector<std::uint32_t> node_depths(const std::vector<std::vector<std::uint32_t>>& parents) {
+  const auto n = static_cast<std::uint32_t>(parents.size());
+  std::vector<std::vector<std::uint32_t>> children(n);
+  for (std::uint32_t node = 0; node < n; ++node)
+    for (std::uint32_t parent : parents[node]) children[parent].push_back(node);
+  std::vector<std::uint32_t> depth(n, 0), queue;
+  const auto spread = [&](std::size_t from) {
+    for (std::size_t head = from; head < queue.size(); ++head)
+      for (std::uint32_t child : children[queue[head]])
+        if (depth[child] == 0) {
+          depth[child] = depth[queue[head]] + 1;
+          queue.push_back(child);
+        }
+  };
+  for (std::uint32_t node = 0; node < n; ++node)
+    if (parents[node].empty()) {
+      depth[node] = 1;
+      queue.push_back(node);
+    }
+  spread(0);
+  for (std::uint32_t node = 0; node < n; ++node)
+    if (depth[node] == 0) {
+      depth[node] = 1;
+      const std::size_t from = queue.size();
+      queue.push_back(node);
+      spread(from);
+    }
+  return depth;
+}
+
+ItemView item_view(const std::vector<std::vector<std::uint32_t>>& parents, std::vector<std::uint32_t> item_nodes) {
+  ItemView view{std::move(item_nodes), {}, node_depths(parents)};
+  std::vector<std::uint32_t> stamp(parents.size(), 0);
+  for (std::uint32_t item = 0; item < view.node.size(); ++item) view.ancestors.push_back(ancestors(parents, view.node[item], stamp, item + 1));
+  return view;
+}
+
+// Velardi et al. (2013)'s cumulative Fowlkes-Mallows index: cutting each taxonomy at depth d
+// gives one cluster per node of depth d (the items in its subtree, the node included); B_d is the
+// Fowlkes-Mallows index of the two clusterings of the items (pairs in a common cluster in both /
+// sqrt(pairs in a common cluster in each)), and the index their mean weighted by d, so that the
+// deeper, finer levels count more. A depth where neither taxonomy puts two items together says
+// nothing and is left out; one where only one does scores 0. NaN when no depth counts.
+double cumulative_fowlkes_mallows(const ItemView& a, const ItemView& b) {
+  const std::size_t items = a.node.size();
+  std::uint32_t deepest = 0;
+  for (const ItemView* view : {&a, &b})
+    for (std::size_t item = 0; item < items; ++item) deepest = std::max(deepest, view->depth[view->node[item]]);
+  const auto pairs = [](std::uint64_t count) { return count * (count - 1) / 2; };
+  double weighted = 0, weights = 0;
+  for (std::uint32_t d = 1; d <= deepest; ++d) {
+    // The clusters of each item at this depth, in each taxonomy.
+    const auto clusters_of = [&](const ItemView& view, std::size_t item) {
+      std::vector<std::uint32_t> clusters;
+      if (view.depth[view.node[item]] == d) clusters.push_back(view.node[item]);
+      for (std::uint32_t ancestor : view.ancestors[item])
+        if (view.depth[ancestor] == d) clusters.push_back(ancestor);
+      return clusters;
+    };
+    std::map<std::uint32_t, std::uint64_t> size_a, size_b;
+    std::map<std::pair<std::uint32_t, std::uint32_t>, std::uint64_t> both;
+    for (std::size_t item = 0; item < items; ++item) {
+      const auto in_a = clusters_of(a, item), in_b = clusters_of(b, item);
+      for (std::uint32_t c : in_a) ++size_a[c];
+      for (std::uint32_t c : in_b) ++size_b[c];
+      for (std::uint32_t ca : in_a)
+        for (std::uint32_t cb : in_b) ++both[{ca, cb}];
+    }
+    std::uint64_t pairs_a = 0, pairs_b = 0, shared = 0;
+    for (const auto& [cluster, size] : size_a) pairs_a += pairs(size);
+    for (const auto& [cluster, size] : size_b) pairs_b += pairs(size);
+    for (const auto& [clusters, size] : both) shared += pairs(size);
+    if (pairs_a == 0 && pairs_b == 0) continue;
+    const double index = pairs_a == 0 || pairs_b == 0 ? 0.0 : static_cast<double>(shared) / std::sqrt(static_cast<double>(pairs_a) * static_cast<double>(pairs_b));
+    weighted += d * index;
+    weights += d;
+  }
+  return weights == 0 ? kNotAvailable : weighted / weights;
+}
+
+// Dellschaft & Staab (2006)'s taxonomic precision and recall by common semantic cotopy: an item's
+// cotopy in a taxonomy is the other items above or below it there; its local precision the share
+// of its cotopy in `predicted` that is also its cotopy in `truth`, its local recall the reverse;
+// the scores are their means over the items. An empty cotopy scores 1 where the other one is
+// empty too (both leave the item alone), else 0, as Dellschaft & Staab's empty-cotopy rule.
+void semantic_cotopy_scores(const ItemView& predicted, const ItemView& truth, double& precision, double& recall, double& f1) {
+  const std::size_t items = predicted.node.size();
+  if (items == 0) {
+    precision = recall = f1 = kNotAvailable;
+    return;
+  }
+  // related[i * items + j]: j is above or below i.
+  const auto relations = [&](const ItemView& view) {
+    std::vector<std::uint8_t> related(items * items, 0);
+    std::unordered_map<std::uint32_t, std::uint32_t> item_of_node;
+    for (std::uint32_t item = 0; item < items; ++item) item_of_node.emplace(view.node[item], item);
+    for (std::uint32_t item = 0; item < items; ++item)
+      for (std::uint32_t ancestor : view.ancestors[item]) {
+        const auto found = item_of_node.find(ancestor);
+        if (found == item_of_node.end() || found->second == item) continue;
+        related[item * items + found->second] = related[found->second * items + item] = 1;
+      }
+    return related;
+  };
+  const auto in_predicted = relations(predicted), in_truth = relations(truth);
+  double precision_sum = 0, recall_sum = 0;
+  for (std::size_t i = 0; i < items; ++i) {
+    std::uint64_t predicted_count = 0, truth_count = 0, common = 0;
+    for (std::size_t j = 0; j < items; ++j) {
+      predicted_count += in_predicted[i * items + j];
+      truth_count += in_truth[i * items + j];
+      common += in_predicted[i * items + j] & in_truth[i * items + j];
+    }
+    const auto local = [&](std::uint64_t count, std::uint64_t other_count) {
+      return count == 0 ? (other_count == 0 ? 1.0 : 0.0) : static_cast<double>(common) / static_cast<double>(count);
+    };
+    precision_sum += local(predicted_count, truth_count);
+    recall_sum += local(truth_count, predicted_count);
+  }
+  precision = precision_sum / static_cast<double>(items);
+  recall = recall_sum / static_cast<double>(items);
+  f1 = f1_score(precision, recall);
+}
+
 std::vector<Pair> undirected(std::vector<Pair> pairs) {
   for (Pair& pair : pairs) {
     const auto first = static_cast<std::uint32_t>(pair >> 32), second = static_cast<std::uint32_t>(pair);
@@ -178,28 +312,7 @@ ProxyScore summarize(const std::vector<double>& values) {
   return score;
 }
 
-// Mean of each score over the draws where it is defined.
-TruthScores average(const std::vector<TruthScores>& draws) {
-  TruthScores mean;
-  auto field_mean = [&](double TruthScores::*field) {
-    double sum = 0;
-    std::size_t count = 0;
-    for (const auto& draw : draws) {
-      if (std::isnan(draw.*field)) continue;
-      sum += draw.*field;
-      ++count;
-    }
-    mean.*field = count == 0 ? kNotAvailable : sum / static_cast<double>(count);
-  };
-  for (auto field : {&TruthScores::family_purity, &TruthScores::ancestor_precision, &TruthScores::ancestor_recall, &TruthScores::ancestor_f1,
-                     &TruthScores::parent_precision, &TruthScores::parent_recall, &TruthScores::parent_f1,
-                     &TruthScores::undirected_parent_precision, &TruthScores::undirected_parent_recall,
-                     &TruthScores::undirected_parent_f1, &TruthScores::adjusted_rand_index}) {
-    field_mean(field);
-  }
-  return mean;
-}
-
+// The truth scores in the order tables and JSON list them.
 struct TruthMetric {
   const char* key;
   const char* display;
@@ -218,7 +331,28 @@ constexpr TruthMetric kTruthMetrics[] = {
     {"undirected_parent_recall", "undirected parent recall", &TruthScores::undirected_parent_recall},
     {"undirected_parent_f1", "undirected parent F1", &TruthScores::undirected_parent_f1},
     {"adjusted_rand_index", "adjusted Rand index (top level)", &TruthScores::adjusted_rand_index},
+    {"cumulative_fowlkes_mallows", "cumulative Fowlkes-Mallows", &TruthScores::cumulative_fowlkes_mallows},
+    {"taxonomic_precision", "taxonomic precision (cotopy)", &TruthScores::taxonomic_precision},
+    {"taxonomic_recall", "taxonomic recall (cotopy)", &TruthScores::taxonomic_recall},
+    {"taxonomic_f1", "taxonomic F1 (cotopy)", &TruthScores::taxonomic_f1},
 };
+
+// Mean of each score over the draws where it is defined.
+TruthScores average(const std::vector<TruthScores>& draws) {
+  TruthScores mean;
+  auto field_mean = [&](double TruthScores::*field) {
+    double sum = 0;
+    std::size_t count = 0;
+    for (const auto& draw : draws) {
+      if (std::isnan(draw.*field)) continue;
+      sum += draw.*field;
+      ++count;
+    }
+    mean.*field = count == 0 ? kNotAvailable : sum / static_cast<double>(count);
+  };
+  for (const auto& metric : kTruthMetrics) field_mean(metric.field);
+  return mean;
+}
 
 // JSON keys use underscores (random_top); tables show the method names of `conceptree hierarchy`.
 std::string json_key(std::string method) {
@@ -407,6 +541,12 @@ TruthScores score_against_truth(const Hierarchy& hierarchy, const Taxonomy& trut
     }
   }
   score_pairs(std::move(predicted_ancestry), std::move(truth_ancestry), scores.ancestor_precision, scores.ancestor_recall, scores.ancestor_f1);
+
+  std::vector<std::uint32_t> truth_items;
+  for (std::uint32_t node : matched) truth_items.push_back(static_cast<std::uint32_t>(hierarchy_to_truth[node]));
+  const ItemView predicted_view = item_view(predicted_parents, matched), truth_view = item_view(truth_parents, std::move(truth_items));
+  scores.cumulative_fowlkes_mallows = cumulative_fowlkes_mallows(predicted_view, truth_view);
+  semantic_cotopy_scores(predicted_view, truth_view, scores.taxonomic_precision, scores.taxonomic_recall, scores.taxonomic_f1);
 
   const auto predicted_roots = first_parent_roots(predicted_parents);
   std::vector<std::uint32_t> truth_groups, predicted_groups;

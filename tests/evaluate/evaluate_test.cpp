@@ -84,9 +84,50 @@ TEST(TruthScores, PerfectTreeScoresOneEverywhere) {
   const TruthScores s = score_against_truth(perfect, truth, match_nodes(perfect, truth.concepts));
   for (double value : {s.family_purity, s.ancestor_precision, s.ancestor_recall, s.ancestor_f1, s.parent_precision, s.parent_recall,
                        s.parent_f1, s.undirected_parent_precision, s.undirected_parent_recall, s.undirected_parent_f1,
-                       s.adjusted_rand_index}) {
+                       s.adjusted_rand_index, s.cumulative_fowlkes_mallows, s.taxonomic_precision, s.taxonomic_recall, s.taxonomic_f1}) {
     EXPECT_DOUBLE_EQ(value, 1.0);
   }
+}
+
+// Truth: A -> a1, a2; B -> b1, b2 (c is absent from the hierarchy). Predicted: A -> a1, b1;
+// B -> a2, b2.
+TEST(TruthScores, FowlkesMallowsAndCotopyWorkedOutByHand) {
+  ScratchDir dir;
+  const Taxonomy truth = two_families(dir);
+  const Hierarchy predicted = make_hierarchy({"A", "B", "a1", "a2", "b1", "b2"}, {{"A", "a1"}, {"A", "b1"}, {"B", "a2"}, {"B", "b2"}});
+  const TruthScores s = score_against_truth(predicted, truth, match_nodes(predicted, truth.concepts));
+  // Depth 1: truth {A a1 a2} {B b1 b2}, predicted {A a1 b1} {B a2 b2}: 3 + 3 pairs each, 2 shared
+  // ({A a1}, {B b2}). Depth 2: single leaves on both sides, left out.
+  EXPECT_DOUBLE_EQ(s.cumulative_fowlkes_mallows, 2.0 / 6.0);
+  // Cotopies (predicted | truth): A {a1 b1 | a1 a2} 1/2, B {a2 b2 | b1 b2} 1/2, a1 {A | A} 1,
+  // b1 {A | B} 0, a2 {B | A} 0, b2 {B | B} 1: a mean of 1/2 both ways.
+  EXPECT_DOUBLE_EQ(s.taxonomic_precision, 0.5);
+  EXPECT_DOUBLE_EQ(s.taxonomic_recall, 0.5);
+  EXPECT_DOUBLE_EQ(s.taxonomic_f1, 0.5);
+
+  // A flat hierarchy groups nothing: every level scores 0 against the truth's pairs, and no
+  // item's relations are found.
+  const Hierarchy flat = make_hierarchy({"A", "B", "a1", "a2", "b1", "b2"}, {});
+  const TruthScores none = score_against_truth(flat, truth, match_nodes(flat, truth.concepts));
+  EXPECT_DOUBLE_EQ(none.cumulative_fowlkes_mallows, 0.0);
+  EXPECT_DOUBLE_EQ(none.taxonomic_precision, 0.0);
+  EXPECT_DOUBLE_EQ(none.taxonomic_recall, 0.0);
+  EXPECT_DOUBLE_EQ(none.taxonomic_f1, 0.0);
+}
+
+// Each depth's index is weighed by the depth: a hierarchy right at the top and wrong below loses
+// the deeper level's larger weight.
+TEST(TruthScores, CumulativeFowlkesMallowsWeighsEachDepthByItsDepth) {
+  ScratchDir dir;
+  write_text(dir / "truth.tsv", "A\tR\nB\tR\na1\tA\na2\tA\nb1\tB\nb2\tB\n");
+  const Taxonomy truth = read_taxonomy(dir / "truth.tsv");
+  // Right at depth 1 (everything under R); at depth 2, b1 and a2 swapped.
+  const Hierarchy predicted = make_hierarchy({"R", "A", "B", "a1", "a2", "b1", "b2"},
+                                             {{"R", "A"}, {"R", "B"}, {"A", "a1"}, {"A", "b1"}, {"B", "a2"}, {"B", "b2"}});
+  const TruthScores s = score_against_truth(predicted, truth, match_nodes(predicted, truth.concepts));
+  // Depth 1: one cluster of all 7 on both sides: index 1. Depth 2: as the hand case above, 1/3.
+  // Depth 3: single leaves, left out. (1 * 1 + 2 * 1/3) / (1 + 2).
+  EXPECT_DOUBLE_EQ(s.cumulative_fowlkes_mallows, (1.0 + 2.0 / 3.0) / 3.0);
 }
 
 // Truth: A -> a1, a2; B -> b1, b2; c alone and absent from the hierarchy.
