@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace conceptree {
@@ -98,6 +99,12 @@ struct ConceptSet {
 };
 
 // Writes through a temporary file and a rename.
+// A 95 % interval for a balanced accuracy measured on `positives` and `negatives` test tracks:
+// Wilson's score interval at the effective sample size 4 / (1/positives + 1/negatives), the n at
+// which a plain proportion has the balanced accuracy's variance (the mean of two proportions).
+// Tracks, not frames, are the sample: a track's frames are not independent. {0, 1} without tracks.
+std::pair<double, double> balanced_accuracy_interval(double balanced_accuracy, std::uint64_t positives, std::uint64_t negatives);
+
 void write_concept_set(const std::filesystem::path& path, const ConceptSet& set);
 // `layer` empty selects the only (or first) layer. Throws InputError naming the file.
 ConceptSet read_concept_set(const std::filesystem::path& path, const std::string& layer = "");

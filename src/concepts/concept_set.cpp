@@ -60,6 +60,16 @@ std::string calibration_path(const std::string& layer, const CalibrationPart& pa
 
 }  // namespace
 
+std::pair<double, double> balanced_accuracy_interval(double balanced_accuracy, std::uint64_t positives, std::uint64_t negatives) {
+  if (positives == 0 || negatives == 0 || !std::isfinite(balanced_accuracy)) return {0.0, 1.0};
+  constexpr double z = 1.959963984540054;
+  const double n = 4.0 / (1.0 / static_cast<double>(positives) + 1.0 / static_cast<double>(negatives));
+  const double p = std::clamp(balanced_accuracy, 0.0, 1.0), z2 = z * z;
+  const double centre = (p + z2 / (2 * n)) / (1 + z2 / n);
+  const double half = z / (1 + z2 / n) * std::sqrt(p * (1 - p) / n + z2 / (4 * n * n));
+  return {std::max(0.0, centre - half), std::min(1.0, centre + half)};
+}
+
 void write_concept_set(const fs::path& path, const ConceptSet& set) {
   const std::size_t k = set.size();
   if (set.types.size() != k || set.kept.size() != k || set.bias.size() != k || set.weights.size() != k * set.dim ||

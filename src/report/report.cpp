@@ -232,12 +232,24 @@ void ReportWriter::run() {
                  {"kept", entry.in_set ? Json(kept[*entry.in_set]) : Json(nullptr)},
                  {"n_tracks", nullptr},
                  {"test_balanced_accuracy", nullptr},
+                 {"test_balanced_accuracy_ci95", nullptr},
+                 {"weak", nullptr},
                  {"test_roc_auc", nullptr}};
     if (entry.in_set && has_metrics) {
-      const ConceptMetrics& metrics = set.metrics[*entry.in_set];
+      const std::size_t k = *entry.in_set;
+      const ConceptMetrics& metrics = set.metrics[k];
       item["n_tracks"] = metrics.n_tracks;
       item["test_balanced_accuracy"] = rounded(metrics.test_balanced_accuracy, 4);
       item["test_roc_auc"] = rounded(metrics.test_roc_auc, 4);
+      // Reliability: a concept whose interval reaches chance may be a weak classifier that fires
+      // everywhere, the kind that turns into a false hub.
+      if (!set.splits.empty()) {
+        const auto count = [k](const TrackLists& lists) { return lists.offsets[k + 1] - lists.offsets[k]; };
+        const auto [low, high] = balanced_accuracy_interval(metrics.test_balanced_accuracy, count(set.splits.test_positive),
+                                                            count(set.splits.test_negative));
+        item["test_balanced_accuracy_ci95"] = {rounded(low, 4), rounded(high, 4)};
+        item["weak"] = low <= 0.5;
+      }
     }
     item["in_hierarchy"] = node != nullptr;
     item["centrality"] = node ? Json(node->centrality) : Json(nullptr);

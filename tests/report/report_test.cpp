@@ -128,6 +128,14 @@ TEST_F(Report, WritesOneSelfContainedPageHoldingEveryConcept) {
     ASSERT_TRUE(entry["map"].is_array()) << id;
     EXPECT_TRUE(std::isfinite(entry["map"][0].get<double>()) && std::isfinite(entry["map"][1].get<double>())) << id;
     EXPECT_TRUE(entry["n_tracks"].is_number()) << id;
+    // Reliability: the accuracy inside its interval, weak exactly when the interval reaches chance.
+    const Json& interval = entry["test_balanced_accuracy_ci95"];
+    ASSERT_TRUE(interval.is_array()) << id;
+    const double accuracy = entry["test_balanced_accuracy"].get<double>(), low = interval[0].get<double>(), high = interval[1].get<double>();
+    EXPECT_LE(low, accuracy + 1e-4) << id;
+    EXPECT_GE(high, accuracy - 1e-4) << id;
+    EXPECT_LT(high - low, 0.5) << id << ": tens of test tracks per concept";
+    EXPECT_EQ(entry["weak"].get<bool>(), low <= 0.5) << id;
     if (!entry["kept"].get<bool>()) continue;
     // Kept concepts are the similarity's: each lists its 10 most similar others, both ways, largest first.
     for (const char* direction : {"similar_to", "similar_from"}) {
@@ -347,6 +355,14 @@ TEST_F(Report, BrowserRendersEveryConceptFindsAndSelectsWithoutErrors) {
   ASSERT_FALSE(hits.empty());
   EXPECT_EQ(result["selected"], result["search_hits"][0]);
   EXPECT_EQ(result["detail_title"], result["selected"]);
+  EXPECT_NE(result["detail_accuracy"].get<std::string>().find("(95 % interval "), std::string::npos) << result["detail_accuracy"];
+  EXPECT_EQ(result["weak_marks"], result["weak_concepts"]) << "every weak concept in the tree is marked, and only those";
+  // The planted families (250 tracks each, a mix of five concepts) are weak classifiers: flagged.
+  const BrowserRun family = open_selftest(page, "family00");
+  ASSERT_TRUE(family.selftest.is_object()) << family.log;
+  EXPECT_EQ(family.selftest["selected"], "family00");
+  const Json& badges = family.selftest["detail_badges"];
+  EXPECT_NE(std::find(badges.begin(), badges.end(), "weak: its accuracy interval reaches chance"), badges.end()) << badges;
 
   // A screenshot for people to look at, kept beside the test programs.
   const fs::path screenshot = conceptree::testing::test_artefact("report_screenshot.png");

@@ -7,6 +7,12 @@
   const concepts = data.concepts;
   const formatNumber = d3.format(",");
   const formatShare = d3.format(".3f");
+  // "0.830 (95 % interval 0.740–0.900)": the interval is over the test tracks the accuracy was measured on.
+  const intervalText = (c) => {
+    if (c.test_balanced_accuracy === null || c.test_balanced_accuracy === undefined) return "—";
+    const ci = c.test_balanced_accuracy_ci95;
+    return formatShare(c.test_balanced_accuracy) + (Array.isArray(ci) ? ` (95 % interval ${formatShare(ci[0])}–${formatShare(ci[1])})` : "");
+  };
   const formatPercent = d3.format(".0%");
   const maxSearchResults = 30;
   const maxChildChips = 60;
@@ -162,6 +168,8 @@
         .text((d) => concepts[d.concept].children.length).attr("title", "children");
       row.filter((d) => concepts[d.concept].parents.length > 1).append("span").attr("class", "count parents")
         .text((d) => `${concepts[d.concept].parents.length} parents`);
+      row.filter((d) => concepts[d.concept].weak === true).append("span").attr("class", "weak-mark").text("weak")
+        .attr("title", (d) => `test balanced accuracy ${intervalText(concepts[d.concept])}: its 95 % interval reaches chance`);
       row.append("span").attr("class", "size").attr("title", "tracks")
         .text((d) => (concepts[d.concept].n_tracks === null ? "" : formatNumber(concepts[d.concept].n_tracks)));
       return row;
@@ -255,9 +263,13 @@
     badges.append("span").attr("class", "badge").style("border-color", typeColours.colour(c.type)).text(c.type || "no type");
     if (c.kept !== null) badges.append("span").attr("class", `badge ${c.kept ? "kept" : "discarded"}`).text(c.kept ? "kept" : "discarded");
     if (!c.in_hierarchy) badges.append("span").attr("class", "badge discarded").text("not in the hierarchy");
+    if (c.weak === true) {
+      badges.append("span").attr("class", "badge weak").text("weak: its accuracy interval reaches chance")
+        .attr("title", "a classifier no better than chance fires on many tracks and can become a false hub");
+    }
     const show = (v, f) => (v === null || v === undefined ? "—" : f(v));
     const facts = [
-      ["Tracks", show(c.n_tracks, formatNumber)], ["Test balanced accuracy", show(c.test_balanced_accuracy, formatShare)],
+      ["Tracks", show(c.n_tracks, formatNumber)], ["Test balanced accuracy", intervalText(c)],
       ["Test ROC-AUC", show(c.test_roc_auc, formatShare)], ["Centrality", show(c.centrality, d3.format(".4~g"))],
       ["Depth", show(c.depth, String)],
     ];
@@ -375,7 +387,8 @@
   function showTooltip(event, i) {
     const c = concepts[i];
     const lines = [c.type, c.family ? `truth family: ${c.family}` : null, c.n_tracks !== null ? `${formatNumber(c.n_tracks)} tracks` : null,
-      c.test_balanced_accuracy !== null ? `test bal. acc. ${formatShare(c.test_balanced_accuracy)}` : null, c.kept === false ? "discarded" : null].filter(Boolean);
+      c.test_balanced_accuracy !== null ? `test bal. acc. ${intervalText(c)}` : null, c.weak === true ? "weak" : null,
+      c.kept === false ? "discarded" : null].filter(Boolean);
     const tip = d3.select("#tooltip").attr("hidden", null);
     tip.selectAll("*").remove();
     tip.append("b").text(c.label);
@@ -489,6 +502,10 @@
       search_hits: hits.map((i) => concepts[i].id),
       selected: selected === null ? null : concepts[selected].id,
       detail_title: selected === null ? null : d3.select("#detail h2").text(),
+      detail_accuracy: selected === null ? null : d3.selectAll("#detail dd").nodes().map((n) => n.textContent)[1],
+      detail_badges: d3.selectAll("#detail .badge").nodes().map((n) => n.textContent),
+      weak_marks: new Set(d3.selectAll("#tree .weak-mark").data().map((d) => d.concept)).size,
+      weak_concepts: concepts.filter((c, i) => c.weak === true && treeConcepts.has(i)).length,
       milliseconds: Math.round(performance.now()),
       errors: window.reportErrors,
     };
