@@ -15,9 +15,11 @@ void add_tcav_command(CLI::App& app) {
   command->footer(
       "The store holds a layer's frames and a model output's gradients with respect to them\n"
       "(embed --backbone musicnn-vgg --mode patch --gradients TAG, or import --gradient). Each concept's\n"
-      "CAV is retrained --runs times on other negative samples; random track sets of its size give the\n"
-      "null. Welch's t-test and a permutation test compare the two, with Benjamini-Hochberg q-values\n"
-      "across concepts. Same seed, same numbers, whatever --jobs. JSON layout: docs/formats.md.");
+      "CAV is made again --runs times against other negative samples; --random random track sets of\n"
+      "its size, scored the same way, give the null. The concept's mean sensitivity (or --test score)\n"
+      "is tested against the random sets' means (t-test with Benjamini-Hochberg q-values across\n"
+      "concepts; a rank test beside it); tf/tcav's runs test is written too, for comparison. Same\n"
+      "seed, same numbers, whatever --jobs. Method: docs/usage.md; JSON layout: docs/formats.md.");
   bind_options(*command, *config);
   command->callback([config] {
     TcavJob job(*config);
