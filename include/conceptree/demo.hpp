@@ -32,8 +32,8 @@ namespace conceptree {
 //   - the weak half of train's L2 grid: with ~5,000 frames the strong end pulls every activation
 //     towards 0.5 and flattens the similarity;
 //   - a 0.6 accuracy cut-off: at 0.7 whole families (chromatic percussion, pianos) are lost, and
-//     their instruments with them. Mode, which the dsp embedding cannot tell, still falls out;
-//   - heymann visits general concepts first, so families come before their instruments.
+//     their instruments with them. Mode, which the dsp embedding cannot tell, still falls out.
+// The hierarchy runs on `conceptree hierarchy`'s own defaults.
 inline TrainConfig demo_train_defaults() {
   TrainConfig train;
   train.negative_ratio = 1000;
@@ -41,18 +41,13 @@ inline TrainConfig demo_train_defaults() {
   train.min_accuracy = 0.6;
   return train;
 }
-inline HierarchyOptions demo_hierarchy_defaults() {
-  HierarchyOptions hierarchy;
-  hierarchy.order = "generality";
-  return hierarchy;
-}
 
 struct DemoConfig {
   std::string output = "conceptree-demo";
   DemoCorpusConfig corpus;             // --tracks, --seed, --soundfont
   EmbedConfig embed;                   // --backbone, --weights, --layer
   TrainConfig train = demo_train_defaults();              // --min-accuracy
-  HierarchyOptions hierarchy = demo_hierarchy_defaults();
+  HierarchyOptions hierarchy;
   int jobs = 0;
   bool overwrite = false;
 

@@ -22,9 +22,14 @@
 
 namespace conceptree {
 
+// Defaults (ours) and the paper's (--paper): calibration lift vs none, order generality vs
+// betweenness; both share --min-sim 0.2 and --threshold 0.5, which on the lift scale mean "members of
+// p activate n 1.5 times its base rate" and "3 times".
 struct HierarchyOptions {
   std::string method = "heymann";
-  std::string order = "betweenness";   // heymann: which concepts are visited (and so placed) first
+  std::string calibration;             // lift or none; empty = lift when the similarity has base rates, none with --paper
+  std::string order;                   // heymann: betweenness or generality; empty = generality, betweenness with --paper
+  bool paper = false;                  // the paper's method unchanged
   double threshold = 0.5;              // graph edge i-j when S[i][j] or S[j][i] exceeds it
   double min_similarity = 0.2;         // heymann: a parent p of n needs S[p][n] above it
   std::uint64_t max_children = 20;     // heymann: a full parent takes no more children
@@ -38,8 +43,8 @@ struct HierarchyOptions {
   void visit(Visitor&& v) {
     v(method, {.name = "method", .help = "heymann (greedy tree, concepts visited in --order), or a baseline: top1, threshold, matching, random-top, random-sim",
                .choices = {"heymann", "top1", "threshold", "matching", "random-top", "random-sim"}});
-    v(order, {.name = "order", .help = "heymann: visit concepts by decreasing betweenness in the concept graph (the paper's) or generality (mean S[j][i] over the other concepts j: how much their members look like i)",
-              .choices = {"betweenness", "generality"}});
+    v(order, {.name = "order", .help = "heymann: visit concepts by decreasing generality (mean S[j][i] over the other concepts j: how much their members look like i; the default) or betweenness in the concept graph (the paper's)",
+              .choices = {"generality", "betweenness"}});
     v(min_similarity, {.name = "min-sim", .help = "heymann: a concept hangs under p only when S[p][n] exceeds this, else it is top level", .min = -1, .max = 1e9});
     v(max_children, {.name = "max-children", .help = "heymann: children a concept may take", .min = 1, .max = 1e9});
     v(parents, {.name = "parents", .help = "heymann: parents per concept; above 1 the hierarchy is a DAG", .min = 1, .max = 1000});
@@ -47,9 +52,13 @@ struct HierarchyOptions {
     visit_baseline_params(v);
   }
 
-  // The settings the baselines depend on; `conceptree evaluate` builds baselines with them too.
+  // The settings the baselines depend on (and the calibration, which the similarity baselines share with
+  // heymann); `conceptree evaluate` builds baselines with them too.
   template <class Visitor>
   void visit_baseline_params(Visitor&& v) {
+    v(paper, {.name = "paper", .help = "the paper's method unchanged: --calibration none --order betweenness (give neither with it)"});
+    v(calibration, {.name = "calibration", .help = "lift: compare S[i][j] with concept j's base rate b_j as (S-b)/(S+b), 0 at independence, so a concept that fires on every track is neither general nor anyone's parent; none: raw S (the paper's). Default: lift when the similarity file has base rates (activation measure), else none",
+                    .choices = {"lift", "none"}});
     v(threshold, {.name = "threshold", .help = "concept graph (for centrality, and the threshold baseline): edge i-j when S[i][j] or S[j][i] exceeds this", .min = -1, .max = 1e9});
     v(matching_threshold, {.name = "matching-threshold", .help = "matching baseline: link concepts whose S exceeds this", .min = -1, .max = 1e9});
     v(random_density, {.name = "random-density", .help = "random-sim baseline: share of concept pairs linked", .min = 0, .max = 1});
@@ -83,6 +92,14 @@ struct Hierarchy {
   std::vector<std::uint32_t> top_level() const;  // nodes without a parent, in node order
 };
 
+// The options with their automatic choices made for this similarity (calibration, order); throws
+// FatalError when --paper is combined with an explicit --calibration or --order, or lift is asked
+// of a similarity without base rates.
+HierarchyOptions resolve_options(const HierarchyOptions& options, const SimilarityMatrix& similarity);
+// S calibrated as `calibration` asks: none returns it unchanged; lift gives (S[i][j] - b_j) / (S[i][j] + b_j)
+// (in [-1, 1), 0 when i's members activate j at its base rate b_j) and a zero diagonal.
+SimilarityMatrix calibrate(const SimilarityMatrix& similarity, const std::string& calibration);
+
 // How much the members of the other concepts look like each concept: mean over j != i of S[j][i].
 // Broad concepts (a family over its instruments) score higher than the narrow ones they contain.
 std::vector<double> generality(const SimilarityMatrix& similarity);
@@ -91,6 +108,12 @@ std::vector<HierarchyLink> extract_links(const SimilarityMatrix& similarity, con
                                          const HierarchyOptions& options);
 // Fills every node's depth from the links.
 void assign_depths(Hierarchy& hierarchy);
+
+struct HierarchySummary;
+// The in-memory core of `conceptree hierarchy`: resolves and records the options, calibrates S,
+// builds the concept graph, ranks by centrality and extracts the links. Nodes are labelled by id.
+Hierarchy extract_hierarchy(const SimilarityMatrix& similarity, const HierarchyOptions& options, int jobs,
+                            HierarchySummary* summary = nullptr);
 
 // Formats; `format` one of json, graphml, dot, newick, tsv. Newick needs a tree or forest
 // (FatalError otherwise). write_hierarchy goes through a temporary file and a rename.

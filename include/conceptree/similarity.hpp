@@ -7,6 +7,8 @@
 //   /similarity   K x K float32, row i, column j
 //   /names, /types  K strings
 //   /support      K uint64: test tracks averaged for row i (0 for cosine)
+//   /base_rate    K float32 (activation only): concept j's mean activation over every distinct
+//                 test track scored, the level S[i][j] is compared with when calibrated
 //   attributes format=conceptree.similarity, measure, layer, concepts, embeddings
 //
 //   SimilarityComputer computer(config);
@@ -35,6 +37,7 @@ struct SimilarityMatrix {
   std::vector<std::string> types;
   std::vector<float> values;              // K x K, row-major
   std::vector<std::uint64_t> support;     // K
+  std::vector<float> base_rate;           // K, or empty when unknown (cosine, files before it was kept)
   std::vector<std::pair<std::string, std::string>> text_attributes;  // provenance
 
   std::size_t size() const { return names.size(); }

@@ -13,11 +13,12 @@ void add_hierarchy_command(CLI::App& app) {
   auto config = std::make_shared<HierarchyConfig>();
   CLI::App* command = app.add_subcommand("hierarchy", "extract a hierarchy of concepts from their similarity");
   command->footer(
-      "The concept graph links i and j when S[i][j] or S[j][i] exceeds --threshold; its exact betweenness\n"
-      "centrality orders heymann's visits: the most central concept is top level, each next concept n goes\n"
-      "under the placed concept p with the largest S[p][n] that has room (--max-children), if S[p][n] > --min-sim,\n"
-      "else to the top level. Baselines: top1 (n under argmax_p S[p][n]), threshold (one link per pair above\n"
-      "--threshold), matching (above --matching-threshold), random-top, random-sim (seeded).");
+      "Defaults: S is calibrated by each concept's base rate b (S -> (S-b)/(S+b), 0 at independence); concepts are\n"
+      "visited by decreasing generality (how much the other concepts' members activate them); each next concept n goes\n"
+      "under the placed concept p with the largest S[p][n] that has room (--max-children), if S[p][n] > --min-sim, else\n"
+      "to the top level. The concept graph (edges where S exceeds --threshold) gives the betweenness centrality.\n"
+      "--paper: the paper's method unchanged (raw S, visits by betweenness). Baselines: top1 (n under argmax_p S[p][n]),\n"
+      "threshold (one link per pair above --threshold), matching (above --matching-threshold), random-top, random-sim.");
   bind_options(*command, *config);
   command->callback([config] {
     HierarchyExtractor extractor(*config);

@@ -394,9 +394,9 @@ Hierarchy similarity_baseline(const SimilarityMatrix& similarity, const Hierarch
     node.label = known != by_id.end() ? known->second->label : node.id;
     node.type = similarity.types[i];
   }
-  HierarchyOptions options = settings;
+  HierarchyOptions options = resolve_options(settings, similarity);
   options.method = method;
-  baseline.links = extract_links(similarity, {}, options);
+  baseline.links = extract_links(calibrate(similarity, options.calibration), {}, options);
   return baseline;
 }
 

@@ -206,6 +206,81 @@ std::vector<std::uint32_t> Hierarchy::top_level() const {
   return top;
 }
 
+HierarchyOptions resolve_options(const HierarchyOptions& options, const SimilarityMatrix& similarity) {
+  HierarchyOptions resolved = options;
+  if (options.paper && (!options.calibration.empty() || !options.order.empty())) {
+    throw FatalError("--paper fixes --calibration none and --order betweenness; leave both out with it");
+  }
+  if (resolved.calibration.empty()) resolved.calibration = options.paper || similarity.base_rate.empty() ? "none" : "lift";
+  if (resolved.order.empty()) resolved.order = options.paper ? "betweenness" : "generality";
+  if (resolved.calibration == "lift" && similarity.base_rate.empty()) {
+    throw FatalError(fmt::format("--calibration lift needs the concepts' base rates, which a {} similarity file does not hold{}",
+                                 similarity.measure,
+                                 similarity.measure == "activation" ? " (made before they were kept: rerun 'conceptree similarity')" : ""));
+  }
+  return resolved;
+}
+
+SimilarityMatrix calibrate(const SimilarityMatrix& similarity, const std::string& calibration) {
+  if (calibration == "none") return similarity;
+  if (calibration != "lift") throw FatalError("unknown calibration '" + calibration + "'");
+  SimilarityMatrix lift = similarity;
+  const std::size_t n = similarity.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = 0; j < n; ++j) {
+      // (L - 1) / (L + 1) of the lift L = S / b: bounded, and 0 at independence whatever b is.
+      const double s = similarity.at(i, j), b = similarity.base_rate[j];
+      lift.values[i * n + j] = i == j || s + b <= 0 ? 0.0f : static_cast<float>((s - b) / (s + b));
+    }
+  }
+  return lift;
+}
+
+Hierarchy extract_hierarchy(const SimilarityMatrix& raw, const HierarchyOptions& requested, int jobs, HierarchySummary* summary) {
+  const HierarchyOptions options = resolve_options(requested, raw);
+  const SimilarityMatrix similarity = calibrate(raw, options.calibration);
+  const std::size_t n = similarity.size();
+  const ConceptGraph graph = threshold_graph(similarity.values, n, options.threshold);
+  const auto centrality_start = Clock::now();
+  BetweennessCentrality centrality(graph, jobs);
+  centrality.run();
+  if (summary) {
+    summary->centrality_seconds = std::chrono::duration<double>(Clock::now() - centrality_start).count();
+    summary->edges_traversed = centrality.edges_traversed();
+    summary->graph_edges = graph.edge_count();
+  }
+  Hierarchy hierarchy;
+  hierarchy.nodes.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    HierarchyNode& node = hierarchy.nodes[i];
+    node.id = similarity.names[i];
+    node.label = node.id;
+    node.type = similarity.types[i];
+    node.centrality = centrality.scores()[i];
+  }
+  const std::vector<double> visit_order = options.order == "generality" ? generality(similarity) : centrality.scores();
+  hierarchy.links = extract_links(similarity, visit_order, options);
+  assign_depths(hierarchy);
+
+  auto& params = hierarchy.params;
+  params.emplace_back("method", options.method);
+  params.emplace_back("measure", similarity.measure);
+  params.emplace_back("calibration", options.calibration);
+  params.emplace_back("threshold", options.threshold);
+  if (options.method == "heymann") {
+    params.emplace_back("order", options.order);
+    params.emplace_back("min_sim", options.min_similarity);
+    params.emplace_back("max_children", static_cast<double>(options.max_children));
+    params.emplace_back("parents", static_cast<double>(options.parents));
+    params.emplace_back("additional_threshold", options.additional_threshold);
+  }
+  if (options.method == "matching") params.emplace_back("matching_threshold", options.matching_threshold);
+  if (options.method == "random-sim") params.emplace_back("random_density", options.random_density);
+  if (options.method == "random-top" || options.method == "random-sim") params.emplace_back("seed", static_cast<double>(options.seed));
+  params.emplace_back("graph_edges", static_cast<double>(graph.edge_count()));
+  return hierarchy;
+}
+
 HierarchyExtractor::HierarchyExtractor(HierarchyConfig config) : config_(std::move(config)) {}
 
 void HierarchyExtractor::run() {
@@ -213,55 +288,25 @@ void HierarchyExtractor::run() {
   const auto start = Clock::now();
   refuse_to_overwrite(config_.output, config_.overwrite);
   const std::string format = config_.format.empty() ? hierarchy_format_for(config_.output) : config_.format;
-  const HierarchyOptions& options = config_.options;
+  summary_ = HierarchySummary{};
   try {
     const SimilarityMatrix similarity = read_similarity(config_.similarity);
-    const std::size_t n = similarity.size();
-    const ConceptGraph graph = threshold_graph(similarity.values, n, options.threshold);
-    const auto centrality_start = Clock::now();
-    BetweennessCentrality centrality(graph, config_.jobs);
-    centrality.run();
-    summary_.centrality_seconds = std::chrono::duration<double>(Clock::now() - centrality_start).count();
-    summary_.edges_traversed = centrality.edges_traversed();
-    summary_.graph_edges = graph.edge_count();
-
-    const auto labels = config_.labels.empty() ? std::unordered_map<std::string, std::string>{} : read_labels(config_.labels);
-    hierarchy_ = Hierarchy{};
-    hierarchy_.nodes.resize(n);
-    std::size_t labelled = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      HierarchyNode& node = hierarchy_.nodes[i];
-      node.id = similarity.names[i];
-      const auto label = labels.find(node.id);
-      labelled += label != labels.end();
-      node.label = label != labels.end() ? label->second : node.id;
-      node.type = similarity.types[i];
-      node.centrality = centrality.scores()[i];
+    hierarchy_ = extract_hierarchy(similarity, config_.options, config_.jobs, &summary_);
+    hierarchy_.params.insert(hierarchy_.params.begin() + 1, {"similarity", fs::absolute(config_.similarity).string()});
+    if (!config_.labels.empty()) {
+      const auto labels = read_labels(config_.labels);
+      std::size_t labelled = 0;
+      for (HierarchyNode& node : hierarchy_.nodes) {
+        const auto label = labels.find(node.id);
+        if (label == labels.end()) continue;
+        node.label = label->second;
+        ++labelled;
+      }
+      if (labelled < labels.size()) {
+        log_warning(fmt::format("{}: {} of {} labelled ids are not concepts of {}", config_.labels, labels.size() - labelled, labels.size(),
+                                config_.similarity));
+      }
     }
-    if (!labels.empty() && labelled < labels.size()) {
-      log_warning(fmt::format("{}: {} of {} labelled ids are not concepts of {}", config_.labels, labels.size() - labelled, labels.size(),
-                              config_.similarity));
-    }
-    const std::vector<double> visit_order = options.order == "generality" ? generality(similarity) : centrality.scores();
-    hierarchy_.links = extract_links(similarity, visit_order, options);
-    assign_depths(hierarchy_);
-
-    auto& params = hierarchy_.params;
-    params.emplace_back("method", options.method);
-    params.emplace_back("similarity", fs::absolute(config_.similarity).string());
-    params.emplace_back("measure", similarity.measure);
-    params.emplace_back("threshold", options.threshold);
-    if (options.method == "heymann") {
-      params.emplace_back("order", options.order);
-      params.emplace_back("min_sim", options.min_similarity);
-      params.emplace_back("max_children", static_cast<double>(options.max_children));
-      params.emplace_back("parents", static_cast<double>(options.parents));
-      params.emplace_back("additional_threshold", options.additional_threshold);
-    }
-    if (options.method == "matching") params.emplace_back("matching_threshold", options.matching_threshold);
-    if (options.method == "random-sim") params.emplace_back("random_density", options.random_density);
-    if (options.method == "random-top" || options.method == "random-sim") params.emplace_back("seed", static_cast<double>(options.seed));
-    params.emplace_back("graph_edges", static_cast<double>(graph.edge_count()));
   } catch (const InputError& error) {
     throw FatalError(error.what());
   }

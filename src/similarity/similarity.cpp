@@ -188,6 +188,7 @@ SimilarityMatrix activation_similarity(const ConceptSet& set, const EmbeddingSto
   // Row sums accumulate in double, wave by wave in track order, so the result does not depend on
   // how blocks were shared among threads.
   std::vector<double> sums(k * k, 0.0);
+  std::vector<double> base_sums(k, 0.0);
   std::vector<std::size_t> cursor(k, 0);
   std::vector<float> track_activations;
   ActivationStats local;
@@ -229,6 +230,7 @@ SimilarityMatrix activation_similarity(const ConceptSet& set, const EmbeddingSto
       }
 #pragma omp for schedule(dynamic, 16)
       for (std::size_t r = 0; r < k; ++r) {
+        for (std::size_t t = 0; t < wave_tracks; ++t) base_sums[r] += track_activations[t * k + r];
         double* row = sums.data() + r * k;
         const auto& positions = test.positions[r];
         for (; cursor[r] < positions.size() && positions[cursor[r]] < wave_end; ++cursor[r]) {
@@ -244,6 +246,10 @@ SimilarityMatrix activation_similarity(const ConceptSet& set, const EmbeddingSto
   SimilarityMatrix& matrix = kept.matrix;
   matrix.values.resize(k * k);
   matrix.support.resize(k);
+  matrix.base_rate.resize(k);
+  for (std::size_t r = 0; r < k; ++r) {
+    matrix.base_rate[r] = test.tracks.empty() ? 0.0f : static_cast<float>(base_sums[r] / static_cast<double>(test.tracks.size()));
+  }
   std::vector<std::size_t> used_rows;
   for (std::size_t r = 0; r < k; ++r) {
     const std::size_t support = test.positions[r].size();
@@ -265,6 +271,7 @@ SimilarityMatrix activation_similarity(const ConceptSet& set, const EmbeddingSto
       reduced.names.push_back(matrix.names[r]);
       reduced.types.push_back(matrix.types[r]);
       reduced.support.push_back(matrix.support[r]);
+      reduced.base_rate.push_back(matrix.base_rate[r]);
       for (std::size_t c : used_rows) reduced.values.push_back(matrix.values[r * k + c]);
     }
     matrix = std::move(reduced);
@@ -277,7 +284,8 @@ SimilarityMatrix activation_similarity(const ConceptSet& set, const EmbeddingSto
 
 void write_similarity(const fs::path& path, const SimilarityMatrix& similarity) {
   const std::size_t k = similarity.size();
-  if (similarity.types.size() != k || similarity.support.size() != k || similarity.values.size() != k * k) {
+  if (similarity.types.size() != k || similarity.support.size() != k || similarity.values.size() != k * k ||
+      (!similarity.base_rate.empty() && similarity.base_rate.size() != k)) {
     throw FatalError(path.string() + ": similarity arrays disagree in size");
   }
   AtomicOutput output(path, TempKind::Scratch);
@@ -295,6 +303,10 @@ void write_similarity(const fs::path& path, const SimilarityMatrix& similarity) 
     h5::write_strings(root, "/names", similarity.names);
     h5::write_strings(root, "/types", similarity.types);
     h5::write_uint64s(root, "/support", similarity.support);
+    if (!similarity.base_rate.empty()) {
+      const std::uint64_t rates[] = {k};
+      h5::write_floats(root, "/base_rate", similarity.base_rate, rates);
+    }
     file.close();
   }
   output.commit();
@@ -323,7 +335,15 @@ SimilarityMatrix read_similarity(const fs::path& path) {
   if (shape.size() != 2 || shape[0] != k || shape[1] != k) {
     throw InputError(name, fmt::format("/similarity should be {0} x {0} for {0} names", k));
   }
-  if (similarity.types.size() != k || similarity.support.size() != k) throw InputError(name, "/types or /support disagree with /names in size");
+  if (h5::exists(root, "/base_rate")) similarity.base_rate = h5::read_vector<float>(root, "/base_rate", name);
+  if (similarity.types.size() != k || similarity.support.size() != k || (!similarity.base_rate.empty() && similarity.base_rate.size() != k)) {
+    throw InputError(name, "/types, /support or /base_rate disagree with /names in size");
+  }
+  for (std::size_t j = 0; j < similarity.base_rate.size(); ++j) {
+    if (!(similarity.base_rate[j] >= 0 && similarity.base_rate[j] <= 1)) {
+      throw InputError(name, fmt::format("/base_rate[{}] is {}, not an activation in [0, 1]", j, similarity.base_rate[j]));
+    }
+  }
   for (std::size_t p = 0; p < similarity.values.size(); ++p) {
     if (!std::isfinite(similarity.values[p])) {
       throw InputError(name, fmt::format("/similarity[{}][{}] is not finite", p / k, p % k));

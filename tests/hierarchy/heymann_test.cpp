@@ -466,5 +466,68 @@ TEST(HierarchyDepths, DepthIsTheDistanceFromTheNearestTopLevelConceptAndMinusOne
   EXPECT_TRUE(empty.top_level().empty());
 }
 
+// ---------------------------------------------------------------------------------------------
+// Calibration by base rates, and --paper
+
+TEST(Calibration, LiftIsZeroAtTheBaseRateAndKeepsEachColumnsOrder) {
+  SimilarityMatrix s = similarity_of({{1.0F, 0.6F, 0.1F}, {0.2F, 1.0F, 0.3F}, {0.2F, 0.2F, 1.0F}});
+  s.base_rate = {0.2F, 0.2F, 0.1F};
+  const SimilarityMatrix lift = calibrate(s, "lift");
+  EXPECT_FLOAT_EQ(lift.at(1, 0), 0.0F) << "members of 1 activate 0 at its base rate";
+  EXPECT_FLOAT_EQ(lift.at(0, 1), 0.5F) << "lift 3 -> (3 - 1) / (3 + 1)";
+  EXPECT_FLOAT_EQ(lift.at(0, 2), 0.0F);
+  EXPECT_FLOAT_EQ(lift.at(1, 2), 0.5F);
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(lift.at(i, i), 0.0F);
+  EXPECT_EQ(calibrate(s, "none").values, s.values);
+}
+
+TEST(Calibration, DefaultsFollowTheFileAndPaperFixesTheMethod) {
+  SimilarityMatrix with_rates = similarity_of({{1.0F, 0.5F}, {0.5F, 1.0F}});
+  with_rates.base_rate = {0.3F, 0.3F};
+  SimilarityMatrix cosine = similarity_of({{1.0F, 0.5F}, {0.5F, 1.0F}});
+  cosine.measure = "cosine";
+
+  const HierarchyOptions ours = resolve_options(HierarchyOptions{}, with_rates);
+  EXPECT_EQ(ours.calibration, "lift");
+  EXPECT_EQ(ours.order, "generality");
+  EXPECT_EQ(resolve_options(HierarchyOptions{}, cosine).calibration, "none") << "no base rates, nothing to calibrate by";
+
+  HierarchyOptions paper;
+  paper.paper = true;
+  const HierarchyOptions resolved = resolve_options(paper, with_rates);
+  EXPECT_EQ(resolved.calibration, "none");
+  EXPECT_EQ(resolved.order, "betweenness");
+  EXPECT_EQ(resolved.min_similarity, 0.2);
+  EXPECT_EQ(resolved.threshold, 0.5);
+
+  paper.order = "generality";
+  EXPECT_THROW(resolve_options(paper, with_rates), FatalError) << "--paper with an explicit --order";
+  HierarchyOptions lift;
+  lift.calibration = "lift";
+  EXPECT_THROW(resolve_options(lift, cosine), FatalError) << "lift without base rates";
+}
+
+TEST(Calibration, AConceptFiringEverywhereIsNoLongerTheRoot) {
+  // "everywhere" fires on every track (base rate 0.9); a and b are a family's two members, c a loner.
+  // On raw S it is the most general concept and everybody's parent; calibrated, it is neither.
+  SimilarityMatrix s = similarity_of({{1.0F, 0.9F, 0.9F, 0.9F},
+                                      {0.9F, 1.0F, 0.6F, 0.05F},
+                                      {0.9F, 0.6F, 1.0F, 0.05F},
+                                      {0.9F, 0.05F, 0.05F, 1.0F}});
+  s.names = {"everywhere", "a", "b", "c"};
+  s.base_rate = {0.9F, 0.25F, 0.25F, 0.05F};
+  HierarchyOptions options;
+  options.order = "generality";
+  options.calibration = "none";
+  const Hierarchy raw = extract_hierarchy(s, options, 1);
+  EXPECT_EQ(raw.top_level(), std::vector<std::uint32_t>{0});
+  options.calibration = "lift";
+  const Hierarchy calibrated = extract_hierarchy(s, options, 1);
+  for (const HierarchyLink& link : calibrated.links) EXPECT_NE(link.parent, 0u) << "'everywhere' parents nobody";
+  ASSERT_EQ(calibrated.links.size(), 1u);
+  const std::string& child = calibrated.nodes[calibrated.links[0].child].id;
+  EXPECT_TRUE(child == "a" || child == "b") << child;
+}
+
 }  // namespace
 }  // namespace conceptree

@@ -62,7 +62,8 @@ testing::CommandResult similarity_cli(const ScratchDir& dir, const fs::path& out
 }
 
 // Recomputes a similarity file from the concept set (and store) with numpy in float64, straight
-// from the documented layouts, and compares: names, support and every value to 1e-5.
+// from the documented layouts, and compares: names, support, every value and (activation) the base
+// rates to 1e-5.
 //   check_similarity.py activation STORE CONCEPTS SIMILARITY
 //   check_similarity.py cosine CONCEPTS SIMILARITY
 constexpr const char* kCheckSimilarity = R"(
@@ -92,6 +93,7 @@ if measure == "activation":
         frames = f[f"frames/{layer}"][:].astype(np.float64)
     expected = np.zeros((len(kept), len(kept)))
     expected_support = []
+    activation_of = {}
     for r, k in enumerate(kept):
         tracks = test_indices[test_offsets[k]:test_offsets[k + 1]]
         assert len(tracks) > 0, names[k]
@@ -100,6 +102,7 @@ if measure == "activation":
             i = row_of[split_ids[t]]
             x = frames[offsets[i]:offsets[i + 1]]
             per_track.append((1.0 / (1.0 + np.exp(-(x @ weights.T + bias)))).mean(axis=0))
+            activation_of[i] = per_track[-1]
         expected[r] = np.mean(per_track, axis=0)
         expected_support.append(len(tracks))
 else:
@@ -112,6 +115,7 @@ with h5py.File(similarity_path, "r") as f:
     actual = f["similarity"][:]
     actual_names = list(f["names"].asstr()[:])
     actual_support = list(f["support"][:])
+    actual_base_rate = f["base_rate"][:] if "base_rate" in f else None
     actual_measure = f.attrs["measure"]
     if isinstance(actual_measure, bytes):
         actual_measure = actual_measure.decode()
@@ -130,6 +134,14 @@ else:
     print(f"largest difference {difference:.3g} over {expected.size} values")
     if difference > 1e-5:
         problems.append(f"largest difference {difference}")
+if measure == "activation":
+    expected_base_rate = np.mean(list(activation_of.values()), axis=0)
+    if actual_base_rate is None:
+        problems.append("no /base_rate")
+    elif np.abs(actual_base_rate - expected_base_rate).max() > 1e-5:
+        problems.append(f"base rates {actual_base_rate}, expected the mean over the distinct test tracks {expected_base_rate}")
+elif actual_base_rate is not None:
+    problems.append("a cosine similarity with base rates")
 if problems:
     sys.exit("; ".join(problems))
 )";
@@ -300,9 +312,16 @@ TEST(SimilarityCli, HierarchyFromTheSimilarityInEveryFormat) {
   for (std::size_t i = 0; i < s.size(); ++i) EXPECT_EQ(tree.nodes[i].id, s.names[i]);
   EXPECT_FALSE(tree.links.empty());
   EXPECT_EQ(tree.max_parents(), 1u);
+  // By default the links weigh S calibrated by the base rates the similarity file keeps.
+  ASSERT_EQ(s.base_rate.size(), s.size());
+  const SimilarityMatrix lift = calibrate(s, "lift");
   for (const auto& link : tree.links) {
-    EXPECT_EQ(link.weight, s.at(link.parent, link.child)) << tree.nodes[link.parent].id << " -> " << tree.nodes[link.child].id;
+    EXPECT_EQ(link.weight, lift.at(link.parent, link.child)) << tree.nodes[link.parent].id << " -> " << tree.nodes[link.child].id;
+    EXPECT_GT(link.weight, 0.2F) << "above --min-sim on the lift scale";
   }
+  const auto paper = run_cli(quoted_args({"hierarchy", "-s", (dir / "sim.h5").string(), "-o", (dir / "paper.json").string(), "--paper"}));
+  ASSERT_EQ(paper.exit_code, 0) << paper.err;
+  for (const auto& link : read_hierarchy_json(dir / "paper.json").links) EXPECT_EQ(link.weight, s.at(link.parent, link.child));
   const auto method = std::find_if(tree.params.begin(), tree.params.end(), [](const auto& param) { return param.first == "method"; });
   ASSERT_NE(method, tree.params.end());
   EXPECT_EQ(method->second, HierarchyParam(std::string("heymann")));
@@ -448,6 +467,7 @@ SimilarityMatrix small_similarity() {
   s.types = {"genre", "genre", "mood"};
   s.values = {1.0f, 0.25f, 0.5f, 0.125f, 1.0f, 0.75f, 0.0f, 0.5f, 1.0f};
   s.support = {3, 4, 5};
+  s.base_rate = {0.5f, 0.25f, 0.125f};
   return s;
 }
 
@@ -459,6 +479,7 @@ TEST(SimilarityFile, RoundTripsThroughWriteAndRead) {
   EXPECT_EQ(read.measure, written.measure);
   EXPECT_EQ(read.layer, written.layer);
   EXPECT_EQ(read.names, written.names);
+  EXPECT_EQ(read.base_rate, written.base_rate);
   EXPECT_EQ(read.types, written.types);
   EXPECT_EQ(read.values, written.values);
   EXPECT_EQ(read.support, written.support);
