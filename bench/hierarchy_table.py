@@ -7,7 +7,8 @@ Datasets:
                 (made here when missing, reused otherwise; the corpus seed changes the recordings and
                 the training seed together)
   philharmonia  ../shared/data/philharmonia_dev; the similarity files bench/philharmonia.py leaves in
-                its workdir (run it first with the same seeds)
+                its workdir (run it first with the same seeds; with --train-args "" and its own
+                --workdir for train's defaults, then point --philharmonia-workdir there)
 
     /usr/bin/python3 bench/philharmonia.py --seeds 0 1 2 3 4
     /usr/bin/python3 bench/hierarchy_table.py [--seeds 0 1 2 3 4] [--datasets demo philharmonia]
@@ -25,7 +26,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 PHILHARMONIA = REPO.parent / "shared" / "data" / "philharmonia_dev"
 METRICS = ["family_purity", "ancestor_f1", "parent_f1", "cumulative_fowlkes_mallows", "taxonomic_f1"]
-SETTINGS = {"defaults": [], "paper": ["--paper"]}
+# defaults: `conceptree hierarchy`'s own; small-corpus: the demo's (include/conceptree/demo.hpp),
+# made for concepts trained against every other track, as the demo and bench/philharmonia.py train.
+SETTINGS = {"defaults": [], "small-corpus": ["--calibration", "lift", "--min-sim", "0.2"], "paper": ["--paper"]}
 
 
 def run(command):
@@ -52,8 +55,10 @@ def inputs(args, dataset, backbone, seed):
 def scores(args, similarity, truth, arguments):
     tree = similarity.with_name(similarity.stem + "-table.json")
     run([args.conceptree, "-q", "hierarchy", "-s", similarity, "-o", tree, "--overwrite", *arguments])
+    # evaluate takes the settings its baselines share with the hierarchy: --paper and --calibration.
+    shared = [a for k, a in enumerate(arguments) if a in ("--paper", "--calibration") or (k > 0 and arguments[k - 1] == "--calibration")]
     evaluation = json.loads(run([args.conceptree, "-q", "evaluate", "--hierarchy", tree, "--truth", truth, "--similarity", similarity,
-                                 "--json", *arguments]))["truth"]
+                                 "--json", *shared]))["truth"]
     return {m: evaluation[m] for m in METRICS}, {m: evaluation["baselines"]["top1"][m] for m in METRICS}
 
 
@@ -65,6 +70,7 @@ def main():
     parser.add_argument("--datasets", nargs="+", default=["demo", "philharmonia"], choices=["demo", "philharmonia"])
     parser.add_argument("--backbones", nargs="+", default=["dsp", "musicnn-vgg"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    parser.add_argument("--defaults-args", default="", help="hierarchy arguments added to the defaults row (to try other settings)")
     parser.add_argument("--json", type=Path, help="write every run's scores here")
     args = parser.parse_args()
     args.conceptree = args.build / "conceptree"
@@ -82,21 +88,23 @@ def main():
                 similarity, truth = inputs(args, dataset, backbone, seed)
                 top1 = None
                 for setting, arguments in SETTINGS.items():
+                    if setting == "defaults":
+                        arguments = args.defaults_args.split()
                     found, top1 = scores(args, similarity, truth, arguments)
                     rows.append({"dataset": dataset, "backbone": backbone, "seed": seed, "setting": setting, **found})
                 rows.append({"dataset": dataset, "backbone": backbone, "seed": seed, "setting": "top1", **top1})
 
     short = {"family_purity": "purity", "ancestor_f1": "anc F1", "parent_f1": "par F1", "cumulative_fowlkes_mallows": "cum FM",
              "taxonomic_f1": "tax F1"}
-    print(f"{'dataset':<13}{'backbone':<12}{'setting':<9}{'seed':>5} " + "".join(f"{short[m]:>8}" for m in METRICS))
+    print(f"{'dataset':<13}{'backbone':<12}{'setting':<13}{'seed':>5} " + "".join(f"{short[m]:>8}" for m in METRICS))
     groups = sorted({(r["dataset"], r["backbone"]) for r in rows}, key=lambda g: (args.datasets.index(g[0]), args.backbones.index(g[1])))
     for dataset, backbone in groups:
         for setting in [*SETTINGS, "top1"]:
             mine = [r for r in rows if (r["dataset"], r["backbone"], r["setting"]) == (dataset, backbone, setting)]
             for r in mine:
-                print(f"{dataset:<13}{backbone:<12}{setting:<9}{r['seed']:>5} " + "".join(f"{r[m]:>8.3f}" for m in METRICS))
+                print(f"{dataset:<13}{backbone:<12}{setting:<13}{r['seed']:>5} " + "".join(f"{r[m]:>8.3f}" for m in METRICS))
             means = [np.mean([r[m] for r in mine]) for m in METRICS]
-            print(f"{dataset:<13}{backbone:<12}{setting:<9}{'mean':>5} " + "".join(f"{v:>8.3f}" for v in means))
+            print(f"{dataset:<13}{backbone:<12}{setting:<13}{'mean':>5} " + "".join(f"{v:>8.3f}" for v in means))
         for setting in SETTINGS:
             losses = []
             for seed in args.seeds:

@@ -18,3 +18,4 @@ if ! dpkg-query -W -f='${Status}' python3-torch 2>/dev/null | grep -q "install o
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends python3-torch >/dev/null
 fi
 /usr/bin/python3 "$repo/bench/backbone_vs_torch.py" --build "$repo/build"
+/usr/bin/python3 "$repo/bench/bootstrap_cost.py" --build "$repo/build" --workdir "$work/train"

@@ -10,7 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "conceptree/concept_set.hpp"
+#include "conceptree/memberships.hpp"
 #include "conceptree/params.hpp"
+#include "conceptree/store.hpp"
 
 namespace conceptree {
 
@@ -71,6 +74,40 @@ struct TrainSummary {
   double load_seconds = 0;                // reading the frames
   double train_seconds = 0;               // fitting the classifiers
 };
+
+// Every frame of a store's layer in memory, in pages the kernel may back with 2 MiB huge pages
+// (filling gigabytes of fresh 4 KiB pages costs more in page faults than reading the data itself).
+// Loaded once, it can be trained on many times (conceptree bootstrap).
+class StoreFrames {
+ public:
+  explicit StoreFrames(const EmbeddingStore& store);
+  StoreFrames(const StoreFrames&) = delete;
+  StoreFrames& operator=(const StoreFrames&) = delete;
+  ~StoreFrames();
+  const float* data() const { return data_; }                       // total frames x dim, row-major
+  const std::vector<std::uint64_t>& offsets() const { return offsets_; }  // track k owns rows [offsets[k], offsets[k+1])
+  const std::vector<std::string>& track_ids() const { return track_ids_; }
+  const std::string& layer() const { return layer_; }
+  std::size_t dim() const { return dim_; }
+  std::size_t track_count() const { return track_ids_.size(); }
+  double load_seconds() const { return load_seconds_; }
+
+ private:
+  float* data_ = nullptr;
+  std::size_t count_ = 0;
+  std::vector<std::uint64_t> offsets_;
+  std::vector<std::string> track_ids_;
+  std::string layer_;
+  std::size_t dim_ = 0;
+  double load_seconds_ = 0;
+};
+
+// The in-memory core of `conceptree train`: one classifier per concept of `memberships` (resolved
+// against the frames' tracks), with `config`'s settings (its file names are not read). Same
+// inputs and seed, same concept set, whatever the thread count. Throws FatalError for bad options
+// or when no concept has enough tracks.
+ConceptSet learn_concepts(const StoreFrames& frames, const ResolvedMemberships& memberships, const TrainConfig& config,
+                          TrainSummary* summary = nullptr);
 
 class ConceptTrainer {
  public:

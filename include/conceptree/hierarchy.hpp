@@ -22,16 +22,17 @@
 
 namespace conceptree {
 
-// Defaults (ours) and the paper's (--paper): calibration lift vs none, order generality vs
-// betweenness; both share --min-sim 0.2 and --threshold 0.5, which on the lift scale mean "members of
-// p activate n 1.5 times its base rate" and "3 times".
+// Defaults (ours) and the paper's (--paper): visits by generality vs betweenness, --min-sim 0 vs 0.2
+// (measured over seeds of the demo and philharmonia_dev: bench/hierarchy_table.py, docs/usage.md).
+// --calibration lift compares S with each concept's base rate; it pays when the concepts were
+// trained against every other track (the demo's small-corpus settings), not with train's 1:1 sample.
 struct HierarchyOptions {
   std::string method = "heymann";
-  std::string calibration;             // lift or none; empty = lift when the similarity has base rates, none with --paper
+  std::string calibration = "none";    // none or lift (S against each concept's base rate)
   std::string order;                   // heymann: betweenness or generality; empty = generality, betweenness with --paper
   bool paper = false;                  // the paper's method unchanged
   double threshold = 0.5;              // graph edge i-j when S[i][j] or S[j][i] exceeds it
-  double min_similarity = 0.2;         // heymann: a parent p of n needs S[p][n] above it
+  double min_similarity = 0;           // heymann: a parent p of n needs S[p][n] above it (--paper: 0.2)
   std::uint64_t max_children = 20;     // heymann: a full parent takes no more children
   std::uint64_t parents = 1;           // heymann: up to this many parents per concept (> 1: a DAG)
   double additional_threshold = 0.2;   // heymann: extra parents within this of the best S[p][n]
@@ -45,7 +46,7 @@ struct HierarchyOptions {
                .choices = {"heymann", "top1", "threshold", "matching", "random-top", "random-sim"}});
     v(order, {.name = "order", .help = "heymann: visit concepts by decreasing generality (mean S[j][i] over the other concepts j: how much their members look like i; the default) or betweenness in the concept graph (the paper's)",
               .choices = {"generality", "betweenness"}});
-    v(min_similarity, {.name = "min-sim", .help = "heymann: a concept hangs under p only when S[p][n] exceeds this, else it is top level", .min = -1, .max = 1e9});
+    v(min_similarity, {.name = "min-sim", .help = "heymann: a concept hangs under p only when S[p][n] exceeds this, else it is top level (--paper: 0.2)", .min = -1, .max = 1e9});
     v(max_children, {.name = "max-children", .help = "heymann: children a concept may take", .min = 1, .max = 1e9});
     v(parents, {.name = "parents", .help = "heymann: parents per concept; above 1 the hierarchy is a DAG", .min = 1, .max = 1000});
     v(additional_threshold, {.name = "additional-threshold", .help = "heymann with --parents > 1: extra parents need S[p][n] within this of the best parent's", .min = 0, .max = 1e9});
@@ -56,9 +57,9 @@ struct HierarchyOptions {
   // heymann); `conceptree evaluate` builds baselines with them too.
   template <class Visitor>
   void visit_baseline_params(Visitor&& v) {
-    v(paper, {.name = "paper", .help = "the paper's method unchanged: --calibration none --order betweenness (give neither with it)"});
-    v(calibration, {.name = "calibration", .help = "lift: compare S[i][j] with concept j's base rate b_j as (S-b)/(S+b), 0 at independence, so a concept that fires on every track is neither general nor anyone's parent; none: raw S (the paper's). Default: lift when the similarity file has base rates (activation measure), else none",
-                    .choices = {"lift", "none"}});
+    v(paper, {.name = "paper", .help = "the paper's method unchanged: --order betweenness --min-sim 0.2, raw S (give none of them with it)"});
+    v(calibration, {.name = "calibration", .help = "none: raw S; lift: S[i][j] against concept j's base rate b_j as (S-b)/(S+b), 0 at independence, so a concept firing on every track is neither general nor anyone's parent (needs an activation similarity; pays with concepts trained against every other track, as the demo's)",
+                    .choices = {"none", "lift"}});
     v(threshold, {.name = "threshold", .help = "concept graph (for centrality, and the threshold baseline): edge i-j when S[i][j] or S[j][i] exceeds this", .min = -1, .max = 1e9});
     v(matching_threshold, {.name = "matching-threshold", .help = "matching baseline: link concepts whose S exceeds this", .min = -1, .max = 1e9});
     v(random_density, {.name = "random-density", .help = "random-sim baseline: share of concept pairs linked", .min = 0, .max = 1});
@@ -78,6 +79,7 @@ struct HierarchyLink {
   std::uint32_t parent = 0;            // node indices
   std::uint32_t child = 0;
   float weight = 0;                    // S[parent][child]
+  float support = -1;                  // share of bootstrap runs that have the link; < 0 when not bootstrapped
 };
 
 // A setting recorded with a hierarchy: text or a number.
@@ -87,14 +89,17 @@ struct Hierarchy {
   std::vector<HierarchyNode> nodes;
   std::vector<HierarchyLink> links;
   std::vector<std::pair<std::string, HierarchyParam>> params;  // how it was made
+  // Bootstrapped: links some run had that the consensus left out, with their support.
+  std::vector<HierarchyLink> alternatives;
 
+  bool has_support() const { return !links.empty() && links.front().support >= 0; }
   std::size_t max_parents() const;
   std::vector<std::uint32_t> top_level() const;  // nodes without a parent, in node order
 };
 
-// The options with their automatic choices made for this similarity (calibration, order); throws
-// FatalError when --paper is combined with an explicit --calibration or --order, or lift is asked
-// of a similarity without base rates.
+// The options as they apply (--paper's settings, the order); throws FatalError when --paper is
+// combined with other values of the settings it fixes, or lift is asked of a similarity without
+// base rates.
 HierarchyOptions resolve_options(const HierarchyOptions& options, const SimilarityMatrix& similarity);
 // S calibrated as `calibration` asks: none returns it unchanged; lift gives (S[i][j] - b_j) / (S[i][j] + b_j)
 // (in [-1, 1), 0 when i's members activate j at its base rate b_j) and a zero diagonal.

@@ -60,6 +60,10 @@ struct HierarchyFileSummary {
   std::uint64_t parents_with_children = 0;
   double mean_children = 0;               // over concepts with children
   std::uint64_t max_children = 0;
+  // Bootstrapped (links carry support): runs, and how many links reach 50 % / 95 % support.
+  std::uint64_t bootstrap_runs = 0;
+  double mean_support = 0;
+  std::uint64_t links_majority = 0, links_95 = 0, alternatives = 0;
   // Top-level concepts with the most descendants (forests) or children (otherwise), at most 10.
   std::vector<std::pair<std::string, std::uint64_t>> largest_top_level;
 };

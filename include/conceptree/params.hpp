@@ -102,4 +102,16 @@ void visit_only(Config& config, std::initializer_list<std::string_view> names, V
   });
 }
 
+// Visits every parameter of `config` but the named ones: a job built on a stage (the bootstrap on
+// train) offers the stage's settings under their own declarations and supplies the rest itself.
+template <class Config, class Visitor>
+void visit_except(Config& config, std::initializer_list<std::string_view> names, Visitor&& visitor) {
+  config.visit([&](auto& value, const ParamSpec& spec) {
+    for (std::string_view name : names) {
+      if (name == spec.name) return;
+    }
+    visitor(value, spec);
+  });
+}
+
 }  // namespace conceptree

@@ -128,6 +128,10 @@ void print_hierarchy(const std::string& path) {
   fmt::print("  depth             {} (concepts per depth: {}){}\n", s.max_depth, join_numbers(s.nodes_per_depth, ", "),
              s.unreachable > 0 ? fmt::format("; {} on cycles, below no top-level concept", s.unreachable) : "");
   fmt::print("  branching         {} concepts have children: mean {:.1f}, max {}\n", s.parents_with_children, s.mean_children, s.max_children);
+  if (s.mean_support > 0) {
+    fmt::print("  support           mean {:.2f} over {} runs; {} links above 50 %, {} at 95 % or more; {} alternative links\n",
+               s.mean_support, s.bootstrap_runs, s.links_majority, s.links_95, s.alternatives);
+  }
   if (!s.largest_top_level.empty()) {
     fmt::print("  largest top-level concepts ({}):\n", s.shape == "tree" || s.shape == "forest" ? "descendants" : "children");
     for (const auto& [label, size] : s.largest_top_level) fmt::print("    {:>6}  {}\n", size, label);

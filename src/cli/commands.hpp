@@ -19,6 +19,7 @@ void add_train_command(CLI::App& app);
 void add_cavs_command(CLI::App& app);
 void add_similarity_command(CLI::App& app);
 void add_hierarchy_command(CLI::App& app);
+void add_bootstrap_command(CLI::App& app);
 void add_embed_command(CLI::App& app);
 void add_logmel_command(CLI::App& app);
 void add_evaluate_command(CLI::App& app);

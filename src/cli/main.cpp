@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   conceptree::cli::add_cavs_command(app);
   conceptree::cli::add_similarity_command(app);
   conceptree::cli::add_hierarchy_command(app);
+  conceptree::cli::add_bootstrap_command(app);
   conceptree::cli::add_evaluate_command(app);
   conceptree::cli::add_explain_command(app);
   conceptree::cli::add_tcav_command(app);

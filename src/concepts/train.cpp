@@ -9,6 +9,8 @@
 #include <chrono>
 #include <cmath>
 #include <exception>
+#include <functional>
+#include <numeric>
 #include <fmt/format.h>
 #include <optional>
 #include <random>
@@ -102,33 +104,9 @@ struct LabelledFrames {
   std::size_t rows() const { return labels.size(); }
 };
 
-// All frames of the layer in memory, in pages the kernel may back with 2 MiB huge pages: filling
-// gigabytes of fresh 4 KiB pages costs more in page faults than reading the data itself.
-class FrameBuffer {
- public:
-  explicit FrameBuffer(std::size_t count) : count_(count) {
-    constexpr std::size_t kHugePage = 2u << 20;
-    const std::size_t bytes = (std::max<std::size_t>(count, 1) * sizeof(float) + kHugePage - 1) / kHugePage * kHugePage;
-    data_ = static_cast<float*>(std::aligned_alloc(kHugePage, bytes));
-    if (!data_) throw FatalError("cannot allocate " + std::to_string(bytes >> 20) + " MiB for the frames");
-    ::madvise(data_, bytes, MADV_HUGEPAGE);
-  }
-  FrameBuffer(const FrameBuffer&) = delete;
-  FrameBuffer& operator=(const FrameBuffer&) = delete;
-  ~FrameBuffer() { std::free(data_); }
-  float* data() { return data_; }
-  const float* data() const { return data_; }
-  std::size_t size() const { return count_; }
-
- private:
-  float* data_ = nullptr;
-  std::size_t count_ = 0;
-};
-
 class FrameTable {
  public:
-  FrameTable(const float* frames, const std::vector<std::uint64_t>& offsets, std::size_t dim)
-      : frames_(frames), offsets_(offsets), dim_(dim) {}
+  explicit FrameTable(const StoreFrames& frames) : frames_(frames.data()), offsets_(frames.offsets()), dim_(frames.dim()) {}
 
   void gather(const TrackList& positives, const TrackList& negatives, LabelledFrames& out) const {
     out.values.clear();
@@ -254,94 +232,46 @@ std::string fingerprint(const TrainConfig& config, const EmbeddingStore& store) 
   return text;
 }
 
-}  // namespace
-
-ConceptTrainer::ConceptTrainer(TrainConfig config) : config_(std::move(config)) {}
-
-void ConceptTrainer::run() {
-  validate(config_);
-  if (config_.min_tracks > config_.max_tracks) throw FatalError("--min-tracks is larger than --max-tracks");
-  if (config_.val_fraction + config_.test_fraction >= 0.8) throw FatalError("--val-fraction + --test-fraction leave too little to train on");
-  const auto started = std::chrono::steady_clock::now();
-  summary_ = {};
-  const fs::path output_path(config_.output);
-  refuse_to_overwrite(output_path, config_.overwrite);
-
-  const EmbeddingStore store(config_.embeddings, config_.layer);
-  BatchErrors membership_errors(config_.strict);
-  const Memberships memberships = read_memberships(config_.memberships, membership_errors);
-  const ResolvedMemberships resolved = resolve_memberships(memberships, store.ids());
-  summary_.concepts_in_file = resolved.concepts.size();
-  summary_.unknown_memberships = resolved.unknown_memberships;
-  if (resolved.unknown_memberships > 0) {
-    const std::string examples = join(resolved.unknown_examples, ", ");
-    const std::string message = fmt::format("{}: {} memberships name tracks not in {} (e.g. {})", config_.memberships,
-                                            resolved.unknown_memberships, config_.embeddings, examples);
-    if (config_.strict) throw FatalError(message + " (stopped by --strict)");
-    log_warning(message + "; they are ignored");
-  }
-
-  ConceptSet set;
+// The concepts train fits (within --min-tracks/--max-tracks/--large) and the ones it skips.
+struct ConceptSelection {
   std::vector<const ResolvedConcept*> to_train;
+  std::vector<SkippedConcept> skipped;
+};
+
+ConceptSelection select_concepts(const ResolvedMemberships& resolved, const TrainConfig& config, TrainSummary& summary) {
+  if (config.min_tracks > config.max_tracks) throw FatalError("--min-tracks is larger than --max-tracks");
+  if (config.val_fraction + config.test_fraction >= 0.8) throw FatalError("--val-fraction + --test-fraction leave too little to train on");
+  ConceptSelection selection;
+  summary.concepts_in_file = resolved.concepts.size();
+  summary.unknown_memberships = resolved.unknown_memberships;
   for (const auto& concept_entry : resolved.concepts) {
     const std::uint64_t size = concept_entry.tracks.size();
-    if (size > config_.max_tracks && config_.large == "sample") ++summary_.sampled_large;
-    if (size < config_.min_tracks || (size > config_.max_tracks && config_.large == "skip")) {
-      const bool small = size < config_.min_tracks;
-      (small ? summary_.skipped_small : summary_.skipped_large)++;
-      set.skipped.push_back({concept_entry.name, size,
-                             size == 0 ? "no tracks in the store"
-                                       : fmt::format("{} tracks, outside [{}, {}]", size, config_.min_tracks, config_.max_tracks)});
+    if (size > config.max_tracks && config.large == "sample") ++summary.sampled_large;
+    if (size < config.min_tracks || (size > config.max_tracks && config.large == "skip")) {
+      const bool small = size < config.min_tracks;
+      (small ? summary.skipped_small : summary.skipped_large)++;
+      selection.skipped.push_back({concept_entry.name, size,
+                                   size == 0 ? "no tracks in the store"
+                                             : fmt::format("{} tracks, outside [{}, {}]", size, config.min_tracks, config.max_tracks)});
       continue;
     }
-    to_train.push_back(&concept_entry);
+    selection.to_train.push_back(&concept_entry);
   }
-  if (summary_.sampled_large > 0) {
-    log_info(fmt::format("{} concepts have more than {} tracks: each is trained on a seeded sample of {} (--large sample)",
-                         summary_.sampled_large, config_.max_tracks, config_.max_tracks));
-  }
-  if (summary_.skipped_small + summary_.skipped_large > 0) {
-    log_info(fmt::format("{} concepts skipped for size ({} too small, {} too large)", set.skipped.size(),
-                         summary_.skipped_small, summary_.skipped_large));
-  }
-  if (to_train.empty()) {
-    throw FatalError(config_.memberships + ": no concept has " +
-                     (config_.large == "skip" ? fmt::format("between {} and {}", config_.min_tracks, config_.max_tracks)
-                                              : fmt::format("at least {}", config_.min_tracks)) +
+  if (selection.to_train.empty()) {
+    throw FatalError(config.memberships + ": no concept has " +
+                     (config.large == "skip" ? fmt::format("between {} and {}", config.min_tracks, config.max_tracks)
+                                             : fmt::format("at least {}", config.min_tracks)) +
                      " tracks in the store");
   }
+  return selection;
+}
 
-  fs::path journal_path = output_path;
-  journal_path += ".partial";
-  Journal journal(journal_path, fingerprint(config_, store));
-  std::vector<std::optional<ConceptResult>> results(to_train.size());
-  for (const auto& record : journal.recovered()) {
-    std::uint64_t ordinal = 0;
-    ConceptResult result = ConceptResult::decode(record, ordinal);
-    if (ordinal < results.size()) results[ordinal] = std::move(result);
-  }
-  std::vector<std::size_t> pending;
-  for (std::size_t i = 0; i < results.size(); ++i)
-    if (!results[i]) pending.push_back(i);
-  if (pending.size() < results.size()) log_info(fmt::format("resuming: {} of {} concepts already trained", results.size() - pending.size(), results.size()));
-
-  FrameBuffer frames(pending.empty() ? 0 : store.total_frames() * store.dim());
-  if (!pending.empty()) {
-    const auto load_started = std::chrono::steady_clock::now();
-    const std::uint64_t block = std::max<std::uint64_t>(1, (64u << 20) / (store.dim() * sizeof(float)));
-    Progress loading("load frames", store.total_frames());
-    for (std::uint64_t row = 0; row < store.total_frames(); row += block) {
-      const std::uint64_t count = std::min(block, store.total_frames() - row);
-      store.read_rows(row, count, frames.data() + row * store.dim());
-      loading.advance(count);
-    }
-    loading.finish();
-    summary_.load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_started).count();
-  }
-  const FrameTable table(frames.data(), store.offsets(), store.dim());
-
-  const int threads = config_.jobs > 0 ? config_.jobs : omp_get_max_threads();
-  const auto training_started = std::chrono::steady_clock::now();
+// Fits the concepts at `pending` (ordinals into selection.to_train) on both cores; `on_fitted`
+// sees each result as it is made (under a lock), before it is stored in `results`.
+void fit_concepts(const ConceptSelection& selection, const std::vector<std::size_t>& pending, const TrainConfig& config,
+                  const FrameTable& table, std::uint64_t track_count, std::vector<std::optional<ConceptResult>>& results,
+                  const std::function<void(std::size_t, const ConceptResult&)>& on_fitted) {
+  const int threads = config.jobs > 0 ? config.jobs : omp_get_max_threads();
   Progress progress("train", results.size(), results.size() - pending.size());
   std::vector<std::exception_ptr> failures(pending.size());
 #pragma omp parallel num_threads(threads)
@@ -351,10 +281,11 @@ void ConceptTrainer::run() {
     for (std::size_t k = 0; k < pending.size(); ++k) {
       try {
         const std::size_t ordinal = pending[k];
-        ConceptResult result = train_concept(*to_train[ordinal], config_, table, store.track_count(), work);
-        const std::string record = result.encode(ordinal);
-#pragma omp critical(conceptree_journal)
-        journal.append(record);
+        ConceptResult result = train_concept(*selection.to_train[ordinal], config, table, track_count, work);
+        if (on_fitted) {
+#pragma omp critical(conceptree_fitted)
+          on_fitted(ordinal, result);
+        }
         results[ordinal] = std::move(result);
         progress.advance();
       } catch (...) {
@@ -365,19 +296,24 @@ void ConceptTrainer::run() {
   progress.finish();
   for (const auto& failure : failures)
     if (failure) std::rethrow_exception(failure);
-  summary_.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - training_started).count();
+}
 
-  set.layer = store.layer().name;
-  set.dim = store.dim();
-  set.splits.track_ids = store.ids();
+ConceptSet assemble_concept_set(const ConceptSelection& selection, const std::vector<std::optional<ConceptResult>>& results,
+                                const TrainConfig& config, const std::string& layer, std::size_t dim,
+                                const std::vector<std::string>& track_ids, TrainSummary& summary) {
+  ConceptSet set;
+  set.skipped = selection.skipped;
+  set.layer = layer;
+  set.dim = dim;
+  set.splits.track_ids = track_ids;
   double accuracy_sum = 0;
-  for (std::size_t i = 0; i < to_train.size(); ++i) {
+  for (std::size_t i = 0; i < selection.to_train.size(); ++i) {
     const ConceptResult& result = *results[i];
-    set.names.push_back(to_train[i]->name);
-    set.types.push_back(to_train[i]->type);
-    const bool kept = result.metrics.test_balanced_accuracy > config_.min_accuracy;
+    set.names.push_back(selection.to_train[i]->name);
+    set.types.push_back(selection.to_train[i]->type);
+    const bool kept = result.metrics.test_balanced_accuracy > config.min_accuracy;
     set.kept.push_back(kept ? 1 : 0);
-    summary_.kept += kept;
+    summary.kept += kept;
     set.weights.insert(set.weights.end(), result.weights.begin(), result.weights.end());
     set.bias.push_back(result.bias);
     set.metrics.push_back(result.metrics);
@@ -391,22 +327,121 @@ void ConceptTrainer::run() {
     set.calibration.test_positive.add(result.test_positive_scores);
     set.calibration.test_negative.add(result.test_negative_scores);
   }
-  set.text_attributes = {{"source", "train"},
-                         {"store", fs::absolute(config_.embeddings).string()},
-                         {"memberships", fs::absolute(config_.memberships).string()},
-                         {"backbone", store.provenance().backbone},
-                         {"large", config_.large}};
-  set.number_attributes = {{"seed", double(config_.seed)},
-                           {"min_tracks", double(config_.min_tracks)},
-                           {"max_tracks", double(config_.max_tracks)},
-                           {"min_accuracy", config_.min_accuracy},
-                           {"negative_ratio", config_.negative_ratio}};
+  set.text_attributes = {{"source", "train"}, {"large", config.large}};
+  set.number_attributes = {{"seed", double(config.seed)},
+                           {"min_tracks", double(config.min_tracks)},
+                           {"max_tracks", double(config.max_tracks)},
+                           {"min_accuracy", config.min_accuracy},
+                           {"negative_ratio", config.negative_ratio}};
+  summary.trained = selection.to_train.size();
+  summary.mean_test_balanced_accuracy = accuracy_sum / double(selection.to_train.size());
+  return set;
+}
+
+}  // namespace
+
+StoreFrames::StoreFrames(const EmbeddingStore& store)
+    : count_(store.total_frames() * store.dim()), offsets_(store.offsets()), track_ids_(store.ids()), layer_(store.layer().name),
+      dim_(store.dim()) {
+  constexpr std::size_t kHugePage = 2u << 20;
+  const std::size_t bytes = (std::max<std::size_t>(count_, 1) * sizeof(float) + kHugePage - 1) / kHugePage * kHugePage;
+  data_ = static_cast<float*>(std::aligned_alloc(kHugePage, bytes));
+  if (!data_) throw FatalError("cannot allocate " + std::to_string(bytes >> 20) + " MiB for the frames of " + store.path().string());
+  ::madvise(data_, bytes, MADV_HUGEPAGE);
+  const auto started = std::chrono::steady_clock::now();
+  const std::uint64_t block = std::max<std::uint64_t>(1, (64u << 20) / (store.dim() * sizeof(float)));
+  Progress loading("load frames", store.total_frames());
+  for (std::uint64_t row = 0; row < store.total_frames(); row += block) {
+    const std::uint64_t count = std::min(block, store.total_frames() - row);
+    store.read_rows(row, count, data_ + row * store.dim());
+    loading.advance(count);
+  }
+  loading.finish();
+  load_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+}
+
+StoreFrames::~StoreFrames() { std::free(data_); }
+
+ConceptSet learn_concepts(const StoreFrames& frames, const ResolvedMemberships& memberships, const TrainConfig& config, TrainSummary* summary) {
+  TrainConfig checked = config;
+  visit_except(checked, {"embeddings", "memberships", "output"}, ParamValidator{});
+  TrainSummary local;
+  const auto started = std::chrono::steady_clock::now();
+  const ConceptSelection selection = select_concepts(memberships, config, local);
+  std::vector<std::optional<ConceptResult>> results(selection.to_train.size());
+  std::vector<std::size_t> all(results.size());
+  std::iota(all.begin(), all.end(), std::size_t{0});
+  fit_concepts(selection, all, config, FrameTable(frames), frames.track_count(), results, {});
+  local.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  ConceptSet set = assemble_concept_set(selection, results, config, frames.layer(), frames.dim(), frames.track_ids(), local);
+  local.trained_this_run = local.trained;
+  local.seconds = local.train_seconds;
+  if (summary) *summary = local;
+  return set;
+}
+
+ConceptTrainer::ConceptTrainer(TrainConfig config) : config_(std::move(config)) {}
+
+void ConceptTrainer::run() {
+  validate(config_);
+  const auto started = std::chrono::steady_clock::now();
+  summary_ = {};
+  const fs::path output_path(config_.output);
+  refuse_to_overwrite(output_path, config_.overwrite);
+
+  const EmbeddingStore store(config_.embeddings, config_.layer);
+  BatchErrors membership_errors(config_.strict);
+  const Memberships memberships = read_memberships(config_.memberships, membership_errors);
+  const ResolvedMemberships resolved = resolve_memberships(memberships, store.ids());
+  if (resolved.unknown_memberships > 0) {
+    const std::string examples = join(resolved.unknown_examples, ", ");
+    const std::string message = fmt::format("{}: {} memberships name tracks not in {} (e.g. {})", config_.memberships,
+                                            resolved.unknown_memberships, config_.embeddings, examples);
+    if (config_.strict) throw FatalError(message + " (stopped by --strict)");
+    log_warning(message + "; they are ignored");
+  }
+  const ConceptSelection selection = select_concepts(resolved, config_, summary_);
+  if (summary_.sampled_large > 0) {
+    log_info(fmt::format("{} concepts have more than {} tracks: each is trained on a seeded sample of {} (--large sample)",
+                         summary_.sampled_large, config_.max_tracks, config_.max_tracks));
+  }
+  if (!selection.skipped.empty()) {
+    log_info(fmt::format("{} concepts skipped for size ({} too small, {} too large)", selection.skipped.size(), summary_.skipped_small,
+                         summary_.skipped_large));
+  }
+
+  fs::path journal_path = output_path;
+  journal_path += ".partial";
+  Journal journal(journal_path, fingerprint(config_, store));
+  std::vector<std::optional<ConceptResult>> results(selection.to_train.size());
+  for (const auto& record : journal.recovered()) {
+    std::uint64_t ordinal = 0;
+    ConceptResult result = ConceptResult::decode(record, ordinal);
+    if (ordinal < results.size()) results[ordinal] = std::move(result);
+  }
+  std::vector<std::size_t> pending;
+  for (std::size_t i = 0; i < results.size(); ++i)
+    if (!results[i]) pending.push_back(i);
+  if (pending.size() < results.size()) log_info(fmt::format("resuming: {} of {} concepts already trained", results.size() - pending.size(), results.size()));
+
+  std::optional<StoreFrames> frames;
+  if (!pending.empty()) {
+    frames.emplace(store);
+    summary_.load_seconds = frames->load_seconds();
+    const auto training_started = std::chrono::steady_clock::now();
+    fit_concepts(selection, pending, config_, FrameTable(*frames), store.track_count(), results,
+                 [&journal](std::size_t ordinal, const ConceptResult& result) { journal.append(result.encode(ordinal)); });
+    summary_.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - training_started).count();
+  }
+
+  ConceptSet set = assemble_concept_set(selection, results, config_, store.layer().name, store.dim(), store.ids(), summary_);
+  set.text_attributes.insert(set.text_attributes.begin() + 1, {{"store", fs::absolute(config_.embeddings).string()},
+                                                               {"memberships", fs::absolute(config_.memberships).string()},
+                                                               {"backbone", store.provenance().backbone}});
   write_concept_set(output_path, set);
   journal.remove();
 
-  summary_.trained = to_train.size();
   summary_.trained_this_run = pending.size();
-  summary_.mean_test_balanced_accuracy = accuracy_sum / double(to_train.size());
   summary_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 }
 

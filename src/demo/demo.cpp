@@ -29,7 +29,8 @@ nlohmann::ordered_json settings_of(const DemoConfig& config) {
   return {{"tracks", config.corpus.tracks},       {"seed", config.corpus.seed},   {"soundfont", config.corpus.soundfont},
           {"backbone", config.embed.backbone},    {"weights", config.embed.weights}, {"layer", config.embed.layer},
           {"min_accuracy", config.train.min_accuracy}, {"negative_ratio", config.train.negative_ratio},
-          {"regularization", config.train.regularization}, {"hierarchy_order", config.hierarchy.order}, {"hierarchy_calibration", config.hierarchy.calibration}};
+          {"regularization", config.train.regularization}, {"hierarchy_order", config.hierarchy.order}, {"hierarchy_calibration", config.hierarchy.calibration},
+          {"hierarchy_min_sim", config.hierarchy.min_similarity}};
 }
 
 void check_or_record_settings(const DemoConfig& config) {

@@ -208,11 +208,14 @@ std::vector<std::uint32_t> Hierarchy::top_level() const {
 
 HierarchyOptions resolve_options(const HierarchyOptions& options, const SimilarityMatrix& similarity) {
   HierarchyOptions resolved = options;
-  if (options.paper && (!options.calibration.empty() || !options.order.empty())) {
-    throw FatalError("--paper fixes --calibration none and --order betweenness; leave both out with it");
+  if (options.paper) {
+    if (options.calibration != "none" || !options.order.empty() || options.min_similarity != HierarchyOptions{}.min_similarity) {
+      throw FatalError("--paper fixes --order betweenness, --min-sim 0.2 and raw S; leave --order, --min-sim and --calibration out with it");
+    }
+    resolved.order = "betweenness";
+    resolved.min_similarity = 0.2;
   }
-  if (resolved.calibration.empty()) resolved.calibration = options.paper || similarity.base_rate.empty() ? "none" : "lift";
-  if (resolved.order.empty()) resolved.order = options.paper ? "betweenness" : "generality";
+  if (resolved.order.empty()) resolved.order = "generality";
   if (resolved.calibration == "lift" && similarity.base_rate.empty()) {
     throw FatalError(fmt::format("--calibration lift needs the concepts' base rates, which a {} similarity file does not hold{}",
                                  similarity.measure,

@@ -32,10 +32,16 @@ std::string to_json(const Hierarchy& h) {
                      {"centrality", node.centrality},
                      {"depth", node.depth >= 0 ? Json(node.depth) : Json(nullptr)}});
   }
-  Json links = Json::array();
-  for (const auto& link : h.links) {
-    links.push_back({{"source", h.nodes[link.parent].id}, {"target", h.nodes[link.child].id}, {"weight", shortest(link.weight)}});
-  }
+  const auto links_of = [&h](const std::vector<HierarchyLink>& list) {
+    Json links = Json::array();
+    for (const auto& link : list) {
+      Json entry = {{"source", h.nodes[link.parent].id}, {"target", h.nodes[link.child].id}, {"weight", shortest(link.weight)}};
+      if (link.support >= 0) entry["support"] = shortest(link.support);
+      links.push_back(std::move(entry));
+    }
+    return links;
+  };
+  Json links = links_of(h.links);
   Json params = Json::object();
   for (const auto& [name, value] : h.params) {
     if (std::holds_alternative<std::string>(value)) {
@@ -47,6 +53,7 @@ std::string to_json(const Hierarchy& h) {
     }
   }
   Json document = {{"nodes", std::move(nodes)}, {"links", std::move(links)}, {"params", std::move(params)}};
+  if (!h.alternatives.empty()) document["alternative_links"] = links_of(h.alternatives);
   return document.dump(1) + "\n";
 }
 
@@ -76,6 +83,7 @@ std::string to_graphml(const Hierarchy& h) {
       "  <key id=\"centrality\" for=\"node\" attr.name=\"centrality\" attr.type=\"double\"/>\n"
       "  <key id=\"depth\" for=\"node\" attr.name=\"depth\" attr.type=\"long\"/>\n"
       "  <key id=\"weight\" for=\"edge\" attr.name=\"weight\" attr.type=\"double\"/>\n";
+  if (h.has_support()) out += "  <key id=\"support\" for=\"edge\" attr.name=\"support\" attr.type=\"double\"/>\n";
   for (std::size_t p = 0; p < h.params.size(); ++p) {
     const bool text = std::holds_alternative<std::string>(h.params[p].second);
     out += fmt::format("  <key id=\"param{}\" for=\"graph\" attr.name=\"{}\" attr.type=\"{}\"/>\n", p, xml_escape(h.params[p].first),
@@ -91,8 +99,10 @@ std::string to_graphml(const Hierarchy& h) {
     out += fmt::format("<data key=\"depth\">{}</data></node>\n", node.depth);
   }
   for (const auto& link : h.links) {
-    out += fmt::format("    <edge source=\"{}\" target=\"{}\"><data key=\"weight\">{}</data></edge>\n", xml_escape(h.nodes[link.parent].id),
+    out += fmt::format("    <edge source=\"{}\" target=\"{}\"><data key=\"weight\">{}</data>", xml_escape(h.nodes[link.parent].id),
                        xml_escape(h.nodes[link.child].id), link.weight);
+    if (link.support >= 0) out += fmt::format("<data key=\"support\">{}</data>", link.support);
+    out += "</edge>\n";
   }
   out += "  </graph>\n</graphml>\n";
   return out;
@@ -119,8 +129,11 @@ std::string to_dot(const Hierarchy& h) {
                        node.centrality);
   }
   // The similarity is not Graphviz's `weight`, which dot wants as an integer layout cost.
+  // Support also draws: a link every run has is 4 points wide, one in a tenth of them 1.3.
   for (const auto& link : h.links) {
-    out += fmt::format("  {} -> {} [similarity=\"{}\"];\n", dot_quote(h.nodes[link.parent].id), dot_quote(h.nodes[link.child].id), link.weight);
+    out += fmt::format("  {} -> {} [similarity=\"{}\"", dot_quote(h.nodes[link.parent].id), dot_quote(h.nodes[link.child].id), link.weight);
+    if (link.support >= 0) out += fmt::format(", support=\"{}\", penwidth=\"{:.2f}\"", link.support, 1.0 + 3.0 * link.support);
+    out += "];\n";
   }
   return out + "}\n";
 }
@@ -140,7 +153,11 @@ std::string newick_name(const std::string& name) {
 std::string to_newick(const Hierarchy& h) {
   if (h.max_parents() > 1) throw FatalError("newick holds trees only, and this hierarchy gives some concepts several parents (use --parents 1)");
   std::vector<std::vector<std::uint32_t>> children(h.nodes.size());
-  for (const auto& link : h.links) children[link.parent].push_back(link.child);
+  std::vector<float> support(h.nodes.size(), -1.0f);
+  for (const auto& link : h.links) {
+    children[link.parent].push_back(link.child);
+    support[link.child] = link.support;
+  }
   // With one parent each, a node no top-level concept reaches sits on a cycle.
   std::vector<bool> reached(h.nodes.size(), false);
   std::vector<std::uint32_t> frontier = h.top_level();
@@ -171,6 +188,8 @@ std::string to_newick(const Hierarchy& h) {
       }
       if (!kids.empty()) out += ')';
       out += newick_name(h.nodes[node].id);
+      // The support of the branch above a node, as an NHX comment (ete3 reads it as node.support).
+      if (support[node] >= 0) out += fmt::format("[&&NHX:support={}]", support[node]);
       stack.pop_back();
     }
   };
@@ -189,9 +208,13 @@ std::string to_newick(const Hierarchy& h) {
 }
 
 std::string to_tsv(const Hierarchy& h) {
-  std::string out = "child\tparent\n";
-  for (const auto& link : h.links) out += h.nodes[link.child].id + "\t" + h.nodes[link.parent].id + "\n";
-  for (std::uint32_t node : h.top_level()) out += h.nodes[node].id + "\t\n";
+  const bool supported = h.has_support();
+  std::string out = supported ? "child\tparent\tsupport\n" : "child\tparent\n";
+  for (const auto& link : h.links) {
+    out += h.nodes[link.child].id + "\t" + h.nodes[link.parent].id;
+    out += supported ? fmt::format("\t{}\n", link.support) : "\n";
+  }
+  for (std::uint32_t node : h.top_level()) out += h.nodes[node].id + (supported ? "\t\t\n" : "\t\n");
   return out;
 }
 
@@ -255,9 +278,7 @@ Hierarchy read_hierarchy_json(const fs::path& path) {
     }
     h.nodes.push_back(std::move(node));
   }
-  for (std::size_t i = 0; i < document["links"].size(); ++i) {
-    const Json& entry = document["links"][i];
-    const std::string where = fmt::format("links[{}]", i);
+  const auto read_link = [&](const Json& entry, const std::string& where) {
     if (!entry.is_object() || !entry.contains("source") || !entry.contains("target")) throw InputError(name, where + " needs 'source' and 'target'");
     HierarchyLink link;
     for (const auto& [key, member] : {std::pair{"source", &HierarchyLink::parent}, std::pair{"target", &HierarchyLink::child}}) {
@@ -267,7 +288,17 @@ Hierarchy read_hierarchy_json(const fs::path& path) {
       link.*member = found->second;
     }
     link.weight = entry.contains("weight") && entry["weight"].is_number() ? entry["weight"].get<float>() : 0.0f;
-    h.links.push_back(link);
+    if (entry.contains("support") && entry["support"].is_number()) {
+      link.support = entry["support"].get<float>();
+      if (!(link.support >= 0 && link.support <= 1)) throw InputError(name, where + ".support is not a share in [0, 1]");
+    }
+    return link;
+  };
+  for (std::size_t i = 0; i < document["links"].size(); ++i) h.links.push_back(read_link(document["links"][i], fmt::format("links[{}]", i)));
+  if (document.contains("alternative_links") && document["alternative_links"].is_array()) {
+    for (std::size_t i = 0; i < document["alternative_links"].size(); ++i) {
+      h.alternatives.push_back(read_link(document["alternative_links"][i], fmt::format("alternative_links[{}]", i)));
+    }
   }
   if (document.contains("params") && document["params"].is_object()) {
     for (const auto& [key, value] : document["params"].items()) {

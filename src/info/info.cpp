@@ -158,6 +158,15 @@ HierarchyFileSummary summarize_hierarchy(const fs::path& path) {
   summary.links = h.links.size();
   for (const auto& [name, value] : h.params) {
     if (name == "method" && std::holds_alternative<std::string>(value)) summary.method = std::get<std::string>(value);
+    if (name == "bootstrap_runs" && std::holds_alternative<double>(value)) summary.bootstrap_runs = static_cast<std::uint64_t>(std::get<double>(value));
+  }
+  if (h.has_support()) {
+    for (const auto& link : h.links) {
+      summary.mean_support += link.support / static_cast<double>(h.links.size());
+      summary.links_majority += link.support > 0.5;
+      summary.links_95 += link.support >= 0.95;
+    }
+    summary.alternatives = h.alternatives.size();
   }
   const auto top = h.top_level();
   summary.top_level = top.size();

@@ -213,9 +213,11 @@ void ReportWriter::run() {
   std::vector<std::size_t> similarity_row_to_concept(similarity.size());
   for (std::size_t i = 0; i < similarity.size(); ++i) similarity_row_to_concept[i] = index.add(similarity.names[i]);
   std::vector<std::vector<std::size_t>> parents(concepts.size()), children(concepts.size());
+  std::vector<std::vector<double>> parent_support(concepts.size());
   for (const auto& link : hierarchy.links) {
     const std::size_t parent = index.add(hierarchy.nodes[link.parent].id), child = index.add(hierarchy.nodes[link.child].id);
     parents[child].push_back(parent);
+    parent_support[child].push_back(rounded(link.support, 3));
     children[parent].push_back(child);
   }
 
@@ -256,6 +258,7 @@ void ReportWriter::run() {
     item["depth"] = node && node->depth >= 0 ? Json(node->depth) : Json(nullptr);
     item["parents"] = parents[row];
     item["children"] = children[row];
+    if (hierarchy.has_support()) item["parent_support"] = parent_support[row];
     Json similar_to = Json::array(), similar_from = Json::array();
     if (entry.in_similarity) {
       const std::size_t i = *entry.in_similarity;
@@ -302,6 +305,7 @@ void ReportWriter::run() {
       {"measure", similarity.measure},
       {"min_accuracy", min_accuracy != set.number_attributes.end() ? Json(min_accuracy->second) : Json(nullptr)},
       {"has_metrics", has_metrics},
+      {"has_support", hierarchy.has_support()},
       {"concept_set_settings", std::move(set_settings)},
       {"hierarchy_params", std::move(hierarchy_params)},
       {"map", {{"explained_variance", {rounded(map.explained_variance[0], 4), rounded(map.explained_variance[1], 4)}},

@@ -488,9 +488,9 @@ TEST(Calibration, DefaultsFollowTheFileAndPaperFixesTheMethod) {
   cosine.measure = "cosine";
 
   const HierarchyOptions ours = resolve_options(HierarchyOptions{}, with_rates);
-  EXPECT_EQ(ours.calibration, "lift");
+  EXPECT_EQ(ours.calibration, "none");
   EXPECT_EQ(ours.order, "generality");
-  EXPECT_EQ(resolve_options(HierarchyOptions{}, cosine).calibration, "none") << "no base rates, nothing to calibrate by";
+  EXPECT_EQ(ours.min_similarity, 0.0);
 
   HierarchyOptions paper;
   paper.paper = true;
@@ -502,6 +502,12 @@ TEST(Calibration, DefaultsFollowTheFileAndPaperFixesTheMethod) {
 
   paper.order = "generality";
   EXPECT_THROW(resolve_options(paper, with_rates), FatalError) << "--paper with an explicit --order";
+  paper.order.clear();
+  paper.min_similarity = 0.5;
+  EXPECT_THROW(resolve_options(paper, with_rates), FatalError) << "--paper with another --min-sim";
+  paper.min_similarity = 0;
+  paper.calibration = "lift";
+  EXPECT_THROW(resolve_options(paper, with_rates), FatalError) << "--paper with lift";
   HierarchyOptions lift;
   lift.calibration = "lift";
   EXPECT_THROW(resolve_options(lift, cosine), FatalError) << "lift without base rates";
@@ -517,8 +523,7 @@ TEST(Calibration, AConceptFiringEverywhereIsNoLongerTheRoot) {
   s.names = {"everywhere", "a", "b", "c"};
   s.base_rate = {0.9F, 0.25F, 0.25F, 0.05F};
   HierarchyOptions options;
-  options.order = "generality";
-  options.calibration = "none";
+  options.min_similarity = 0.2;
   const Hierarchy raw = extract_hierarchy(s, options, 1);
   EXPECT_EQ(raw.top_level(), std::vector<std::uint32_t>{0});
   options.calibration = "lift";

@@ -397,6 +397,35 @@ TEST_F(Report, BrowserShowsSharedChildrenUnderEachParentAndCutsCycles) {
   EXPECT_EQ(run.selftest["selected"], "family02_c02");
 }
 
+TEST_F(Report, BootstrapSupportOnEveryLinkAndAFilterThatHidesWeakLinks) {
+  if (chromium().empty()) GTEST_SKIP() << kNoChromium;
+  ScratchDir dir;
+  // A consensus as `conceptree bootstrap` writes it: two links every run had, one a third of them had.
+  write_text(dir / "tree.json", R"({"nodes": [{"id": "family00"}, {"id": "family00_c00"}, {"id": "family00_c01"}, {"id": "family01"}],
+    "links": [{"source": "family00", "target": "family00_c00", "weight": 0.7, "support": 1.0},
+              {"source": "family00", "target": "family00_c01", "weight": 0.6, "support": 1.0},
+              {"source": "family00_c01", "target": "family01", "weight": 0.3, "support": 0.333}],
+    "alternative_links": [{"source": "family01", "target": "family00_c00", "weight": 0.2, "support": 0.1}]})");
+  const fs::path page = dir / "report.html";
+  const CommandResult written = report(page, {}, dir / "tree.json");
+  ASSERT_EQ(written.exit_code, 0) << written.err;
+  const Json data = embedded_data(read_text(page));
+  EXPECT_EQ(data["has_support"], true);
+  const BrowserRun run = open_selftest(page, "family01");
+  ASSERT_TRUE(run.selftest.is_object()) << run.log;
+  EXPECT_EQ(run.selftest["errors"], Json::array()) << run.selftest;
+  EXPECT_TRUE(run.console.empty()) << run.console.front();
+  EXPECT_EQ(run.selftest["support_marks"], 3) << "each link shows its support next to the child";
+  EXPECT_EQ(run.selftest["roots_unfiltered"], 1);
+  EXPECT_EQ(run.selftest["roots_with_every_link_filtered"], 4) << "above every support, each concept is top level";
+  // Without support (any other hierarchy) there is no mark and no filter.
+  ASSERT_EQ(report(dir / "plain.html").exit_code, 0);
+  const BrowserRun unsupported = open_selftest(dir / "plain.html", "c03");
+  ASSERT_TRUE(unsupported.selftest.is_object()) << unsupported.log;
+  EXPECT_EQ(unsupported.selftest["support_marks"], 0);
+  EXPECT_FALSE(unsupported.selftest.contains("roots_unfiltered"));
+}
+
 TEST_F(Report, NoKeptConceptIsStillAValidReportSayingSo) {
   ScratchDir dir;
   const std::string store = corpus("store.h5").string(), memberships = corpus("corpus/memberships.tsv").string();

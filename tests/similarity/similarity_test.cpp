@@ -312,16 +312,24 @@ TEST(SimilarityCli, HierarchyFromTheSimilarityInEveryFormat) {
   for (std::size_t i = 0; i < s.size(); ++i) EXPECT_EQ(tree.nodes[i].id, s.names[i]);
   EXPECT_FALSE(tree.links.empty());
   EXPECT_EQ(tree.max_parents(), 1u);
-  // By default the links weigh S calibrated by the base rates the similarity file keeps.
-  ASSERT_EQ(s.base_rate.size(), s.size());
-  const SimilarityMatrix lift = calibrate(s, "lift");
   for (const auto& link : tree.links) {
-    EXPECT_EQ(link.weight, lift.at(link.parent, link.child)) << tree.nodes[link.parent].id << " -> " << tree.nodes[link.child].id;
-    EXPECT_GT(link.weight, 0.2F) << "above --min-sim on the lift scale";
+    EXPECT_EQ(link.weight, s.at(link.parent, link.child)) << tree.nodes[link.parent].id << " -> " << tree.nodes[link.child].id;
+  }
+  // Calibrated, the links weigh S against the base rates the similarity file keeps.
+  ASSERT_EQ(s.base_rate.size(), s.size());
+  const auto lifted = run_cli(quoted_args({"hierarchy", "-s", (dir / "sim.h5").string(), "-o", (dir / "lift.json").string(), "--calibration", "lift"}));
+  ASSERT_EQ(lifted.exit_code, 0) << lifted.err;
+  const SimilarityMatrix lift = calibrate(s, "lift");
+  for (const auto& link : read_hierarchy_json(dir / "lift.json").links) {
+    EXPECT_EQ(link.weight, lift.at(link.parent, link.child));
+    EXPECT_GT(link.weight, 0.0F) << "above the base rate";
   }
   const auto paper = run_cli(quoted_args({"hierarchy", "-s", (dir / "sim.h5").string(), "-o", (dir / "paper.json").string(), "--paper"}));
   ASSERT_EQ(paper.exit_code, 0) << paper.err;
-  for (const auto& link : read_hierarchy_json(dir / "paper.json").links) EXPECT_EQ(link.weight, s.at(link.parent, link.child));
+  for (const auto& link : read_hierarchy_json(dir / "paper.json").links) EXPECT_GT(link.weight, 0.2F) << "the paper's --min-sim";
+  const auto mixed = run_cli(quoted_args({"hierarchy", "-s", (dir / "sim.h5").string(), "-o", (dir / "mixed.json").string(), "--paper", "--order", "generality"}));
+  EXPECT_NE(mixed.exit_code, 0);
+  EXPECT_NE(mixed.err.find("--paper fixes"), std::string::npos) << mixed.err;
   const auto method = std::find_if(tree.params.begin(), tree.params.end(), [](const auto& param) { return param.first == "method"; });
   ASSERT_NE(method, tree.params.end());
   EXPECT_EQ(method->second, HierarchyParam(std::string("heymann")));

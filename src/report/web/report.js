@@ -22,12 +22,30 @@
   const centrality = (i) => concepts[i].centrality ?? 0;
   const byCentrality = (a, b) => centrality(b) - centrality(a) || a - b;
 
+  // Every link as the hierarchy has it; with bootstrap support, the support filter shows the links
+  // at or above its value, and a concept whose links all fall below it moves to the top level.
+  const hasSupport = data.has_support === true;
+  const allLinks = [];
+  concepts.forEach((c, child) => c.parents.forEach((parent, k) => allLinks.push({ parent, child, support: hasSupport ? c.parent_support[k] : null })));
+  const supportOf = new Map(allLinks.map((l) => [`${l.parent}/${l.child}`, l.support]));
+
   // Tree roots: the top-level concepts, then one entry per cycle that no top-level concept reaches
   // (a baseline graph may have no top level at all). `via` is the parent each concept is first
   // reached through, the path the search expands.
   const roots = [];
   const via = new Map();
-  {
+  function buildStructure(minSupport) {
+    for (const c of concepts) {
+      c.parents = [];
+      c.children = [];
+    }
+    for (const l of allLinks) {
+      if (l.support !== null && l.support < minSupport) continue;
+      concepts[l.child].parents.push(l.parent);
+      concepts[l.parent].children.push(l.child);
+    }
+    roots.length = 0;
+    via.clear();
     const ordered = d3.range(concepts.length).filter((i) => inTree[i]).sort(byCentrality);
     const reach = (start) => {
       const queue = [start];
@@ -50,6 +68,8 @@
       }
     }
   }
+  buildStructure(0);
+  const supportColour = d3.interpolateRgb("#b8bcc4", "#17693a");
 
   // ---------------------------------------------------------------- colours
   const palette = d3.schemeTableau10.concat(d3.schemeSet3);
@@ -114,7 +134,7 @@
       for (let k = children.length - 1; k >= 0; --k) {
         const child = children[k];
         const cycle = row.path.has(child);
-        stack.push({ concept: child, key: `${row.key}/${child}`, depth: row.depth + 1, cycle, path: cycle ? row.path : new Set(row.path).add(child) });
+        stack.push({ concept: child, parent: row.concept, key: `${row.key}/${child}`, depth: row.depth + 1, cycle, path: cycle ? row.path : new Set(row.path).add(child) });
       }
     }
     return rows;
@@ -168,6 +188,12 @@
         .text((d) => concepts[d.concept].children.length).attr("title", "children");
       row.filter((d) => concepts[d.concept].parents.length > 1).append("span").attr("class", "count parents")
         .text((d) => `${concepts[d.concept].parents.length} parents`);
+      row.filter((d) => hasSupport && d.parent !== undefined).append("span").attr("class", "support")
+        .each(function (d) {
+          const support = supportOf.get(`${d.parent}/${d.concept}`);
+          d3.select(this).text(formatShare(support)).style("color", supportColour(support)).style("border-color", supportColour(support))
+            .attr("title", `support ${formatPercent(support)}: share of the bootstrap runs that put it under ${concepts[d.parent].label}`);
+        });
       row.filter((d) => concepts[d.concept].weak === true).append("span").attr("class", "weak-mark").text("weak")
         .attr("title", (d) => `test balanced accuracy ${intervalText(concepts[d.concept])}: its 95 % interval reaches chance`);
       row.append("span").attr("class", "size").attr("title", "tracks")
@@ -506,10 +532,26 @@
       detail_badges: d3.selectAll("#detail .badge").nodes().map((n) => n.textContent),
       weak_marks: new Set(d3.selectAll("#tree .weak-mark").data().map((d) => d.concept)).size,
       weak_concepts: concepts.filter((c, i) => c.weak === true && treeConcepts.has(i)).length,
+      support_marks: d3.selectAll("#tree .support").size(),
       milliseconds: Math.round(performance.now()),
       errors: window.reportErrors,
     };
+    if (hasSupport) {
+      setSupportFilter(1.01);
+      result.roots_with_every_link_filtered = roots.length;
+      setSupportFilter(0);
+      result.roots_unfiltered = roots.length;
+    }
     d3.select("body").append("pre").attr("id", "selftest").text(JSON.stringify(result));
+  }
+
+  function setSupportFilter(minSupport) {
+    buildStructure(minSupport);
+    expanded.clear();
+    d3.select("#support-value").text(formatShare(Math.min(minSupport, 1)));
+    d3.select("#tree").selectAll("div.row").remove();
+    renderTree();
+    if (selected !== null) renderDetail();
   }
 
   function start() {
@@ -525,6 +567,10 @@
     d3.select("#expand-all").on("click", () => { expandAll(); renderTree(); });
     d3.select("#tree").on("click", onTreeClick);
     d3.select("#collapse-all").on("click", () => { expanded.clear(); renderTree(); });
+    if (hasSupport) {
+      d3.select("#support-filter").attr("hidden", null);
+      d3.select("#support-min").on("input", (event) => setSupportFilter(Number(event.target.value)));
+    }
     let resizing = null;
     window.addEventListener("resize", () => { clearTimeout(resizing); resizing = setTimeout(() => { renderMap(); renderHistogram(); }, 150); });
 
