@@ -18,6 +18,7 @@
 #include "conceptree/corpus.hpp"
 #include "conceptree/embed.hpp"
 #include "conceptree/evaluate.hpp"
+#include "conceptree/bootstrap.hpp"
 #include "conceptree/hierarchy.hpp"
 #include "conceptree/params.hpp"
 
@@ -58,6 +59,7 @@ struct DemoConfig {
   EmbedConfig embed;                   // --backbone, --weights, --layer
   TrainConfig train = demo_train_defaults();              // --min-accuracy
   HierarchyOptions hierarchy = demo_hierarchy_defaults();
+  std::uint64_t runs = 20;             // bootstrap runs behind hierarchy.json; 1 = one hierarchy from similarity.h5
   int jobs = 0;
   bool overwrite = false;
 
@@ -67,6 +69,7 @@ struct DemoConfig {
     visit_only(corpus, {"tracks", "seed", "soundfont"}, v);
     visit_only(embed, {"backbone", "weights", "layer"}, v);
     visit_only(train, {"min-accuracy"}, v);
+    v(runs, {.name = "runs", .help = "the hierarchy is the consensus of this many concept learnings, each link with its support (conceptree bootstrap); 1: one hierarchy from similarity.h5", .min = 1, .max = 1000});
     v(jobs, {.name = "jobs", .help = "threads, 0 = all cores", .min = 0, .max = 1024, .short_name = "j"});
     v(overwrite, {.name = "overwrite", .help = "redo every stage, replacing the folder's outputs"});
   }
@@ -87,6 +90,7 @@ struct DemoSummary {
   std::uint64_t trained = 0;
   std::uint64_t kept = 0;
   double mean_test_balanced_accuracy = 0;  // of the trained concepts (0 when training was reused)
+  double mean_support = 0;             // of the consensus links (0 for one hierarchy, or when reused)
   Evaluation evaluation;
   std::filesystem::path report;
   double seconds = 0;

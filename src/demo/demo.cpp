@@ -30,7 +30,7 @@ nlohmann::ordered_json settings_of(const DemoConfig& config) {
           {"backbone", config.embed.backbone},    {"weights", config.embed.weights}, {"layer", config.embed.layer},
           {"min_accuracy", config.train.min_accuracy}, {"negative_ratio", config.train.negative_ratio},
           {"regularization", config.train.regularization}, {"hierarchy_order", config.hierarchy.order}, {"hierarchy_calibration", config.hierarchy.calibration},
-          {"hierarchy_min_sim", config.hierarchy.min_similarity}};
+          {"hierarchy_min_sim", config.hierarchy.min_similarity}, {"runs", config.runs}};
 }
 
 void check_or_record_settings(const DemoConfig& config) {
@@ -137,7 +137,25 @@ void DemoPipeline::run() {
     computer.run();
   });
 
-  stage("hierarchy", hierarchy, fmt::format("{} hierarchy", config_.hierarchy.method), false, [&](bool replace) {
+  const std::string hierarchy_what = config_.runs > 1 ? fmt::format("consensus of {} concept learnings, each link with its support", config_.runs)
+                                                      : fmt::format("{} hierarchy", config_.hierarchy.method);
+  stage("hierarchy", hierarchy, hierarchy_what, false, [&](bool replace) {
+    if (config_.runs > 1) {
+      BootstrapConfig bootstrap;
+      bootstrap.embeddings = store.string();
+      bootstrap.memberships = memberships.string();
+      bootstrap.output = hierarchy.string();
+      bootstrap.runs = config_.runs;
+      bootstrap.first_seed = config_.corpus.seed;
+      bootstrap.train = config_.train;
+      bootstrap.options = config_.hierarchy;
+      bootstrap.jobs = config_.jobs;
+      bootstrap.overwrite = true;  // runs left by other settings are redone, not reused
+      HierarchyBootstrap runner(bootstrap);
+      runner.run();
+      summary_.mean_support = runner.summary().mean_support;
+      return;
+    }
     HierarchyConfig extract;
     extract.similarity = similarity.string();
     extract.output = hierarchy.string();
@@ -187,7 +205,8 @@ std::string format_demo_headline(const DemoSummary& summary) {
     out += fmt::format(": {} concepts kept of {} trained (mean test balanced accuracy {:.3f})", summary.kept, summary.trained,
                        summary.mean_test_balanced_accuracy);
   }
-  out += fmt::format("\nhierarchy: {} concepts, {} links\n", evaluation.concepts, evaluation.links);
+  out += fmt::format("\nhierarchy: {} concepts, {} links{}\n", evaluation.concepts, evaluation.links,
+                     summary.mean_support > 0 ? fmt::format(" of mean bootstrap support {:.2f}", summary.mean_support) : "");
   if (evaluation.truth) {
     auto score = [&](const std::string& method, double TruthScores::*field) {
       for (const auto& [name, scores] : evaluation.truth->methods) {

@@ -24,7 +24,7 @@ bool contains(const std::string& text, const std::string& part) { return text.fi
 // A smaller corpus than the default keeps the test quick; its instruments fall under train's
 // 39-track minimum, its families, tempo and register concepts do not.
 std::string demo_arguments(const fs::path& dir, int jobs) {
-  return quoted_args({"demo", "-o", dir.string(), "--tracks", "320", "--jobs", std::to_string(jobs)});
+  return quoted_args({"demo", "-o", dir.string(), "--tracks", "320", "--runs", "3", "--jobs", std::to_string(jobs)});
 }
 
 TEST(DemoCli, RunsEveryStageReusesThemAndRefusesOtherSettings) {
@@ -87,11 +87,16 @@ TEST(DemoCli, DefaultCorpusHierarchyBeatsTheBaselines) {
   const auto result = run_cli(quoted_args({"-q", "demo", "-o", (scratch / "demo").string()}));
   ASSERT_EQ(result.exit_code, 0) << result.err;
   const auto truth = nlohmann::json::parse(read_text(scratch / "demo" / "evaluation.json"))["truth"];
-  EXPECT_GE(truth["family_purity"].get<double>(), 0.8) << truth.dump(1);
-  const double ancestor_f1 = truth["ancestor_f1"].get<double>();
-  for (const char* baseline : {"top1", "random_top", "random_sim"}) {
-    EXPECT_GT(ancestor_f1, truth["baselines"][baseline]["ancestor_f1"].get<double>()) << baseline;
+  // The consensus of 20 learnings (1.000 on every truth metric when measured); one run alone gave 0.875.
+  EXPECT_GE(truth["family_purity"].get<double>(), 0.9) << truth.dump(1);
+  for (const char* metric : {"family_purity", "ancestor_f1", "parent_f1", "taxonomic_f1"}) {
+    for (const char* baseline : {"top1", "random_top", "random_sim"}) {
+      EXPECT_GT(truth[metric].get<double>(), truth["baselines"][baseline][metric].get<double>()) << metric << " vs " << baseline;
+    }
   }
+  const auto tree = nlohmann::json::parse(read_text(scratch / "demo" / "hierarchy.json"));
+  EXPECT_EQ(tree["params"]["bootstrap_runs"], 20);
+  for (const auto& link : tree["links"]) EXPECT_GT(link["support"].get<double>(), 0.5) << link.dump();
 }
 
 }  // namespace
