@@ -102,6 +102,10 @@ class StoreFrames {
   double load_seconds_ = 0;
 };
 
+// The memberships at `path` resolved against the store's tracks; memberships naming tracks not in
+// the store are ignored with one warning, or stop the job with `strict`.
+ResolvedMemberships read_training_memberships(const std::string& path, const EmbeddingStore& store, bool strict);
+
 // The in-memory core of `conceptree train`: one classifier per concept of `memberships` (resolved
 // against the frames' tracks), with `config`'s settings (its file names are not read). Same
 // inputs and seed, same concept set, whatever the thread count. Throws FatalError for bad options

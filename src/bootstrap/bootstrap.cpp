@@ -13,9 +13,7 @@
 
 #include "conceptree/atomic_file.hpp"
 #include "conceptree/batch_errors.hpp"
-#include "conceptree/memberships.hpp"
 #include "conceptree/store.hpp"
-#include "conceptree/strings.hpp"
 #include "conceptree/error.hpp"
 #include "conceptree/log.hpp"
 #include "conceptree/similarity.hpp"
@@ -158,14 +156,7 @@ void HierarchyBootstrap::run() {
   write_file_atomically(settings_path, settings);
 
   const EmbeddingStore store(config_.embeddings, config_.train.layer);
-  BatchErrors membership_errors(config_.strict);
-  const ResolvedMemberships memberships = resolve_memberships(read_memberships(config_.memberships, membership_errors), store.ids());
-  if (memberships.unknown_memberships > 0) {
-    const std::string message = fmt::format("{}: {} memberships name tracks not in {} (e.g. {})", config_.memberships,
-                                            memberships.unknown_memberships, config_.embeddings, join(memberships.unknown_examples, ", "));
-    if (config_.strict) throw FatalError(message + " (stopped by --strict)");
-    log_warning(message + "; they are ignored");
-  }
+  const ResolvedMemberships memberships = read_training_memberships(config_.memberships, store, config_.strict);
   // Each run's hierarchy is kept as it finishes; the frames are loaded once, and only when a run is left.
   const auto tree_of = [&workdir](std::uint64_t r) { return workdir / fmt::format("run{:04}-tree.json", r); };
   std::optional<StoreFrames> frames;

@@ -362,6 +362,18 @@ StoreFrames::StoreFrames(const EmbeddingStore& store)
 
 StoreFrames::~StoreFrames() { std::free(data_); }
 
+ResolvedMemberships read_training_memberships(const std::string& path, const EmbeddingStore& store, bool strict) {
+  BatchErrors membership_errors(strict);
+  ResolvedMemberships resolved = resolve_memberships(read_memberships(path, membership_errors), store.ids());
+  if (resolved.unknown_memberships > 0) {
+    const std::string message = fmt::format("{}: {} memberships name tracks not in {} (e.g. {})", path, resolved.unknown_memberships,
+                                            store.path().string(), join(resolved.unknown_examples, ", "));
+    if (strict) throw FatalError(message + " (stopped by --strict)");
+    log_warning(message + "; they are ignored");
+  }
+  return resolved;
+}
+
 ConceptSet learn_concepts(const StoreFrames& frames, const ResolvedMemberships& memberships, const TrainConfig& config, TrainSummary* summary) {
   TrainConfig checked = config;
   visit_except(checked, {"embeddings", "memberships", "output"}, ParamValidator{});
@@ -390,16 +402,7 @@ void ConceptTrainer::run() {
   refuse_to_overwrite(output_path, config_.overwrite);
 
   const EmbeddingStore store(config_.embeddings, config_.layer);
-  BatchErrors membership_errors(config_.strict);
-  const Memberships memberships = read_memberships(config_.memberships, membership_errors);
-  const ResolvedMemberships resolved = resolve_memberships(memberships, store.ids());
-  if (resolved.unknown_memberships > 0) {
-    const std::string examples = join(resolved.unknown_examples, ", ");
-    const std::string message = fmt::format("{}: {} memberships name tracks not in {} (e.g. {})", config_.memberships,
-                                            resolved.unknown_memberships, config_.embeddings, examples);
-    if (config_.strict) throw FatalError(message + " (stopped by --strict)");
-    log_warning(message + "; they are ignored");
-  }
+  const ResolvedMemberships resolved = read_training_memberships(config_.memberships, store, config_.strict);
   const ConceptSelection selection = select_concepts(resolved, config_, summary_);
   if (summary_.sampled_large > 0) {
     log_info(fmt::format("{} concepts have more than {} tracks: each is trained on a seeded sample of {} (--large sample)",

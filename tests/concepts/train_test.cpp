@@ -94,6 +94,40 @@ TEST(Train, SameResultsWhateverTheThreadCount) {
   for (std::size_t k = 0; k < a.size(); ++k) EXPECT_EQ(a.metrics[k].test_balanced_accuracy, b.metrics[k].test_balanced_accuracy);
 }
 
+TEST(Train, InMemoryCoreLearnsWhatTheFileDriverWritesAndLoadsTheFramesOnce) {
+  ScratchDir dir;
+  const fs::path corpus = make_corpus(dir);
+  const TrainConfig config = train_config(corpus, dir / "file.h5");
+  ConceptTrainer(config).run();
+  const ConceptSet written = read_concept_set(dir / "file.h5");
+
+  const EmbeddingStore store((corpus / "store.h5").string());
+  const StoreFrames frames(store);
+  ASSERT_EQ(frames.track_count(), 600u);
+  EXPECT_EQ(frames.offsets(), store.offsets());
+  const ResolvedMemberships memberships = read_training_memberships(config.memberships, store, false);
+  TrainConfig in_memory = config;
+  in_memory.embeddings.clear();
+  in_memory.output.clear();
+  TrainSummary summary;
+  const ConceptSet learned = learn_concepts(frames, memberships, in_memory, &summary);
+  EXPECT_EQ(learned.names, written.names);
+  EXPECT_EQ(learned.weights, written.weights);
+  EXPECT_EQ(learned.bias, written.bias);
+  EXPECT_EQ(learned.kept, written.kept);
+  EXPECT_EQ(learned.splits.test_positive.indices, written.splits.test_positive.indices);
+  EXPECT_EQ(learned.calibration.test_negative.scores, written.calibration.test_negative.scores);
+  EXPECT_EQ(summary.trained, written.size());
+
+  // Another seed from the same frames: other splits, the same concepts.
+  in_memory.seed = 1;
+  const ConceptSet reseeded = learn_concepts(frames, memberships, in_memory);
+  EXPECT_EQ(reseeded.names, written.names);
+  EXPECT_NE(reseeded.splits.test_positive.indices, written.splits.test_positive.indices);
+  in_memory.negative_ratio = -1;
+  EXPECT_THROW(learn_concepts(frames, memberships, in_memory), FatalError) << "settings are validated";
+}
+
 TEST(Train, ResumesAfterBeingKilledAndFinishesIdentically) {
   ScratchDir dir;
   const fs::path corpus = make_corpus(dir, 20, 4);
