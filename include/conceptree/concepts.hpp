@@ -27,6 +27,7 @@ struct TrainConfig {
   std::string large = "sample";        // what happens to a concept with more than max_tracks tracks
   double min_accuracy = 0.7;           // test balanced accuracy a concept must exceed to be kept
   double negative_ratio = 1.0;         // negative tracks sampled per positive track
+  std::uint64_t min_negatives = 500;   // but at least this many (or every other track); 0 = the paper's 1:1
   double val_fraction = 0.1;           // share of each class's tracks held out to pick the regularisation
   double test_fraction = 0.2;          // share held out to measure the classifier
   std::vector<double> regularization{1e-1, 1e-2, 1e-3, 1e-4};  // L2 strengths tried, on standardised features
@@ -48,6 +49,7 @@ struct TrainConfig {
     v(large, {.name = "large", .help = "concepts above --max-tracks: sample (train on a seeded sample of --max-tracks of their tracks; all of them stay out of the negatives) or skip (the paper's behaviour)", .choices = {"sample", "skip"}});
     v(min_accuracy, {.name = "min-accuracy", .help = "keep concepts whose test balanced accuracy exceeds this", .min = 0, .max = 1});
     v(negative_ratio, {.name = "negative-ratio", .help = "negative tracks sampled per positive track", .min = 0.1, .max = 1000});
+    v(min_negatives, {.name = "min-negatives", .help = "sample at least this many negative tracks (every other track when fewer exist): a concept of 70 tracks seeing 70 negatives never learns to reject most other concepts; 0 = the paper's --negative-ratio alone", .max = 1e9});
     v(val_fraction, {.name = "val-fraction", .help = "share of tracks in the validation split (picks the L2 strength)", .min = 0.01, .max = 0.5});
     v(test_fraction, {.name = "test-fraction", .help = "share of tracks in the test split (metrics, similarity)", .min = 0.01, .max = 0.5});
     v(regularization, {.name = "regularization", .help = "L2 strengths tried on standardised features; the best on validation wins", .min = 0, .max = 1e6});

@@ -170,7 +170,7 @@ ConceptSet read_concept_set(const fs::path& path, const std::string& layer) {
   for (const char* text : {"source", "backbone", "store", "memberships", "large"}) {
     if (auto value = h5::string_attribute(root, text)) set.text_attributes.emplace_back(text, *value);
   }
-  for (const char* number : {"seed", "min_tracks", "max_tracks", "min_accuracy", "negative_ratio"}) {
+  for (const char* number : {"seed", "min_tracks", "max_tracks", "min_accuracy", "negative_ratio", "min_negatives"}) {
     if (auto value = h5::double_attribute(root, number)) set.number_attributes.emplace_back(number, *value);
   }
   if (h5::exists(root, "/concepts/metrics")) {

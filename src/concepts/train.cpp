@@ -153,7 +153,8 @@ ConceptResult train_concept(const ResolvedConcept& concept_entry, const TrainCon
     positives.resize(config.max_tracks);
     std::sort(positives.begin(), positives.end());
   }
-  const std::size_t negative_count = static_cast<std::size_t>(std::lround(config.negative_ratio * double(positives.size())));
+  const std::size_t negative_count = std::max<std::size_t>(static_cast<std::size_t>(std::lround(config.negative_ratio * double(positives.size()))),
+                                                           config.min_negatives);
   TrackList negatives = sample_tracks_outside(track_count, concept_entry.tracks, std::max<std::size_t>(3, negative_count), rng);
   result.positive = split_tracks(std::move(positives), config.val_fraction, config.test_fraction, rng);
   result.negative = split_tracks(std::move(negatives), config.val_fraction, config.test_fraction, rng);
@@ -223,11 +224,11 @@ std::string file_digest(const fs::path& path) {
 std::string fingerprint(const TrainConfig& config, const EmbeddingStore& store) {
   // The journal's record layout: a journal written by another layout is discarded, not misread.
   constexpr int kRecordSchema = 2;
-  std::string text = fmt::format("schema={} store={} tracks={} frames={} layer={} dim={} memberships={} min={} max={} large={} neg={} val={} test={} iter={} tol={} seed={} reg=",
+  std::string text = fmt::format("schema={} store={} tracks={} frames={} layer={} dim={} memberships={} min={} max={} large={} neg={} min_neg={} val={} test={} iter={} tol={} seed={} reg=",
                                  kRecordSchema, fs::absolute(store.path()).string(), store.track_count(), store.total_frames(),
                                  store.layer().name, store.dim(), file_digest(config.memberships), config.min_tracks,
-                                 config.max_tracks, config.large, config.negative_ratio, config.val_fraction, config.test_fraction,
-                                 config.max_iterations, config.tolerance, config.seed);
+                                 config.max_tracks, config.large, config.negative_ratio, config.min_negatives, config.val_fraction,
+                                 config.test_fraction, config.max_iterations, config.tolerance, config.seed);
   for (double strength : config.regularization) text += fmt::format("{},", strength);
   return text;
 }
@@ -332,7 +333,8 @@ ConceptSet assemble_concept_set(const ConceptSelection& selection, const std::ve
                            {"min_tracks", double(config.min_tracks)},
                            {"max_tracks", double(config.max_tracks)},
                            {"min_accuracy", config.min_accuracy},
-                           {"negative_ratio", config.negative_ratio}};
+                           {"negative_ratio", config.negative_ratio},
+                           {"min_negatives", double(config.min_negatives)}};
   summary.trained = selection.to_train.size();
   summary.mean_test_balanced_accuracy = accuracy_sum / double(selection.to_train.size());
   return set;

@@ -48,6 +48,7 @@ struct LargeConceptCorpus {
     train.output = output.string();
     train.min_tracks = 39;
     train.max_tracks = 100;
+    train.min_negatives = 0;  // the sample's own 1:1 ratio is what is tested here
     return train;
   }
 };
@@ -98,6 +99,30 @@ TEST(TrainLargeConcepts, ALargeConceptIsTrainedOnASeededSampleAndKeepsAllItsTrac
   for (const TrackLists* part : {&set.splits.train_positive, &set.splits.val_positive, &set.splits.test_positive})
     medium_positives += tracks_of(*part, medium).size();
   EXPECT_EQ(medium_positives, 60u);
+  std::size_t medium_negatives = 0;
+  for (const TrackLists* part : {&set.splits.train_negative, &set.splits.val_negative, &set.splits.test_negative})
+    medium_negatives += tracks_of(*part, medium).size();
+  EXPECT_EQ(medium_negatives, 60u);
+
+  // --min-negatives raises the count for every concept, up to every track outside it.
+  TrainConfig floor = corpus.config(dir / "floor.h5");
+  floor.min_negatives = 200;
+  ConceptTrainer(floor).run();
+  const ConceptSet floored = read_concept_set(dir / "floor.h5");
+  for (const auto& [name, expected] : {std::pair{"big", 200u}, std::pair{"medium", 200u}}) {
+    std::size_t count = 0;
+    for (const TrackLists* part : {&floored.splits.train_negative, &floored.splits.val_negative, &floored.splits.test_negative})
+      count += tracks_of(*part, index_of(floored, name)).size();
+    EXPECT_EQ(count, expected) << name;
+  }
+  floor.min_negatives = 1000;
+  floor.output = (dir / "all.h5").string();
+  ConceptTrainer(floor).run();
+  const ConceptSet all = read_concept_set(dir / "all.h5");
+  std::size_t count = 0;
+  for (const TrackLists* part : {&all.splits.train_negative, &all.splits.val_negative, &all.splits.test_negative})
+    count += tracks_of(*part, index_of(all, "medium")).size();
+  EXPECT_EQ(count, 540u) << "every track outside the 60 members";
 }
 
 TEST(TrainLargeConcepts, TheSampleDependsOnTheSeedAloneNotOnTheThreadCount) {
