@@ -63,11 +63,17 @@ struct BootstrapConfig {
     v(min_support, {.name = "min-support", .help = "consensus: leave out links with less support (0.5 = majority rule); every concept still appears", .min = 0, .max = 1});
     v(workdir, {.name = "workdir", .help = "where each run's hierarchy is kept for resuming (default: OUTPUT.runs)"});
     v(keep_runs, {.name = "keep-runs", .help = "keep the work folder after the consensus is written"});
-    visit_except(train, {"embeddings", "memberships", "output", "seed", "jobs", "strict", "overwrite"}, v);
+    visit_train_settings(v);
     visit_except(options, {"method", "seed", "matching-threshold", "random-density"}, v);
     v(jobs, {.name = "jobs", .help = "threads, 0 = all cores", .min = 0, .max = 1024, .short_name = "j"});
     v(strict, {.name = "strict", .help = "stop on the first membership naming a track missing from the store"});
     v(overwrite, {.name = "overwrite", .help = "replace the output, and runs left by other settings"});
+  }
+
+  // Train's settings the runs share; inputs, output and seed are the bootstrap's own.
+  template <class Visitor>
+  void visit_train_settings(Visitor&& v) {
+    visit_except(train, {"embeddings", "memberships", "output", "seed", "jobs", "strict", "overwrite"}, v);
   }
 };
 

@@ -131,6 +131,8 @@ std::string hierarchy_format_for(const std::filesystem::path& path);
 Hierarchy read_hierarchy_json(const std::filesystem::path& path);
 // Display names from a TSV of id<TAB>label lines; throws InputError naming the file and line.
 std::unordered_map<std::string, std::string> read_labels(const std::string& path);
+// Gives the nodes named in `labels` their display name; returns how many it found.
+std::size_t apply_labels(Hierarchy& hierarchy, const std::unordered_map<std::string, std::string>& labels);
 
 struct HierarchyConfig {
   std::string similarity{};            // similarity file (HDF5)

@@ -64,8 +64,7 @@ nlohmann::ordered_json run_settings(BootstrapConfig config) {
                                   {"modified", error ? 0 : modified.time_since_epoch().count()}});
   }
   settings["first_seed"] = config.first_seed;
-  visit_except(config.train, {"embeddings", "memberships", "output", "seed", "jobs", "strict", "overwrite"},
-               [&](const auto& value, const ParamSpec& spec) { settings["train"][spec.name] = value; });
+  config.visit_train_settings([&](const auto& value, const ParamSpec& spec) { settings["train"][spec.name] = value; });
   config.options.visit([&](const auto& value, const ParamSpec& spec) { settings["hierarchy"][spec.name] = value; });
   return settings;
 }
@@ -196,13 +195,7 @@ void HierarchyBootstrap::run() {
   }
 
   hierarchy_ = consensus_hierarchy(hierarchies, {.min_support = config_.min_support, .parents = config_.options.parents});
-  if (!config_.labels.empty()) {
-    const auto labels = read_labels(config_.labels);
-    for (HierarchyNode& node : hierarchy_.nodes) {
-      const auto label = labels.find(node.id);
-      if (label != labels.end()) node.label = label->second;
-    }
-  }
+  if (!config_.labels.empty()) apply_labels(hierarchy_, read_labels(config_.labels));
   for (const auto& param : hierarchies.front().params) {
     if (param.first != "graph_edges") hierarchy_.params.push_back(param);
   }

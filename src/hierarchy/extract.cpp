@@ -147,6 +147,17 @@ std::unordered_map<std::string, std::string> read_labels(const std::string& path
   return labels;
 }
 
+std::size_t apply_labels(Hierarchy& hierarchy, const std::unordered_map<std::string, std::string>& labels) {
+  std::size_t labelled = 0;
+  for (HierarchyNode& node : hierarchy.nodes) {
+    const auto label = labels.find(node.id);
+    if (label == labels.end()) continue;
+    node.label = label->second;
+    ++labelled;
+  }
+  return labelled;
+}
+
 std::vector<double> generality(const SimilarityMatrix& similarity) {
   const std::size_t n = similarity.size();
   std::vector<double> scores(n, 0.0);
@@ -298,13 +309,7 @@ void HierarchyExtractor::run() {
     hierarchy_.params.insert(hierarchy_.params.begin() + 1, {"similarity", fs::absolute(config_.similarity).string()});
     if (!config_.labels.empty()) {
       const auto labels = read_labels(config_.labels);
-      std::size_t labelled = 0;
-      for (HierarchyNode& node : hierarchy_.nodes) {
-        const auto label = labels.find(node.id);
-        if (label == labels.end()) continue;
-        node.label = label->second;
-        ++labelled;
-      }
+      const std::size_t labelled = apply_labels(hierarchy_, labels);
       if (labelled < labels.size()) {
         log_warning(fmt::format("{}: {} of {} labelled ids are not concepts of {}", config_.labels, labels.size() - labelled, labels.size(),
                                 config_.similarity));
