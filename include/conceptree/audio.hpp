@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -42,5 +43,16 @@ class AudioReader {
 
 // The whole file as mono samples at `target_rate` (for short clips and tests).
 std::vector<float> read_audio(const std::filesystem::path& path, double target_rate);
+
+// Sample rates conceptree accepts for audio held in memory (a file's rate is the decoder's word).
+inline constexpr double kMinSampleRate = 1000;
+inline constexpr double kMaxSampleRate = 768000;
+
+// A waveform held in memory as mono samples at `target_rate`, downmixed and resampled as a file
+// is: `samples` holds frames x `channels` values, interleaved, at `source_rate` Hz. Throws
+// InputError naming `item` for no samples, a non-finite sample, or a rate outside
+// [kMinSampleRate, kMaxSampleRate].
+std::vector<float> waveform_to_mono(std::span<const float> samples, std::size_t channels, double source_rate, double target_rate,
+                                    const std::string& item);
 
 }  // namespace conceptree

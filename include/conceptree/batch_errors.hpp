@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "conceptree/context.hpp"
 #include "conceptree/error.hpp"
 
 namespace conceptree {
@@ -19,7 +20,8 @@ struct BadItem {
 
 class BatchErrors {
  public:
-  explicit BatchErrors(bool strict) : strict_(strict) {}
+  // Skipped items are told to the user through `context`, which must outlive this object.
+  BatchErrors(bool strict, const Context& context) : strict_(strict), context_(context) {}
 
   // Records a skipped item and tells the user; under --strict throws FatalError instead.
   void report(const InputError& error);
@@ -35,6 +37,7 @@ class BatchErrors {
 
  private:
   bool strict_;
+  const Context& context_;
   mutable std::mutex mutex_;
   std::vector<BadItem> items_;
 };

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "conceptree/context.hpp"
 #include "conceptree/concepts.hpp"
 #include "conceptree/hierarchy.hpp"
 #include "conceptree/params.hpp"
@@ -93,7 +94,8 @@ struct BootstrapSummary {
 
 class HierarchyBootstrap {
  public:
-  explicit HierarchyBootstrap(BootstrapConfig config);
+  // `context` must outlive the object.
+  explicit HierarchyBootstrap(BootstrapConfig config, const Context& context = default_context());
   // Throws FatalError for bad inputs or options.
   void run();
   const Hierarchy& hierarchy() const { return hierarchy_; }
@@ -101,6 +103,7 @@ class HierarchyBootstrap {
 
  private:
   BootstrapConfig config_;
+  const Context& context_;
   Hierarchy hierarchy_;
   BootstrapSummary summary_;
 };

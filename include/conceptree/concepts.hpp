@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "conceptree/concept_set.hpp"
+#include "conceptree/context.hpp"
 #include "conceptree/memberships.hpp"
 #include "conceptree/params.hpp"
 #include "conceptree/store.hpp"
@@ -82,7 +83,7 @@ struct TrainSummary {
 // Loaded once, it can be trained on many times (conceptree bootstrap).
 class StoreFrames {
  public:
-  explicit StoreFrames(const EmbeddingStore& store);
+  explicit StoreFrames(const EmbeddingStore& store, const Context& context = default_context());
   StoreFrames(const StoreFrames&) = delete;
   StoreFrames& operator=(const StoreFrames&) = delete;
   ~StoreFrames();
@@ -93,6 +94,7 @@ class StoreFrames {
   std::size_t dim() const { return dim_; }
   std::size_t track_count() const { return track_ids_.size(); }
   double load_seconds() const { return load_seconds_; }
+  FrameView view() const { return {.data = data_, .dim = dim_, .offsets = offsets_, .track_ids = track_ids_, .layer = layer_}; }
 
  private:
   float* data_ = nullptr;
@@ -106,24 +108,28 @@ class StoreFrames {
 
 // The memberships at `path` resolved against the store's tracks; memberships naming tracks not in
 // the store are ignored with one warning, or stop the job with `strict`.
-ResolvedMemberships read_training_memberships(const std::string& path, const EmbeddingStore& store, bool strict);
+ResolvedMemberships read_training_memberships(const std::string& path, const EmbeddingStore& store, bool strict,
+                                              const Context& context = default_context());
 
 // The in-memory core of `conceptree train`: one classifier per concept of `memberships` (resolved
 // against the frames' tracks), with `config`'s settings (its file names are not read). Same
 // inputs and seed, same concept set, whatever the thread count. Throws FatalError for bad options
-// or when no concept has enough tracks.
-ConceptSet learn_concepts(const StoreFrames& frames, const ResolvedMemberships& memberships, const TrainConfig& config,
-                          TrainSummary* summary = nullptr);
+// or when no concept has enough tracks, InputError for inconsistent frames, Cancelled when
+// `context` is asked to stop.
+ConceptSet learn_concepts(const FrameView& frames, const ResolvedMemberships& memberships, const TrainConfig& config,
+                          TrainSummary* summary = nullptr, const Context& context = default_context());
 
 class ConceptTrainer {
  public:
-  explicit ConceptTrainer(TrainConfig config);
+  // `context` must outlive the trainer.
+  explicit ConceptTrainer(TrainConfig config, const Context& context = default_context());
   // Throws FatalError for bad inputs or options.
   void run();
   const TrainSummary& summary() const { return summary_; }
 
  private:
   TrainConfig config_;
+  const Context& context_;
   TrainSummary summary_;
 };
 

@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "conceptree/context.hpp"
 #include "conceptree/params.hpp"
 
 namespace conceptree {
@@ -112,7 +113,8 @@ struct DemoCorpusSummary {
 
 class DemoCorpus {
  public:
-  explicit DemoCorpus(DemoCorpusConfig config);
+  // `context` must outlive the object.
+  explicit DemoCorpus(DemoCorpusConfig config, const Context& context = default_context());
   // Throws InputError for a missing or unusable SoundFont, FatalError for bad options or an
   // output folder that already holds files (unless overwrite).
   void run();
@@ -120,6 +122,7 @@ class DemoCorpus {
 
  private:
   DemoCorpusConfig config_;
+  const Context& context_;
   DemoCorpusSummary summary_;
 };
 

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "conceptree/context.hpp"
 #include "conceptree/concepts.hpp"
 #include "conceptree/corpus.hpp"
 #include "conceptree/embed.hpp"
@@ -98,13 +99,15 @@ struct DemoSummary {
 
 class DemoPipeline {
  public:
-  explicit DemoPipeline(DemoConfig config);
+  // `context` must outlive the object.
+  explicit DemoPipeline(DemoConfig config, const Context& context = default_context());
   // Throws FatalError (or InputError for a missing SoundFont) when a stage fails.
   void run();
   const DemoSummary& summary() const { return summary_; }
 
  private:
   DemoConfig config_;
+  const Context& context_;
   DemoSummary summary_;
 };
 

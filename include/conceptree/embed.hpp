@@ -7,9 +7,11 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "conceptree/context.hpp"
 #include "conceptree/params.hpp"
 #include "conceptree/store.hpp"
 
@@ -90,10 +92,15 @@ class AudioFrameEmbedder {
     std::vector<FrameMatrix> gradients;
   };
   Embedded embed_with_gradients(const std::filesystem::path& audio) const;
+  // A waveform held in memory (frames x channels interleaved, at `sample_rate` Hz), downmixed and
+  // resampled as a file is; at 16 kHz mono it gives exactly the frames of a file holding the same
+  // samples. Throws InputError naming `item` as embed() does.
+  Embedded embed_waveform(std::span<const float> samples, std::size_t channels, double sample_rate, const std::string& item) const;
   // Seconds of audio embedded so far, by all threads.
   double audio_seconds() const;
 
  private:
+  Embedded embed_samples(const std::vector<float>& mono_16k, const std::string& item) const;
   struct State;
   std::unique_ptr<State> state_;
 };
@@ -104,13 +111,15 @@ EmbedConfig embed_config_for_layer(const std::string& layer);
 
 class AudioEmbedder {
  public:
-  explicit AudioEmbedder(EmbedConfig config);
+  // `context` must outlive the object.
+  explicit AudioEmbedder(EmbedConfig config, const Context& context = default_context());
   // Throws FatalError for bad options, no usable input, or a bad file under --strict.
   void run();
   const EmbedSummary& summary() const { return summary_; }
 
  private:
   EmbedConfig config_;
+  const Context& context_;
   EmbedSummary summary_;
 };
 

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "conceptree/context.hpp"
 #include "conceptree/hierarchy.hpp"
 #include "conceptree/params.hpp"
 
@@ -73,7 +74,8 @@ struct ProxyEmbeddings {
   std::size_t dim = 0;
 };
 // Rows with NaN/Inf and repeated ids are dropped with a warning naming the file.
-ProxyEmbeddings read_proxy_embeddings(const std::filesystem::path& vectors, const std::filesystem::path& ids);
+ProxyEmbeddings read_proxy_embeddings(const std::filesystem::path& vectors, const std::filesystem::path& ids,
+                                      const Context& context = default_context());
 ProxyScore score_proxy(const Hierarchy& hierarchy, const ProxyEmbeddings& proxy, const std::vector<std::int64_t>& hierarchy_to_proxy,
                        const std::string& metric);
 
@@ -140,15 +142,29 @@ struct Evaluation {
 std::string format_evaluation_table(const Evaluation& evaluation);
 std::string evaluation_json(const Evaluation& evaluation);
 
+// What a hierarchy is evaluated against, in memory; give a truth, proxy embeddings or both.
+struct EvaluationReferences {
+  const Taxonomy* truth = nullptr;
+  const ProxyEmbeddings* proxy = nullptr;
+  const SimilarityMatrix* similarity = nullptr;  // adds the top1, threshold and matching baselines, and the random ones
+};
+// The in-memory core of `conceptree evaluate`, with `config`'s metric and baseline settings (its
+// file names only name things in the result and messages). Throws FatalError for bad options or
+// when there is nothing to evaluate against.
+Evaluation evaluate_hierarchy(const Hierarchy& hierarchy, const EvaluationReferences& references, const EvaluateConfig& config,
+                              const Context& context = default_context());
+
 class HierarchyEvaluator {
  public:
-  explicit HierarchyEvaluator(EvaluateConfig config);
+  // `context` must outlive the object.
+  explicit HierarchyEvaluator(EvaluateConfig config, const Context& context = default_context());
   // Throws FatalError for bad inputs or options; unknown ids and missing concepts are counted.
   void run();
   const Evaluation& evaluation() const { return evaluation_; }
 
  private:
   EvaluateConfig config_;
+  const Context& context_;
   Evaluation evaluation_;
 };
 

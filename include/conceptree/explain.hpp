@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "conceptree/context.hpp"
 #include "conceptree/concept_set.hpp"
 #include "conceptree/hierarchy.hpp"
 #include "conceptree/params.hpp"
@@ -164,7 +165,8 @@ struct ExplainSummary {
 
 class ExplainJob {
  public:
-  explicit ExplainJob(ExplainConfig config);
+  // `context` must outlive the object.
+  explicit ExplainJob(ExplainConfig config, const Context& context = default_context());
   // Throws FatalError for bad options, unusable inputs, a store that does not match the concept
   // set, or a bad item under --strict.
   void run();
@@ -172,6 +174,7 @@ class ExplainJob {
 
  private:
   ExplainConfig config_;
+  const Context& context_;
   ExplainSummary summary_;
 };
 

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "conceptree/context.hpp"
+
 namespace conceptree {
 
 // Adjacency in compressed rows: node v's neighbours are neighbours[offsets[v]:offsets[v+1]], ascending,
@@ -35,7 +37,8 @@ ConceptGraph graph_from_edges(std::size_t n, std::span<const std::pair<std::uint
 // nodes, whichever touches fewer edges. Results are identical for any thread count.
 class BetweennessCentrality {
  public:
-  explicit BetweennessCentrality(const ConceptGraph& graph, int jobs = 0);
+  // `graph` and `context` must outlive the object.
+  explicit BetweennessCentrality(const ConceptGraph& graph, int jobs = 0, const Context& context = default_context());
   void run();
   const std::vector<double>& scores() const { return scores_; }
   // Adjacency entries read by run(): the work done, for edges-per-second figures.
@@ -43,6 +46,7 @@ class BetweennessCentrality {
 
  private:
   const ConceptGraph& graph_;
+  const Context& context_;
   int jobs_;
   std::vector<double> scores_;
   std::uint64_t edges_traversed_ = 0;

@@ -17,6 +17,7 @@
 #include <variant>
 #include <vector>
 
+#include "conceptree/context.hpp"
 #include "conceptree/params.hpp"
 #include "conceptree/similarity.hpp"
 
@@ -118,7 +119,7 @@ struct HierarchySummary;
 // The in-memory core of `conceptree hierarchy`: resolves and records the options, calibrates S,
 // builds the concept graph, ranks by centrality and extracts the links. Nodes are labelled by id.
 Hierarchy extract_hierarchy(const SimilarityMatrix& similarity, const HierarchyOptions& options, int jobs,
-                            HierarchySummary* summary = nullptr);
+                            HierarchySummary* summary = nullptr, const Context& context = default_context());
 
 // Formats; `format` one of json, graphml, dot, newick, tsv. Newick needs a tree or forest
 // (FatalError otherwise). write_hierarchy goes through a temporary file and a rename.
@@ -169,7 +170,8 @@ struct HierarchySummary {
 
 class HierarchyExtractor {
  public:
-  explicit HierarchyExtractor(HierarchyConfig config);
+  // `context` must outlive the object.
+  explicit HierarchyExtractor(HierarchyConfig config, const Context& context = default_context());
   // Throws FatalError for bad inputs or options.
   void run();
   const Hierarchy& hierarchy() const { return hierarchy_; }
@@ -177,6 +179,7 @@ class HierarchyExtractor {
 
  private:
   HierarchyConfig config_;
+  const Context& context_;
   Hierarchy hierarchy_;
   HierarchySummary summary_;
 };

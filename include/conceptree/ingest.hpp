@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <string>
 
+#include "conceptree/context.hpp"
 #include "conceptree/params.hpp"
 
 namespace conceptree {
@@ -66,13 +67,15 @@ struct ImportSummary {
 
 class EmbeddingImporter {
  public:
-  explicit EmbeddingImporter(ImportConfig config);
+  // `context` must outlive the object.
+  explicit EmbeddingImporter(ImportConfig config, const Context& context = default_context());
   // Throws FatalError for bad options, an unreadable input, or a bad track under --strict.
   void run();
   const ImportSummary& summary() const { return summary_; }
 
  private:
   ImportConfig config_;
+  const Context& context_;
   ImportSummary summary_;
 };
 

@@ -11,13 +11,15 @@
 #include <string_view>
 #include <vector>
 
+#include "conceptree/context.hpp"
+
 namespace conceptree {
 
 class Journal {
  public:
   // Keeps the records of an existing journal whose fingerprint matches (the job's inputs and
   // settings); otherwise starts an empty one.
-  Journal(std::filesystem::path path, const std::string& fingerprint);
+  Journal(std::filesystem::path path, const std::string& fingerprint, const Context& context);
   Journal(const Journal&) = delete;
   Journal& operator=(const Journal&) = delete;
   ~Journal();

@@ -1,6 +1,7 @@
 #pragma once
-// A progress line (count, rate, ETA) for long jobs. Drawn only when stderr is a terminal and the
-// verbosity is normal, so pipes and logs stay clean. advance() is safe from many threads.
+// A step's progress (count, rate, ETA), reported to its context: by default a line on stderr,
+// drawn only when stderr is a terminal so pipes and logs stay clean. advance() is safe from many
+// threads.
 
 #include <atomic>
 #include <chrono>
@@ -8,11 +9,13 @@
 #include <mutex>
 #include <string>
 
+#include "conceptree/context.hpp"
+
 namespace conceptree {
 
 class Progress {
  public:
-  Progress(std::string label, std::uint64_t total, std::uint64_t already_done = 0);
+  Progress(const Context& context, std::string label, std::uint64_t total, std::uint64_t already_done = 0);
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
   ~Progress();
@@ -25,8 +28,9 @@ class Progress {
                                  double rate_per_second);
 
  private:
-  void draw(bool final_line);
+  void report(bool final_update);
 
+  const Context& context_;
   std::string label_;
   std::uint64_t total_;
   std::uint64_t start_count_;
@@ -34,8 +38,8 @@ class Progress {
   bool enabled_;
   bool finished_ = false;
   std::chrono::steady_clock::time_point start_;
-  std::chrono::steady_clock::time_point last_draw_;
-  std::mutex draw_mutex_;
+  std::chrono::steady_clock::time_point last_report_;
+  std::mutex report_mutex_;
 };
 
 }  // namespace conceptree

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "conceptree/context.hpp"
 #include "conceptree/params.hpp"
 
 namespace conceptree {
@@ -58,7 +59,8 @@ struct ReportSummary {
 
 class ReportWriter {
  public:
-  explicit ReportWriter(ReportConfig config);
+  // `context` must outlive the object.
+  explicit ReportWriter(ReportConfig config, const Context& context = default_context());
   // Throws InputError naming the file for a missing or malformed input, FatalError for bad
   // options or an output that cannot be written.
   void run();
@@ -66,6 +68,7 @@ class ReportWriter {
 
  private:
   ReportConfig config_;
+  const Context& context_;
   ReportSummary summary_;
 };
 

@@ -23,6 +23,7 @@
 
 #include "conceptree/batch_errors.hpp"
 #include "conceptree/concept_set.hpp"
+#include "conceptree/context.hpp"
 #include "conceptree/params.hpp"
 #include "conceptree/store.hpp"
 
@@ -64,7 +65,12 @@ struct ActivationStats {
 // Throws FatalError when the set has no test splits. Test tracks missing from the store are
 // reported to `errors` (one report per concept; --strict makes that throw) and left out.
 SimilarityMatrix activation_similarity(const ConceptSet& set, const EmbeddingStore& store, int jobs,
-                                       BatchErrors& errors, ActivationStats* stats = nullptr);
+                                       BatchErrors& errors, ActivationStats* stats = nullptr,
+                                       const Context& context = default_context());
+// The same on frames in memory (InputError when they are inconsistent).
+SimilarityMatrix activation_similarity(const ConceptSet& set, const FrameView& frames, int jobs,
+                                       BatchErrors& errors, ActivationStats* stats = nullptr,
+                                       const Context& context = default_context());
 
 struct SimilarityConfig {
   std::string concepts{};      // concept set (HDF5)
@@ -99,13 +105,15 @@ struct SimilaritySummary {
 
 class SimilarityComputer {
  public:
-  explicit SimilarityComputer(SimilarityConfig config);
+  // `context` must outlive the computer.
+  explicit SimilarityComputer(SimilarityConfig config, const Context& context = default_context());
   // Throws FatalError for bad inputs or options.
   void run();
   const SimilaritySummary& summary() const { return summary_; }
 
  private:
   SimilarityConfig config_;
+  const Context& context_;
   SimilaritySummary summary_;
 };
 

@@ -70,6 +70,21 @@ struct FrameBatch {
   std::uint64_t rows() const { return offsets.back(); }
 };
 
+// Frames held in memory by the caller, not owned: what the in-memory cores (train, similarity,
+// explain) read. Track k owns rows [offsets[k], offsets[k+1]) of `data`, rows x dim, row-major.
+struct FrameView {
+  const float* data = nullptr;
+  std::size_t dim = 0;
+  std::span<const std::uint64_t> offsets;     // track_ids.size() + 1 entries, from 0, non-decreasing
+  std::span<const std::string> track_ids;
+  std::string layer;                          // recorded in what is learned from them
+  std::size_t track_count() const { return track_ids.size(); }
+  std::uint64_t rows() const { return offsets.empty() ? 0 : offsets.back(); }
+};
+// Throws InputError naming `name` when the view is not one frames x dim matrix of finite values
+// with one offsets entry per track plus one, from 0 and non-decreasing, and distinct non-empty ids.
+void check_frame_view(const FrameView& frames, const std::string& name);
+
 // Throws InputError(item, "NaN at frame r, column c") for the first non-finite value of a
 // frames x dim block; the store accepts only finite frames.
 void check_finite_frames(const std::string& item, std::span<const float> frames, std::uint64_t dim);

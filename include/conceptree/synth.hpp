@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <string>
 
+#include "conceptree/context.hpp"
 #include "conceptree/params.hpp"
 
 namespace conceptree {
@@ -64,12 +65,14 @@ struct SynthSummary {
 
 class SyntheticCorpus {
  public:
-  explicit SyntheticCorpus(SynthConfig config);
+  // `context` must outlive the object.
+  explicit SyntheticCorpus(SynthConfig config, const Context& context = default_context());
   void run();
   const SynthSummary& summary() const { return summary_; }
 
  private:
   SynthConfig config_;
+  const Context& context_;
   SynthSummary summary_;
 };
 

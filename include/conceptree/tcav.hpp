@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "conceptree/context.hpp"
 #include "conceptree/params.hpp"
 #include "conceptree/store.hpp"
 
@@ -106,8 +107,9 @@ class TcavAnalysis {
   // `gradients`: one row per input to score, d output / d activations, frames.cols wide. Throws
   // InputError for mismatched widths, non-finite gradients, no inputs, or a concept with fewer
   // than 2 tracks or no track outside it.
+  // `frames`, `gradients` and `context` must outlive the object.
   TcavAnalysis(const FrameBatch& frames, const FrameMatrix& gradients, std::vector<TcavConcept> concepts, TcavOptions options,
-               int jobs = 0);
+               int jobs = 0, const Context& context = default_context());
   void run();
   // One per concept, in the order given.
   const std::vector<TcavResult>& results() const { return results_; }
@@ -115,6 +117,7 @@ class TcavAnalysis {
  private:
   const FrameBatch& frames_;
   const FrameMatrix& gradients_;
+  const Context& context_;
   std::vector<TcavConcept> concepts_;
   TcavOptions options_;
   int jobs_ = 0;
@@ -161,7 +164,8 @@ struct TcavSummary {
 
 class TcavJob {
  public:
-  explicit TcavJob(TcavConfig config);
+  // `context` must outlive the object.
+  explicit TcavJob(TcavConfig config, const Context& context = default_context());
   // Throws FatalError for bad options or inputs that do not fit together (layer, dimension, no
   // such gradient, a concept set without member tracks).
   void run();
@@ -169,6 +173,7 @@ class TcavJob {
 
  private:
   TcavConfig config_;
+  const Context& context_;
   TcavSummary summary_;
 };
 

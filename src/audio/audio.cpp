@@ -210,6 +210,41 @@ bool AudioReader::read(std::vector<float>& out, std::size_t max_samples) {
   return !out.empty();
 }
 
+std::vector<float> waveform_to_mono(std::span<const float> samples, std::size_t channels, double source_rate, double target_rate,
+                                    const std::string& item) {
+  if (channels == 0) throw InputError(item, "0 channels");
+  if (!(source_rate >= kMinSampleRate && source_rate <= kMaxSampleRate)) {
+    throw InputError(item, fmt::format("sample rate {} Hz is outside [{}, {}] Hz", source_rate, kMinSampleRate, kMaxSampleRate));
+  }
+  if (samples.size() % channels != 0) throw InputError(item, fmt::format("{} values are not whole frames of {} channels", samples.size(), channels));
+  const std::size_t frames = samples.size() / channels;
+  if (frames == 0) throw InputError(item, "holds no audio samples");
+  std::vector<float> mono(frames);
+  for (std::size_t f = 0; f < frames; ++f) {
+    float sum = 0;
+    for (std::size_t c = 0; c < channels; ++c) {
+      const float value = samples[f * channels + c];
+      if (!std::isfinite(value)) {
+        throw InputError(item, fmt::format("{} sample at frame {}, channel {}", std::isnan(value) ? "NaN" : "infinite", f, c));
+      }
+      sum += value;
+    }
+    mono[f] = channels == 1 ? sum : sum / static_cast<float>(channels);
+  }
+  if (source_rate == target_rate) return mono;
+  // The same filter the file reader streams through, over the whole waveform at once.
+  const soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
+  const soxr_quality_spec_t quality = soxr_quality_spec(SOXR_HQ, 0);
+  const soxr_runtime_spec_t runtime = soxr_runtime_spec(1);
+  std::vector<float> out(static_cast<std::size_t>(std::ceil(static_cast<double>(frames) * target_rate / source_rate)) + 64);
+  std::size_t produced = 0;
+  const soxr_error_t error = soxr_oneshot(source_rate, target_rate, 1, mono.data(), frames, nullptr, out.data(), out.size(), &produced, &io,
+                                          &quality, &runtime);
+  if (error) throw InputError(item, fmt::format("cannot resample {} Hz to {} Hz: {}", source_rate, target_rate, error));
+  out.resize(produced);
+  return out;
+}
+
 std::vector<float> read_audio(const fs::path& path, double target_rate) {
   AudioReader reader(path, target_rate);
   std::vector<float> all;

@@ -10,7 +10,6 @@
 // (its 'same' padding pads the normalised input with zeros).
 // Conventions checked against the golden tensors of the Keras model (tests/backbone).
 
-#include <cblas.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <omp.h>
@@ -466,8 +465,6 @@ MusicnnVgg MusicnnVgg::load(const std::filesystem::path& weights) {
   w->dense = read_weight(file, root, "output", "kernel", {2 * kChannels, kTags});
   w->dense_bias = read_weight(file, root, "output", "bias", {kTags});
   w->gemm = fastest_gemm();
-  // GEMMs run inside conceptree's OpenMP threads; OpenBLAS's own threads would oversubscribe.
-  if (w->gemm == Gemm::OpenBlas) openblas_set_num_threads(1);
   return MusicnnVgg(std::move(w));
 }
 
@@ -478,6 +475,7 @@ MusicnnVgg::~MusicnnVgg() = default;
 
 std::vector<FrameMatrix> MusicnnVgg::fullconv(const FrameMatrix& logmel, const std::vector<std::string>& layers,
                                              std::uint64_t max_chunk_frames, ShortClipPadding padding) const {
+  const SingleThreadedBlas single_threaded_blas;
   check_logmel(logmel);
   if (layers.empty()) throw InputError("musicnn-vgg", "no layer asked for");
   for (const auto& layer : layers)
@@ -503,6 +501,7 @@ FrameMatrix MusicnnVgg::fullconv(const FrameMatrix& logmel, const std::string& l
 
 std::vector<FrameMatrix> MusicnnVgg::fullconv_whole(const FrameMatrix& logmel, const std::vector<std::string>& layers,
                                                     std::uint64_t max_chunk_frames) const {
+  const SingleThreadedBlas single_threaded_blas;
   const auto T = static_cast<std::int64_t>(logmel.rows);
   const std::vector<int> conv = conv_layers_for(layers);
   // Results per distinct conv layer, copied out to the names asked for at the end.
@@ -568,6 +567,7 @@ std::vector<FrameMatrix> MusicnnVgg::fullconv_whole(const FrameMatrix& logmel, c
 
 std::vector<FrameMatrix> MusicnnVgg::patches(const FrameMatrix& logmel, const std::vector<std::string>& layers, int hop_frames,
                                             ShortClipPadding padding) const {
+  const SingleThreadedBlas single_threaded_blas;
   check_logmel(logmel);
   if (layers.empty()) throw InputError("musicnn-vgg", "no layer asked for");
   if (hop_frames <= 0) throw InputError("log-mel", fmt::format("patch hop of {} frames; it must be positive", hop_frames));
@@ -617,6 +617,7 @@ FrameMatrix MusicnnVgg::patches(const FrameMatrix& logmel, const std::string& la
 
 MusicnnVgg::PatchGradients MusicnnVgg::patch_gradients(const FrameMatrix& logmel, const std::vector<std::string>& layers,
                                                       const std::vector<int>& tags, int hop_frames, ShortClipPadding padding) const {
+  const SingleThreadedBlas single_threaded_blas;
   check_logmel(logmel);
   if (layers.empty()) throw InputError("musicnn-vgg", "no layer asked for");
   if (hop_frames <= 0) throw InputError("log-mel", fmt::format("patch hop of {} frames; it must be positive", hop_frames));
@@ -685,6 +686,7 @@ MusicnnVgg::PatchGradients MusicnnVgg::patch_gradients(const FrameMatrix& logmel
 }
 
 std::vector<float> MusicnnVgg::patch_tensor(const FrameMatrix& patch, const std::string& layer, std::vector<std::uint64_t>* shape) const {
+  const SingleThreadedBlas single_threaded_blas;
   check_logmel(patch);
   const int l = layer_index(layer);
   if (patch.rows != kPatchFrames) throw InputError("log-mel", fmt::format("a patch of {} frames; musicnn-vgg patches have {}", patch.rows, kPatchFrames));

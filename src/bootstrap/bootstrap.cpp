@@ -15,7 +15,7 @@
 #include "conceptree/batch_errors.hpp"
 #include "conceptree/store.hpp"
 #include "conceptree/error.hpp"
-#include "conceptree/log.hpp"
+#include "conceptree/context.hpp"
 #include "conceptree/similarity.hpp"
 #include "conceptree/version.hpp"
 
@@ -128,7 +128,7 @@ Hierarchy consensus_hierarchy(const std::vector<Hierarchy>& runs, const Consensu
   return consensus;
 }
 
-HierarchyBootstrap::HierarchyBootstrap(BootstrapConfig config) : config_(std::move(config)) {}
+HierarchyBootstrap::HierarchyBootstrap(BootstrapConfig config, const Context& context) : config_(std::move(config)), context_(context) {}
 
 void HierarchyBootstrap::run() {
   validate(config_);
@@ -155,7 +155,7 @@ void HierarchyBootstrap::run() {
   write_file_atomically(settings_path, settings);
 
   const EmbeddingStore store(config_.embeddings, config_.train.layer);
-  const ResolvedMemberships memberships = read_training_memberships(config_.memberships, store, config_.strict);
+  const ResolvedMemberships memberships = read_training_memberships(config_.memberships, store, config_.strict, context_);
   // Each run's hierarchy is kept as it finishes; the frames are loaded once, and only when a run is left.
   const auto tree_of = [&workdir](std::uint64_t r) { return workdir / fmt::format("run{:04}-tree.json", r); };
   std::optional<StoreFrames> frames;
@@ -170,27 +170,27 @@ void HierarchyBootstrap::run() {
         throw FatalError(fmt::format("{} (a finished run of an earlier bootstrap; remove it to redo the run)", error.what()));
       }
       ++summary_.runs_resumed;
-      log_info(fmt::format("run {}/{} (seed {}): found finished", r + 1, config_.runs, config_.first_seed + r));
+      context_.info(fmt::format("run {}/{} (seed {}): found finished", r + 1, config_.runs, config_.first_seed + r));
       continue;
     }
     if (!frames) {
-      frames.emplace(store);
+      frames.emplace(store, context_);
       summary_.load_seconds = frames->load_seconds();
     }
     TrainConfig train = config_.train;
     train.seed = config_.first_seed + r;
     train.jobs = config_.jobs;
-    const ConceptSet set = learn_concepts(*frames, memberships, train);
+    const ConceptSet set = learn_concepts(frames->view(), memberships, train, nullptr, context_);
     summary_.train_seconds += seconds_since(run_start);
     const auto relate_start = Clock::now();
-    BatchErrors missing(config_.strict);
-    const SimilarityMatrix similarity = activation_similarity(set, store, config_.jobs, missing);
+    BatchErrors missing(config_.strict, context_);
+    const SimilarityMatrix similarity = activation_similarity(set, frames->view(), config_.jobs, missing, nullptr, context_);
     summary_.similarity_seconds += seconds_since(relate_start);
     const auto extract_start = Clock::now();
-    hierarchies.push_back(extract_hierarchy(similarity, config_.options, config_.jobs));
+    hierarchies.push_back(extract_hierarchy(similarity, config_.options, config_.jobs, nullptr, context_));
     write_hierarchy(tree_of(r), hierarchies.back(), "json");
     summary_.hierarchy_seconds += seconds_since(extract_start);
-    log_info(fmt::format("run {}/{} (seed {}): {} concepts, {} links in {:.1f} s", r + 1, config_.runs, config_.first_seed + r,
+    context_.info(fmt::format("run {}/{} (seed {}): {} concepts, {} links in {:.1f} s", r + 1, config_.runs, config_.first_seed + r,
                          hierarchies.back().nodes.size(), hierarchies.back().links.size(), seconds_since(run_start)));
   }
 

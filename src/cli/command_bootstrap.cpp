@@ -5,7 +5,7 @@
 #include "cli/commands.hpp"
 #include "cli/param_binding.hpp"
 #include "conceptree/bootstrap.hpp"
-#include "conceptree/log.hpp"
+#include "conceptree/context.hpp"
 
 namespace conceptree::cli {
 
@@ -22,12 +22,12 @@ void add_bootstrap_command(CLI::App& app) {
       "so a killed bootstrap resumes.");
   bind_options(*command, *config);
   command->callback([config] {
-    HierarchyBootstrap bootstrap(*config);
+    HierarchyBootstrap bootstrap(*config, command_context());
     bootstrap.run();
     const auto& s = bootstrap.summary();
-    log_info(fmt::format("{} runs ({} found finished; frames loaded in {:.1f} s, train {:.1f} s, similarity {:.1f} s, hierarchies {:.2f} s)",
+    command_context().info(fmt::format("{} runs ({} found finished; frames loaded in {:.1f} s, train {:.1f} s, similarity {:.1f} s, hierarchies {:.2f} s)",
                          s.runs, s.runs_resumed, s.load_seconds, s.train_seconds, s.similarity_seconds, s.hierarchy_seconds));
-    log_info(fmt::format("consensus: {} concepts, {} links of mean support {:.2f}, {} alternative links; wrote {} in {:.1f} s", s.concepts,
+    command_context().info(fmt::format("consensus: {} concepts, {} links of mean support {:.2f}, {} alternative links; wrote {} in {:.1f} s", s.concepts,
                          s.links, s.mean_support, s.alternatives, config->output, s.seconds));
   });
 }

@@ -5,7 +5,7 @@
 #include "cli/commands.hpp"
 #include "cli/param_binding.hpp"
 #include "conceptree/cav_import.hpp"
-#include "conceptree/log.hpp"
+#include "conceptree/context.hpp"
 
 namespace conceptree::cli {
 
@@ -17,7 +17,7 @@ void add_cavs_command(CLI::App& app) {
   bind_options(*import, *config);
   import->callback([config] {
     const CavImportSummary summary = import_cavs(*config);
-    log_info(fmt::format("imported {} CAVs of dimension {} for layer {} into {}", summary.concepts, summary.dim,
+    command_context().info(fmt::format("imported {} CAVs of dimension {} for layer {} into {}", summary.concepts, summary.dim,
                          config->layer, config->output));
   });
 }

@@ -5,7 +5,7 @@
 #include "cli/commands.hpp"
 #include "cli/param_binding.hpp"
 #include "conceptree/corpus.hpp"
-#include "conceptree/log.hpp"
+#include "conceptree/context.hpp"
 
 namespace conceptree::cli {
 
@@ -19,10 +19,10 @@ void add_corpus_command(CLI::App& app) {
       "and OUTPUT/tracks.tsv (what each track plays). Same seed, same bytes, whatever --jobs.");
   bind_options(*command, *config);
   command->callback([config] {
-    DemoCorpus corpus(*config);
+    DemoCorpus corpus(*config, command_context());
     corpus.run();
     const auto& s = corpus.summary();
-    log_info(fmt::format("wrote {} tracks ({:.0f} s of audio) and {} concepts ({} memberships) to {} in {:.1f} s", s.tracks,
+    command_context().info(fmt::format("wrote {} tracks ({:.0f} s of audio) and {} concepts ({} memberships) to {} in {:.1f} s", s.tracks,
                          s.audio_seconds, s.concepts, s.memberships_count, config->output, s.seconds));
   });
 }

@@ -17,7 +17,7 @@ void add_demo_command(CLI::App& app) {
   bind_options(*command, *config);
   command->callback([config] {
     weights_from_environment(config->embed.weights);
-    DemoPipeline demo(*config);
+    DemoPipeline demo(*config, command_context());
     demo.run();
     const std::string headline = format_demo_headline(demo.summary());
     std::fwrite(headline.data(), 1, headline.size(), stdout);

@@ -6,7 +6,7 @@
 #include "cli/commands.hpp"
 #include "cli/param_binding.hpp"
 #include "conceptree/embed.hpp"
-#include "conceptree/log.hpp"
+#include "conceptree/context.hpp"
 
 namespace conceptree::cli {
 
@@ -27,10 +27,10 @@ void add_embed_command(CLI::App& app) {
   bind_options(*command, *config);
   command->callback([config] {
     weights_from_environment(config->weights);
-    AudioEmbedder embedder(*config);
+    AudioEmbedder embedder(*config, command_context());
     embedder.run();
     const auto& s = embedder.summary();
-    log_info(fmt::format("embedded {} of {} tracks ({} already done, {} skipped): {:.0f} s of audio in {:.1f} s ({:.0f}x real time), "
+    command_context().info(fmt::format("embedded {} of {} tracks ({} already done, {} skipped): {:.0f} s of audio in {:.1f} s ({:.0f}x real time), "
                          "{} frames of dimension {}; wrote {}{}",
                          s.embedded, s.tracks, s.already_present, s.skipped, s.audio_seconds, s.seconds,
                          s.seconds > 0 ? s.audio_seconds / s.seconds : 0.0, s.frames, s.dim, config->output,

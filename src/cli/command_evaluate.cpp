@@ -17,7 +17,7 @@ void add_evaluate_command(CLI::App& app) {
       "± 1.96·std/√n. --baselines adds random-top and random-sim; --similarity adds top1, threshold and matching.");
   bind_options(*command, *config);
   command->callback([config] {
-    HierarchyEvaluator evaluator(*config);
+    HierarchyEvaluator evaluator(*config, command_context());
     evaluator.run();
     const std::string text = config->json ? evaluation_json(evaluator.evaluation()) : format_evaluation_table(evaluator.evaluation());
     std::fwrite(text.data(), 1, text.size(), stdout);

@@ -5,7 +5,7 @@
 #include "cli/commands.hpp"
 #include "cli/param_binding.hpp"
 #include "conceptree/explain.hpp"
-#include "conceptree/log.hpp"
+#include "conceptree/context.hpp"
 
 namespace conceptree::cli {
 
@@ -21,10 +21,10 @@ void add_explain_command(CLI::App& app) {
   bind_options(*command, *config);
   command->callback([config] {
     weights_from_environment(config->weights);
-    ExplainJob job(*config);
+    ExplainJob job(*config, command_context());
     job.run();
     const auto& s = job.summary();
-    log_info(fmt::format("explained {} of {} tracks with {} concepts ({}) in {:.1f} s{}; wrote {}{}{}", s.explained, s.tracks, s.concepts,
+    command_context().info(fmt::format("explained {} of {} tracks with {} concepts ({}) in {:.1f} s{}; wrote {}{}{}", s.explained, s.tracks, s.concepts,
                          s.calibrated ? "calibrated scores" : "raw activations", s.seconds,
                          s.audio_seconds > 0 ? fmt::format(" ({:.0f} s of audio, {:.0f}x real time)", s.audio_seconds, s.audio_seconds / std::max(s.seconds, 1e-9)) : "",
                          config->output, config->json.empty() ? "" : " and " + config->json,

@@ -5,7 +5,7 @@
 #include "cli/commands.hpp"
 #include "cli/param_binding.hpp"
 #include "conceptree/hierarchy.hpp"
-#include "conceptree/log.hpp"
+#include "conceptree/context.hpp"
 
 namespace conceptree::cli {
 
@@ -21,13 +21,13 @@ void add_hierarchy_command(CLI::App& app) {
       "threshold (one link per pair above --threshold), matching (above --matching-threshold), random-top, random-sim.");
   bind_options(*command, *config);
   command->callback([config] {
-    HierarchyExtractor extractor(*config);
+    HierarchyExtractor extractor(*config, command_context());
     extractor.run();
     const auto& s = extractor.summary();
-    log_info(fmt::format("concept graph: {} concepts, {} edges above {}; betweenness in {:.3f} s ({:.0f} M edge visits/s)", s.concepts,
+    command_context().info(fmt::format("concept graph: {} concepts, {} edges above {}; betweenness in {:.3f} s ({:.0f} M edge visits/s)", s.concepts,
                          s.graph_edges, config->options.threshold, s.centrality_seconds,
                          s.centrality_seconds > 0 ? static_cast<double>(s.edges_traversed) / s.centrality_seconds * 1e-6 : 0.0));
-    log_info(fmt::format("{}: {} links, {} top-level concepts, depth {}; wrote {} in {:.2f} s", config->options.method, s.links, s.top_level,
+    command_context().info(fmt::format("{}: {} links, {} top-level concepts, depth {}; wrote {} in {:.2f} s", config->options.method, s.links, s.top_level,
                          s.max_depth, config->output, s.seconds));
   });
 }

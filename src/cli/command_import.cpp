@@ -5,7 +5,7 @@
 #include "cli/commands.hpp"
 #include "cli/param_binding.hpp"
 #include "conceptree/ingest.hpp"
-#include "conceptree/log.hpp"
+#include "conceptree/context.hpp"
 
 namespace conceptree::cli {
 
@@ -21,15 +21,15 @@ void add_import_command(CLI::App& app) {
       "Bad tracks are skipped and listed in OUTPUT.errors.tsv; a killed run resumes from OUTPUT.partial.");
   bind_options(*command, *config);
   command->callback([config] {
-    EmbeddingImporter importer(*config);
+    EmbeddingImporter importer(*config, command_context());
     importer.run();
     const auto& s = importer.summary();
     std::string line = fmt::format("imported {} tracks ({} frames, dim {}) into {} in {:.1f} s", s.imported, s.frames,
                                    s.dim, config->output, s.seconds);
     if (s.already_present > 0) line += fmt::format("; {} were already there from an interrupted run", s.already_present);
     line += fmt::format("; store holds {} tracks", s.store_tracks);
-    log_info(line);
-    if (s.skipped > 0) log_warning(fmt::format("{} bad tracks skipped, listed in {}", s.skipped, s.errors_file.string()));
+    command_context().info(line);
+    if (s.skipped > 0) command_context().warning(fmt::format("{} bad tracks skipped, listed in {}", s.skipped, s.errors_file.string()));
   });
 }
 

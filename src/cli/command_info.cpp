@@ -139,7 +139,7 @@ void print_hierarchy(const std::string& path) {
 }
 
 void print_memberships(const std::string& path, const std::string& store_path) {
-  BatchErrors errors(false);
+  BatchErrors errors(false, command_context());
   const Memberships memberships = read_memberships(path, errors);
   std::vector<std::string> known;
   if (!store_path.empty()) known = EmbeddingStore(store_path).ids();

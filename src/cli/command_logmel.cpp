@@ -9,7 +9,7 @@
 #include "conceptree/atomic_file.hpp"
 #include "conceptree/audio.hpp"
 #include "conceptree/error.hpp"
-#include "conceptree/log.hpp"
+#include "conceptree/context.hpp"
 #include "conceptree/logmel.hpp"
 #include "conceptree/npy.hpp"
 #include "conceptree/params.hpp"
@@ -42,7 +42,7 @@ void run_logmel(LogMelCommandConfig config) {
   const FrameMatrix mel = LogMel().compute(samples);
   const std::uint64_t shape[] = {mel.rows, mel.cols};
   write_npy(config.output, mel.values, shape);
-  log_info(fmt::format("{}: {}, {} Hz, {} channel(s), {:.2f} s -> {} log-mel frames in {}", config.input, info.format,
+  command_context().info(fmt::format("{}: {}, {} Hz, {} channel(s), {:.2f} s -> {} log-mel frames in {}", config.input, info.format,
                        info.source_rate, info.channels, static_cast<double>(samples.size()) / kLogMelSampleRate, mel.rows,
                        config.output));
 }

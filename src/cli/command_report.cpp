@@ -4,7 +4,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/param_binding.hpp"
-#include "conceptree/log.hpp"
+#include "conceptree/context.hpp"
 #include "conceptree/report.hpp"
 
 namespace conceptree::cli {
@@ -20,10 +20,10 @@ void add_report_command(CLI::App& app) {
       "an --evaluation file. Open REPORT.html#search=TEXT to start on a search, #concept=ID on a concept.");
   bind_options(*command, *config);
   command->callback([config] {
-    ReportWriter writer(*config);
+    ReportWriter writer(*config, command_context());
     writer.run();
     const auto& s = writer.summary();
-    log_info(fmt::format("{} concepts trained, {} kept; hierarchy of {} concepts, {} links, {} top-level, depth {}; wrote {} ({:.1f} MB) in {:.2f} s",
+    command_context().info(fmt::format("{} concepts trained, {} kept; hierarchy of {} concepts, {} links, {} top-level, depth {}; wrote {} ({:.1f} MB) in {:.2f} s",
                          s.concepts_trained, s.concepts_kept, s.hierarchy_nodes, s.links, s.top_level, s.max_depth, config->output,
                          static_cast<double>(s.bytes) / 1e6, s.seconds));
   });

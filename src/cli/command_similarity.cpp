@@ -4,7 +4,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/param_binding.hpp"
-#include "conceptree/log.hpp"
+#include "conceptree/context.hpp"
 #include "conceptree/similarity.hpp"
 
 namespace conceptree::cli {
@@ -18,16 +18,16 @@ void add_similarity_command(CLI::App& app) {
       "Only kept concepts take part. Writes /similarity (K x K float32), /names, /types, /support.");
   bind_options(*command, *config);
   command->callback([config] {
-    SimilarityComputer computer(*config);
+    SimilarityComputer computer(*config, command_context());
     computer.run();
     const auto& s = computer.summary();
     if (s.measure == "activation") {
       const auto& a = s.activation;
-      log_info(fmt::format("scored {} frames of {} test tracks against {} concepts in {:.2f} s (reading {:.2f} s, scoring {:.2f} s at {:.1f} GFLOP/s, {})",
+      command_context().info(fmt::format("scored {} frames of {} test tracks against {} concepts in {:.2f} s (reading {:.2f} s, scoring {:.2f} s at {:.1f} GFLOP/s, {})",
                            a.frames, a.tracks, s.concepts, s.seconds, a.read_seconds, a.score_seconds,
                            a.score_seconds > 0 ? a.gemm_flops / a.score_seconds * 1e-9 : 0.0, a.gemm));
     }
-    log_info(fmt::format("wrote {} x {} {} similarity to {}{}", s.concepts, s.concepts, s.measure, config->output,
+    command_context().info(fmt::format("wrote {} x {} {} similarity to {}{}", s.concepts, s.concepts, s.measure, config->output,
                          s.concepts_missing_tracks > 0 ? fmt::format(" ({} concepts had test tracks missing from the store)", s.concepts_missing_tracks) : ""));
   });
 }

@@ -4,7 +4,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/param_binding.hpp"
-#include "conceptree/log.hpp"
+#include "conceptree/context.hpp"
 #include "conceptree/synth.hpp"
 
 namespace conceptree::cli {
@@ -15,10 +15,10 @@ void add_synth_command(CLI::App& app) {
       "synth", "write a synthetic corpus with a planted concept hierarchy (embeddings, memberships, truth)");
   bind_options(*command, *config);
   command->callback([config] {
-    SyntheticCorpus corpus(*config);
+    SyntheticCorpus corpus(*config, command_context());
     corpus.run();
     const auto& s = corpus.summary();
-    log_info(fmt::format("wrote {} tracks ({} frames), {} concepts, {} memberships to {}", config->tracks, s.frames,
+    command_context().info(fmt::format("wrote {} tracks ({} frames), {} concepts, {} memberships to {}", config->tracks, s.frames,
                          s.concepts, s.memberships_count, config->output));
   });
 }

@@ -4,7 +4,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/param_binding.hpp"
-#include "conceptree/log.hpp"
+#include "conceptree/context.hpp"
 #include "conceptree/tcav.hpp"
 
 namespace conceptree::cli {
@@ -22,10 +22,10 @@ void add_tcav_command(CLI::App& app) {
       "seed, same numbers, whatever --jobs. Method: docs/usage.md; JSON layout: docs/formats.md.");
   bind_options(*command, *config);
   command->callback([config] {
-    TcavJob job(*config);
+    TcavJob job(*config, command_context());
     job.run();
     const auto& s = job.summary();
-    log_info(fmt::format("tcav of '{}': {} concepts over {} inputs of {} tracks, {} significant at q < {} in {:.1f} s{}; wrote {}{}", config->target,
+    command_context().info(fmt::format("tcav of '{}': {} concepts over {} inputs of {} tracks, {} significant at q < {} in {:.1f} s{}; wrote {}{}", config->target,
                          s.concepts, s.inputs, s.tracks, s.significant, config->options.alpha, s.seconds,
                          s.skipped_concepts > 0 ? fmt::format(" ({} concepts skipped: too few tracks in the store)", s.skipped_concepts) : "",
                          config->output, config->html.empty() ? "" : " and " + config->html));

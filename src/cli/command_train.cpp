@@ -5,7 +5,7 @@
 #include "cli/commands.hpp"
 #include "cli/param_binding.hpp"
 #include "conceptree/concepts.hpp"
-#include "conceptree/log.hpp"
+#include "conceptree/context.hpp"
 
 namespace conceptree::cli {
 
@@ -19,10 +19,10 @@ void add_train_command(CLI::App& app) {
       "OUTPUT.partial when the same command is run again.");
   bind_options(*command, *config);
   command->callback([config] {
-    ConceptTrainer trainer(*config);
+    ConceptTrainer trainer(*config, command_context());
     trainer.run();
     const auto& s = trainer.summary();
-    log_info(fmt::format("trained {} concepts ({} this run) in {:.1f} s (reading frames {:.1f} s, fitting {:.2f} s); {} kept with test balanced "
+    command_context().info(fmt::format("trained {} concepts ({} this run) in {:.1f} s (reading frames {:.1f} s, fitting {:.2f} s); {} kept with test balanced "
                          "accuracy > {}; mean test balanced accuracy {:.3f}; {} skipped for size; wrote {}",
                          s.trained, s.trained_this_run, s.seconds, s.load_seconds, s.train_seconds, s.kept, config->min_accuracy,
                          s.mean_test_balanced_accuracy, s.skipped_small + s.skipped_large, config->output));

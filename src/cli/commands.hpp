@@ -4,7 +4,13 @@
 
 #include <string>
 
+#include "conceptree/context.hpp"
+
 namespace conceptree::cli {
+
+// The context every command runs its job in: stderr, quiet under -q. The CLI owns its process,
+// so this one context is the command line's, set once its options are parsed.
+Context& command_context();
 
 // --weights not given: $CONCEPTREE_MSD_VGG when set (the library itself reads no environment, and
 // falls back to the weights shipped with conceptree).

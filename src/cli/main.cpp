@@ -7,8 +7,14 @@
 
 #include "cli/commands.hpp"
 #include "conceptree/error.hpp"
-#include "conceptree/log.hpp"
 #include "conceptree/version.hpp"
+
+namespace conceptree::cli {
+Context& command_context() {
+  static Context context;
+  return context;
+}
+}  // namespace conceptree::cli
 
 int main(int argc, char** argv) {
   CLI::App app{"conceptree: learn audio concepts from labelled audio, measure how they relate, and extract their hierarchy.",
@@ -20,7 +26,7 @@ int main(int argc, char** argv) {
   app.fallthrough();
   app.footer("Run 'conceptree COMMAND --help' for a command's options.");
   app.parse_complete_callback([&] {
-    conceptree::set_verbosity(quiet ? conceptree::Verbosity::Quiet : conceptree::Verbosity::Normal);
+    conceptree::cli::command_context().quiet = quiet;
   });
 
   conceptree::cli::add_demo_command(app);

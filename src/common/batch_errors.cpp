@@ -3,7 +3,6 @@
 #include <system_error>
 
 #include "conceptree/atomic_file.hpp"
-#include "conceptree/log.hpp"
 
 namespace conceptree {
 
@@ -11,7 +10,7 @@ void BatchErrors::report(const InputError& error) {
   if (strict_) throw FatalError(std::string(error.what()) + " (stopped by --strict)");
   std::lock_guard lock(mutex_);
   items_.push_back({error.item(), error.problem()});
-  log_warning("skipping " + std::string(error.what()));
+  context_.warning("skipping " + std::string(error.what()));
 }
 
 std::size_t BatchErrors::count() const {

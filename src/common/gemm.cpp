@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <Eigen/Core>
+#include <mutex>
 #include <string_view>
 
 namespace conceptree {
@@ -14,6 +15,27 @@ Gemm fastest_gemm() {
   if (core != "SkylakeX" && core != "Cooperlake" && core != "SapphireRapids") return Gemm::Eigen;
 #endif
   return Gemm::OpenBlas;
+}
+
+namespace {
+// OpenBLAS's thread count is one setting for the whole process, so the scopes that change it are
+// counted process-wide: the first saves the host's setting, the last restores it.
+std::mutex blas_scope_mutex;
+int blas_scopes = 0;
+int host_blas_threads = 1;
+}  // namespace
+
+SingleThreadedBlas::SingleThreadedBlas() {
+  std::lock_guard lock(blas_scope_mutex);
+  if (blas_scopes++ == 0) {
+    host_blas_threads = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+  }
+}
+
+SingleThreadedBlas::~SingleThreadedBlas() {
+  std::lock_guard lock(blas_scope_mutex);
+  if (--blas_scopes == 0) openblas_set_num_threads(host_blas_threads);
 }
 
 std::string describe(Gemm gemm) {

@@ -8,7 +8,6 @@
 #include <zlib.h>
 
 #include "conceptree/error.hpp"
-#include "conceptree/log.hpp"
 
 namespace conceptree {
 namespace fs = std::filesystem;
@@ -44,7 +43,7 @@ std::string read_all(const fs::path& path) {
 
 }  // namespace
 
-Journal::Journal(fs::path path, const std::string& fingerprint) : path_(std::move(path)) {
+Journal::Journal(fs::path path, const std::string& fingerprint, const Context& context) : path_(std::move(path)) {
   const std::string header = std::string(kMagic, sizeof(kMagic)) + frame(fingerprint);
   const std::string existing = read_all(path_);
   std::size_t good_end = 0;
@@ -62,7 +61,7 @@ Journal::Journal(fs::path path, const std::string& fingerprint) : path_(std::mov
       good_end += 12 + size;
     }
   } else if (!existing.empty()) {
-    log_info(path_.string() + " was left by a run with other inputs or settings; starting afresh");
+    context.info(path_.string() + " was left by a run with other inputs or settings; starting afresh");
   }
   if (good_end == 0) {
     file_ = std::fopen(path_.c_str(), "wb");

@@ -7,7 +7,6 @@
 
 #include <fmt/format.h>
 
-#include "conceptree/log.hpp"
 
 namespace conceptree {
 
@@ -20,14 +19,15 @@ std::string format_duration(double seconds) {
 }
 }  // namespace
 
-Progress::Progress(std::string label, std::uint64_t total, std::uint64_t already_done)
-    : label_(std::move(label)),
+Progress::Progress(const Context& context, std::string label, std::uint64_t total, std::uint64_t already_done)
+    : context_(context),
+      label_(std::move(label)),
       total_(total),
       start_count_(already_done),
       done_(already_done),
-      enabled_(verbosity() == Verbosity::Normal && ::isatty(STDERR_FILENO) == 1),
+      enabled_(!context.quiet && (context.progress || ::isatty(STDERR_FILENO) == 1)),
       start_(std::chrono::steady_clock::now()),
-      last_draw_(start_) {}
+      last_report_(start_) {}
 
 Progress::~Progress() { finish(); }
 
@@ -44,28 +44,32 @@ std::string Progress::format_line(const std::string& label, std::uint64_t done, 
 void Progress::advance(std::uint64_t count) {
   done_.fetch_add(count, std::memory_order_relaxed);
   if (!enabled_) return;
-  std::unique_lock lock(draw_mutex_, std::try_to_lock);
+  std::unique_lock lock(report_mutex_, std::try_to_lock);
   if (!lock.owns_lock()) return;
   const auto now = std::chrono::steady_clock::now();
-  if (now - last_draw_ < std::chrono::milliseconds(100)) return;
-  last_draw_ = now;
-  draw(false);
+  if (now - last_report_ < std::chrono::milliseconds(100)) return;
+  last_report_ = now;
+  report(false);
 }
 
 void Progress::finish() {
-  std::lock_guard lock(draw_mutex_);
+  std::lock_guard lock(report_mutex_);
   if (finished_) return;
   finished_ = true;
-  if (enabled_) draw(true);
+  if (enabled_) report(true);
 }
 
-void Progress::draw(bool final_line) {
+void Progress::report(bool final_update) {
   const std::uint64_t done = done_.load(std::memory_order_relaxed);
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const double rate = elapsed > 0 ? static_cast<double>(done - start_count_) / elapsed : 0.0;
+  if (context_.progress) {
+    context_.progress({.label = label_, .done = done, .total = total_, .rate_per_second = rate, .finished = final_update});
+    return;
+  }
   const std::string line = format_line(label_, done, total_, rate);
-  std::fprintf(stderr, "\r\033[K%s%s", line.c_str(), final_line ? "\n" : "");
+  std::fprintf(stderr, "\r\033[K%s%s", line.c_str(), final_update ? "\n" : "");
   std::fflush(stderr);
 }
 

@@ -24,7 +24,7 @@
 #include "conceptree/atomic_file.hpp"
 #include "conceptree/error.hpp"
 #include "conceptree/journal.hpp"
-#include "conceptree/log.hpp"
+#include "conceptree/context.hpp"
 #include "conceptree/memberships.hpp"
 #include "conceptree/progress.hpp"
 #include "conceptree/store.hpp"
@@ -106,7 +106,7 @@ struct LabelledFrames {
 
 class FrameTable {
  public:
-  explicit FrameTable(const StoreFrames& frames) : frames_(frames.data()), offsets_(frames.offsets()), dim_(frames.dim()) {}
+  explicit FrameTable(const FrameView& frames) : frames_(frames.data), offsets_(frames.offsets), dim_(frames.dim) {}
 
   void gather(const TrackList& positives, const TrackList& negatives, LabelledFrames& out) const {
     out.values.clear();
@@ -124,7 +124,7 @@ class FrameTable {
 
  private:
   const float* frames_;
-  const std::vector<std::uint64_t>& offsets_;
+  std::span<const std::uint64_t> offsets_;
   std::size_t dim_;
 };
 
@@ -271,15 +271,16 @@ ConceptSelection select_concepts(const ResolvedMemberships& resolved, const Trai
 // sees each result as it is made (under a lock), before it is stored in `results`.
 void fit_concepts(const ConceptSelection& selection, const std::vector<std::size_t>& pending, const TrainConfig& config,
                   const FrameTable& table, std::uint64_t track_count, std::vector<std::optional<ConceptResult>>& results,
-                  const std::function<void(std::size_t, const ConceptResult&)>& on_fitted) {
+                  const std::function<void(std::size_t, const ConceptResult&)>& on_fitted, const Context& context) {
   const int threads = config.jobs > 0 ? config.jobs : omp_get_max_threads();
-  Progress progress("train", results.size(), results.size() - pending.size());
+  Progress progress(context, "train", results.size(), results.size() - pending.size());
   std::vector<std::exception_ptr> failures(pending.size());
 #pragma omp parallel num_threads(threads)
   {
     Workspace work;
 #pragma omp for schedule(dynamic, 1)
     for (std::size_t k = 0; k < pending.size(); ++k) {
+      if (context.stop_requested()) continue;
       try {
         const std::size_t ordinal = pending[k];
         ConceptResult result = train_concept(*selection.to_train[ordinal], config, table, track_count, work);
@@ -297,16 +298,17 @@ void fit_concepts(const ConceptSelection& selection, const std::vector<std::size
   progress.finish();
   for (const auto& failure : failures)
     if (failure) std::rethrow_exception(failure);
+  context.throw_if_stopped();
 }
 
 ConceptSet assemble_concept_set(const ConceptSelection& selection, const std::vector<std::optional<ConceptResult>>& results,
                                 const TrainConfig& config, const std::string& layer, std::size_t dim,
-                                const std::vector<std::string>& track_ids, TrainSummary& summary) {
+                                std::span<const std::string> track_ids, TrainSummary& summary) {
   ConceptSet set;
   set.skipped = selection.skipped;
   set.layer = layer;
   set.dim = dim;
-  set.splits.track_ids = track_ids;
+  set.splits.track_ids.assign(track_ids.begin(), track_ids.end());
   double accuracy_sum = 0;
   for (std::size_t i = 0; i < selection.to_train.size(); ++i) {
     const ConceptResult& result = *results[i];
@@ -342,7 +344,7 @@ ConceptSet assemble_concept_set(const ConceptSelection& selection, const std::ve
 
 }  // namespace
 
-StoreFrames::StoreFrames(const EmbeddingStore& store)
+StoreFrames::StoreFrames(const EmbeddingStore& store, const Context& context)
     : count_(store.total_frames() * store.dim()), offsets_(store.offsets()), track_ids_(store.ids()), layer_(store.layer().name),
       dim_(store.dim()) {
   constexpr std::size_t kHugePage = 2u << 20;
@@ -352,8 +354,9 @@ StoreFrames::StoreFrames(const EmbeddingStore& store)
   ::madvise(data_, bytes, MADV_HUGEPAGE);
   const auto started = std::chrono::steady_clock::now();
   const std::uint64_t block = std::max<std::uint64_t>(1, (64u << 20) / (store.dim() * sizeof(float)));
-  Progress loading("load frames", store.total_frames());
+  Progress loading(context, "load frames", store.total_frames());
   for (std::uint64_t row = 0; row < store.total_frames(); row += block) {
+    context.throw_if_stopped();
     const std::uint64_t count = std::min(block, store.total_frames() - row);
     store.read_rows(row, count, data_ + row * store.dim());
     loading.advance(count);
@@ -364,19 +367,28 @@ StoreFrames::StoreFrames(const EmbeddingStore& store)
 
 StoreFrames::~StoreFrames() { std::free(data_); }
 
-ResolvedMemberships read_training_memberships(const std::string& path, const EmbeddingStore& store, bool strict) {
-  BatchErrors membership_errors(strict);
+ResolvedMemberships read_training_memberships(const std::string& path, const EmbeddingStore& store, bool strict, const Context& context) {
+  BatchErrors membership_errors(strict, context);
   ResolvedMemberships resolved = resolve_memberships(read_memberships(path, membership_errors), store.ids());
   if (resolved.unknown_memberships > 0) {
     const std::string message = fmt::format("{}: {} memberships name tracks not in {} (e.g. {})", path, resolved.unknown_memberships,
                                             store.path().string(), join(resolved.unknown_examples, ", "));
     if (strict) throw FatalError(message + " (stopped by --strict)");
-    log_warning(message + "; they are ignored");
+    context.warning(message + "; they are ignored");
   }
   return resolved;
 }
 
-ConceptSet learn_concepts(const StoreFrames& frames, const ResolvedMemberships& memberships, const TrainConfig& config, TrainSummary* summary) {
+ConceptSet learn_concepts(const FrameView& frames, const ResolvedMemberships& memberships, const TrainConfig& config, TrainSummary* summary,
+                          const Context& context) {
+  check_frame_view(frames, "frames");
+  for (const auto& concept_entry : memberships.concepts) {
+    for (std::uint32_t track : concept_entry.tracks) {
+      if (track >= frames.track_count()) {
+        throw InputError(concept_entry.name, fmt::format("track index {} is outside the {} tracks of the frames", track, frames.track_count()));
+      }
+    }
+  }
   TrainConfig checked = config;
   visit_except(checked, {"embeddings", "memberships", "output"}, ParamValidator{});
   TrainSummary local;
@@ -385,16 +397,16 @@ ConceptSet learn_concepts(const StoreFrames& frames, const ResolvedMemberships& 
   std::vector<std::optional<ConceptResult>> results(selection.to_train.size());
   std::vector<std::size_t> all(results.size());
   std::iota(all.begin(), all.end(), std::size_t{0});
-  fit_concepts(selection, all, config, FrameTable(frames), frames.track_count(), results, {});
+  fit_concepts(selection, all, config, FrameTable(frames), frames.track_count(), results, {}, context);
   local.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  ConceptSet set = assemble_concept_set(selection, results, config, frames.layer(), frames.dim(), frames.track_ids(), local);
+  ConceptSet set = assemble_concept_set(selection, results, config, frames.layer, frames.dim, frames.track_ids, local);
   local.trained_this_run = local.trained;
   local.seconds = local.train_seconds;
   if (summary) *summary = local;
   return set;
 }
 
-ConceptTrainer::ConceptTrainer(TrainConfig config) : config_(std::move(config)) {}
+ConceptTrainer::ConceptTrainer(TrainConfig config, const Context& context) : config_(std::move(config)), context_(context) {}
 
 void ConceptTrainer::run() {
   validate(config_);
@@ -404,20 +416,20 @@ void ConceptTrainer::run() {
   refuse_to_overwrite(output_path, config_.overwrite);
 
   const EmbeddingStore store(config_.embeddings, config_.layer);
-  const ResolvedMemberships resolved = read_training_memberships(config_.memberships, store, config_.strict);
+  const ResolvedMemberships resolved = read_training_memberships(config_.memberships, store, config_.strict, context_);
   const ConceptSelection selection = select_concepts(resolved, config_, summary_);
   if (summary_.sampled_large > 0) {
-    log_info(fmt::format("{} concepts have more than {} tracks: each is trained on a seeded sample of {} (--large sample)",
+    context_.info(fmt::format("{} concepts have more than {} tracks: each is trained on a seeded sample of {} (--large sample)",
                          summary_.sampled_large, config_.max_tracks, config_.max_tracks));
   }
   if (!selection.skipped.empty()) {
-    log_info(fmt::format("{} concepts skipped for size ({} too small, {} too large)", selection.skipped.size(), summary_.skipped_small,
+    context_.info(fmt::format("{} concepts skipped for size ({} too small, {} too large)", selection.skipped.size(), summary_.skipped_small,
                          summary_.skipped_large));
   }
 
   fs::path journal_path = output_path;
   journal_path += ".partial";
-  Journal journal(journal_path, fingerprint(config_, store));
+  Journal journal(journal_path, fingerprint(config_, store), context_);
   std::vector<std::optional<ConceptResult>> results(selection.to_train.size());
   for (const auto& record : journal.recovered()) {
     std::uint64_t ordinal = 0;
@@ -427,15 +439,15 @@ void ConceptTrainer::run() {
   std::vector<std::size_t> pending;
   for (std::size_t i = 0; i < results.size(); ++i)
     if (!results[i]) pending.push_back(i);
-  if (pending.size() < results.size()) log_info(fmt::format("resuming: {} of {} concepts already trained", results.size() - pending.size(), results.size()));
+  if (pending.size() < results.size()) context_.info(fmt::format("resuming: {} of {} concepts already trained", results.size() - pending.size(), results.size()));
 
   std::optional<StoreFrames> frames;
   if (!pending.empty()) {
-    frames.emplace(store);
+    frames.emplace(store, context_);
     summary_.load_seconds = frames->load_seconds();
     const auto training_started = std::chrono::steady_clock::now();
-    fit_concepts(selection, pending, config_, FrameTable(*frames), store.track_count(), results,
-                 [&journal](std::size_t ordinal, const ConceptResult& result) { journal.append(result.encode(ordinal)); });
+    fit_concepts(selection, pending, config_, FrameTable(frames->view()), store.track_count(), results,
+                 [&journal](std::size_t ordinal, const ConceptResult& result) { journal.append(result.encode(ordinal)); }, context_);
     summary_.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - training_started).count();
   }
 

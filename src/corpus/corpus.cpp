@@ -25,7 +25,7 @@
 #include "conceptree/atomic_file.hpp"
 #include "conceptree/concepts.hpp"
 #include "conceptree/error.hpp"
-#include "conceptree/log.hpp"
+#include "conceptree/context.hpp"
 #include "conceptree/progress.hpp"
 
 namespace conceptree {
@@ -420,16 +420,25 @@ thread_local std::string last_fluidsynth_error;
 thread_local bool expected_fluidsynth_warnings = false;
 
 // fluidsynth prints to stderr by default; its errors explain our exceptions instead, each distinct
-// unexpected warning is shown once as a conceptree warning, and its chatter is dropped.
+// unexpected warning is kept to be shown once through the job's context, and its chatter is
+// dropped. (fluidsynth's log functions are process-wide and take no job, hence the shared list.)
+std::mutex fluidsynth_warnings_mutex;
+std::set<std::string> fluidsynth_warnings_seen;
+std::vector<std::string> fluidsynth_warnings_unshown;
+
 void route_fluidsynth_message(int level, const char* message, void*) {
   if (level == FLUID_PANIC || level == FLUID_ERR) {
     last_fluidsynth_error = message;
   } else if (level == FLUID_WARN && !expected_fluidsynth_warnings) {
-    static std::mutex mutex;
-    static std::set<std::string> shown;
-    const std::lock_guard lock(mutex);
-    if (shown.insert(message).second) log_warning(std::string("fluidsynth: ") + message);
+    const std::lock_guard lock(fluidsynth_warnings_mutex);
+    if (fluidsynth_warnings_seen.insert(message).second) fluidsynth_warnings_unshown.emplace_back(message);
   }
+}
+
+void show_fluidsynth_warnings(const Context& context) {
+  const std::lock_guard lock(fluidsynth_warnings_mutex);
+  for (const auto& warning : fluidsynth_warnings_unshown) context.warning("fluidsynth: " + warning);
+  fluidsynth_warnings_unshown.clear();
 }
 
 void route_fluidsynth_log() {
@@ -649,7 +658,7 @@ void prepare_output_folder(const fs::path& folder, bool overwrite) {
 }
 
 // Warns when a corpus is too small (or its playlists too large) for conceptree train's defaults.
-void warn_about_concept_sizes(const DemoCorpusPlan& plan) {
+void warn_about_concept_sizes(const DemoCorpusPlan& plan, const Context& context) {
   const TrainConfig trainer_defaults;
   std::vector<std::string> outside;
   for (const DemoConcept& concept_entry : plan.concepts) {
@@ -659,7 +668,7 @@ void warn_about_concept_sizes(const DemoCorpusPlan& plan) {
   }
   if (outside.empty()) return;
   const std::size_t named = std::min<std::size_t>(outside.size(), 6);
-  log_warning(fmt::format("{} of {} concepts hold fewer than {} or more than {} tracks, so conceptree train would skip them at "
+  context.warning(fmt::format("{} of {} concepts hold fewer than {} or more than {} tracks, so conceptree train would skip them at "
                           "its defaults: {}{}",
                           outside.size(), plan.concepts.size(), trainer_defaults.min_tracks, trainer_defaults.max_tracks,
                           fmt::join(outside.begin(), outside.begin() + static_cast<std::ptrdiff_t>(named), ", "),
@@ -745,7 +754,7 @@ DemoCorpusPlan plan_demo_corpus(const DemoCorpusConfig& config) {
   return plan;
 }
 
-DemoCorpus::DemoCorpus(DemoCorpusConfig config) : config_(std::move(config)) {}
+DemoCorpus::DemoCorpus(DemoCorpusConfig config, const Context& context) : config_(std::move(config)), context_(context) {}
 
 void DemoCorpus::run() {
   const auto started = std::chrono::steady_clock::now();
@@ -759,7 +768,7 @@ void DemoCorpus::run() {
   }
   check_soundfont_header(soundfont);
   const DemoCorpusPlan plan = plan_demo_corpus(config_);
-  warn_about_concept_sizes(plan);
+  warn_about_concept_sizes(plan, context_);
 
   const int threads = static_cast<int>(std::min<std::uint64_t>(config_.jobs > 0 ? config_.jobs : omp_get_max_threads(), plan.tracks.size()));
   std::vector<std::unique_ptr<TrackRenderer>> renderers(static_cast<std::size_t>(threads));
@@ -781,7 +790,7 @@ void DemoCorpus::run() {
     if (entry.path().extension() == ".wav" && !planned_files.contains(entry.path().filename().string())) fs::remove(entry.path());
   }
 
-  Progress progress("corpus", plan.tracks.size());
+  Progress progress(context_, "corpus", plan.tracks.size());
   std::vector<std::exception_ptr> failures(plan.tracks.size() + static_cast<std::size_t>(threads));
   std::atomic<bool> failed{false};
 #pragma omp parallel num_threads(threads)
@@ -807,6 +816,7 @@ void DemoCorpus::run() {
       progress.advance();
     }
   }
+  show_fluidsynth_warnings(context_);
   for (const auto& failure : failures)
     if (failure) std::rethrow_exception(failure);
   progress.finish();

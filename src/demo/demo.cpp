@@ -11,7 +11,7 @@
 
 #include "conceptree/atomic_file.hpp"
 #include "conceptree/error.hpp"
-#include "conceptree/log.hpp"
+#include "conceptree/context.hpp"
 #include "conceptree/report.hpp"
 #include "conceptree/similarity.hpp"
 #include "conceptree/version.hpp"
@@ -58,7 +58,7 @@ std::string stage_names(const DemoSummary& summary) {
 
 }  // namespace
 
-DemoPipeline::DemoPipeline(DemoConfig config) : config_(std::move(config)) {}
+DemoPipeline::DemoPipeline(DemoConfig config, const Context& context) : config_(std::move(config)), context_(context) {}
 
 void DemoPipeline::run() {
   validate(config_);
@@ -79,9 +79,9 @@ void DemoPipeline::run() {
     const int number = static_cast<int>(summary_.stages.size()) + 1;
     if (!always && !redo && fs::exists(output)) {
       record.reused = true;
-      log_info(fmt::format("[{}/{}] {}: reusing {}", number, kStages, name, output.string()));
+      context_.info(fmt::format("[{}/{}] {}: reusing {}", number, kStages, name, output.string()));
     } else {
-      log_info(fmt::format("[{}/{}] {}: {}", number, kStages, name, what));
+      context_.info(fmt::format("[{}/{}] {}: {}", number, kStages, name, what));
       work(redo || fs::exists(output));
       redo = true;
     }
@@ -195,7 +195,7 @@ void DemoPipeline::run() {
 
   summary_.report = report;
   summary_.seconds = std::chrono::duration<double>(Clock::now() - started).count();
-  log_info(fmt::format("stages: {}", stage_names(summary_)));
+  context_.info(fmt::format("stages: {}", stage_names(summary_)));
 }
 
 std::string format_demo_headline(const DemoSummary& summary) {

@@ -17,7 +17,7 @@
 #include "conceptree/backbone.hpp"
 #include "conceptree/atomic_file.hpp"
 #include "conceptree/error.hpp"
-#include "conceptree/log.hpp"
+#include "conceptree/context.hpp"
 #include "conceptree/logmel.hpp"
 #include "conceptree/strings.hpp"
 #include "ingest/store_builder.hpp"
@@ -192,11 +192,19 @@ double AudioFrameEmbedder::audio_seconds() const { return static_cast<double>(st
 std::vector<FrameMatrix> AudioFrameEmbedder::embed(const fs::path& audio) const { return embed_with_gradients(audio).frames; }
 
 AudioFrameEmbedder::Embedded AudioFrameEmbedder::embed_with_gradients(const fs::path& audio) const {
+  return embed_samples(read_audio(audio, kLogMelSampleRate), audio.string());
+}
+
+AudioFrameEmbedder::Embedded AudioFrameEmbedder::embed_waveform(std::span<const float> samples, std::size_t channels, double sample_rate,
+                                                                const std::string& item) const {
+  return embed_samples(waveform_to_mono(samples, channels, sample_rate, kLogMelSampleRate, item), item);
+}
+
+AudioFrameEmbedder::Embedded AudioFrameEmbedder::embed_samples(const std::vector<float>& samples, const std::string& item) const {
   const State& s = *state_;
-  const std::vector<float> samples = read_audio(audio, kLogMelSampleRate);
   float peak = 0;
   for (float sample : samples) peak = std::max(peak, std::fabs(sample));
-  if (peak < kSilencePeak) throw InputError(audio.string(), "silent (peak below -120 dBFS)");
+  if (peak < kSilencePeak) throw InputError(item, "silent (peak below -120 dBFS)");
   state_->samples += samples.size();
   const FrameMatrix logmel = s.logmel.compute(samples);
   std::vector<FrameMatrix> layers;
@@ -213,7 +221,7 @@ AudioFrameEmbedder::Embedded AudioFrameEmbedder::embed_with_gradients(const fs::
     layers = s.vgg->fullconv(logmel, s.setup.network_layers, MusicnnVgg::kMaxChunkFrames, s.padding);
   }
   for (const auto& frames : layers)
-    if (frames.rows == 0) throw InputError(audio.string(), "too short for one embedding frame");
+    if (frames.rows == 0) throw InputError(item, "too short for one embedding frame");
   return {std::move(layers), std::move(gradients)};
 }
 
@@ -235,7 +243,7 @@ EmbedConfig embed_config_for_layer(const std::string& layer) {
   throw InputError(layer, "not a layer conceptree embed writes (dsp, pool3..pool5, or <layer>_patch); embed the audio yourself and pass --embeddings");
 }
 
-AudioEmbedder::AudioEmbedder(EmbedConfig config) : config_(std::move(config)) {}
+AudioEmbedder::AudioEmbedder(EmbedConfig config, const Context& context) : config_(std::move(config)), context_(context) {}
 
 void AudioEmbedder::run() {
   validate(config_);
@@ -244,7 +252,7 @@ void AudioEmbedder::run() {
   if (config_.inputs.empty() && config_.list.empty()) throw FatalError("give audio files or folders, or --list");
   refuse_to_overwrite(config_.output, config_.overwrite);
   const AudioFrameEmbedder embedder(config_);
-  if (!embedder.weights().empty()) log_info("musicnn-vgg weights: " + embedder.weights());
+  if (!embedder.weights().empty()) context_.info("musicnn-vgg weights: " + embedder.weights());
   std::vector<AudioFile> items = find_audio_files(config_.inputs, config_.list);
   summary_.tracks = items.size();
   std::vector<std::string> sources;
@@ -267,7 +275,7 @@ void AudioEmbedder::run() {
   options.strict = config_.strict;
   options.progress_label = "embed";
   options.done_verb = "embedded";
-  const StoreBuild build = build_store(source, options);
+  const StoreBuild build = build_store(source, options, context_);
   summary_.embedded = build.written;
   summary_.already_present = build.already_present;
   summary_.skipped = build.skipped;

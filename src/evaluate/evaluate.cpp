@@ -14,7 +14,7 @@
 
 #include "conceptree/atomic_file.hpp"
 #include "conceptree/error.hpp"
-#include "conceptree/log.hpp"
+#include "conceptree/context.hpp"
 #include "conceptree/npy.hpp"
 #include "conceptree/similarity.hpp"
 #include "conceptree/text_list.hpp"
@@ -558,7 +558,7 @@ TruthScores score_against_truth(const Hierarchy& hierarchy, const Taxonomy& trut
   return scores;
 }
 
-ProxyEmbeddings read_proxy_embeddings(const fs::path& vectors_path, const fs::path& ids_path) {
+ProxyEmbeddings read_proxy_embeddings(const fs::path& vectors_path, const fs::path& ids_path, const Context& context) {
   const NpyReader reader(vectors_path);
   if (reader.header().shape.size() != 2) {
     throw InputError(vectors_path.string(), fmt::format("expected a 2-d array (concepts x dim), found {} dimensions", reader.header().shape.size()));
@@ -585,8 +585,8 @@ ProxyEmbeddings read_proxy_embeddings(const fs::path& vectors_path, const fs::pa
     proxy.ids.push_back(ids[row]);
     proxy.vectors.insert(proxy.vectors.end(), vector, vector + proxy.dim);
   }
-  if (not_finite > 0) log_warning(fmt::format("{}: {} row{} with NaN or Inf left out", vectors_path.string(), not_finite, not_finite == 1 ? "" : "s"));
-  if (repeated > 0) log_warning(fmt::format("{}: {} repeated id{}; the first row of each is used", ids_path.string(), repeated, repeated == 1 ? "" : "s"));
+  if (not_finite > 0) context.warning(fmt::format("{}: {} row{} with NaN or Inf left out", vectors_path.string(), not_finite, not_finite == 1 ? "" : "s"));
+  if (repeated > 0) context.warning(fmt::format("{}: {} repeated id{}; the first row of each is used", ids_path.string(), repeated, repeated == 1 ? "" : "s"));
   return proxy;
 }
 
@@ -667,7 +667,89 @@ std::string format_evaluation_table(const Evaluation& evaluation) {
   return out;
 }
 
-HierarchyEvaluator::HierarchyEvaluator(EvaluateConfig config) : config_(std::move(config)) {}
+HierarchyEvaluator::HierarchyEvaluator(EvaluateConfig config, const Context& context) : config_(std::move(config)), context_(context) {}
+
+namespace {
+std::string name_or(const std::string& name, const char* fallback) { return name.empty() ? fallback : name; }
+}  // namespace
+
+Evaluation evaluate_hierarchy(const Hierarchy& hierarchy, const EvaluationReferences& references, const EvaluateConfig& config,
+                              const Context& context) {
+  EvaluateConfig checked = config;
+  visit_except(checked, {"hierarchy"}, ParamValidator{});
+  if (!references.truth && !references.proxy) throw FatalError("nothing to evaluate against: give a truth taxonomy and/or proxy embeddings");
+  const std::string hierarchy_name = name_or(config.hierarchy, "the hierarchy");
+  Evaluation evaluation;
+  evaluation.hierarchy_file = config.hierarchy;
+  evaluation.concepts = hierarchy.nodes.size();
+  evaluation.links = hierarchy.links.size();
+
+  std::vector<std::pair<std::string, std::vector<Hierarchy>>> candidates;  // each random baseline holds its draws
+  candidates.emplace_back("hierarchy", std::vector<Hierarchy>{hierarchy});
+  if (references.similarity) {
+    for (const char* method : {"top1", "threshold", "matching"}) {
+      candidates.emplace_back(method, std::vector<Hierarchy>{similarity_baseline(*references.similarity, hierarchy, method, config.baseline_options)});
+    }
+  }
+  if (config.baselines || references.similarity) {
+    for (const char* method : {"random-top", "random-sim"}) {
+      candidates.emplace_back(method, random_baselines(hierarchy, method, config.baseline_options, config.random_draws));
+    }
+  }
+
+  if (references.truth) {
+    const Taxonomy& taxonomy = *references.truth;
+    TruthEvaluation truth;
+    truth.file = config.truth;
+    truth.truth_concepts = taxonomy.concepts.size();
+    const auto hierarchy_to_truth = match_nodes(hierarchy, taxonomy.concepts);
+    std::vector<bool> found(taxonomy.concepts.size(), false);
+    for (std::int64_t t : hierarchy_to_truth) {
+      if (t >= 0) found[static_cast<std::size_t>(t)] = true;
+    }
+    for (std::size_t t = 0; t < found.size(); ++t) {
+      if (found[t]) {
+        ++truth.matched;
+      } else {
+        truth.unmatched.push_back(taxonomy.concepts[t]);
+      }
+    }
+    if (!truth.unmatched.empty()) {
+      context.warning(fmt::format("{}: {} of {} truth concepts are not in {} (e.g. '{}'); scored over the {} that are", name_or(config.truth, "truth"),
+                                  truth.unmatched.size(), truth.truth_concepts, hierarchy_name, truth.unmatched.front(), truth.matched));
+    }
+    for (const auto& [method, draws] : candidates) {
+      std::vector<TruthScores> scores;
+      for (const Hierarchy& draw : draws) scores.push_back(score_against_truth(draw, taxonomy, match_nodes(draw, taxonomy.concepts)));
+      truth.methods.emplace_back(method, average(scores));
+    }
+    evaluation.truth = std::move(truth);
+  }
+
+  if (references.proxy) {
+    const ProxyEmbeddings& proxy_embeddings = *references.proxy;
+    ProxyEvaluation proxy;
+    proxy.file = config.proxy;
+    proxy.metric = config.metric;
+    proxy.proxy_vectors = proxy_embeddings.ids.size();
+    const auto hierarchy_to_proxy = match_nodes(hierarchy, proxy_embeddings.ids);
+    proxy.concepts_with_vector = static_cast<std::uint64_t>(std::count_if(hierarchy_to_proxy.begin(), hierarchy_to_proxy.end(), [](std::int64_t p) { return p >= 0; }));
+    proxy.unknown_ids = proxy.proxy_vectors - proxy.concepts_with_vector;
+    if (proxy.concepts_with_vector == 0) {
+      context.warning(fmt::format("{}: none of its ids is a concept of {}", name_or(config.proxy_ids, "proxy ids"), hierarchy_name));
+    }
+    for (const auto& [method, draws] : candidates) {
+      std::vector<double> pooled;
+      for (const Hierarchy& draw : draws) {
+        const auto values = proxy_values(draw, proxy_embeddings, match_nodes(draw, proxy_embeddings.ids), config.metric);
+        pooled.insert(pooled.end(), values.begin(), values.end());
+      }
+      proxy.methods.emplace_back(method, summarize(pooled));
+    }
+    evaluation.proxy = std::move(proxy);
+  }
+  return evaluation;
+}
 
 void HierarchyEvaluator::run() {
   validate(config_);
@@ -678,76 +760,16 @@ void HierarchyEvaluator::run() {
   if (!config_.output.empty()) refuse_to_overwrite(config_.output, config_.overwrite);
   try {
     const Hierarchy hierarchy = read_hierarchy_json(config_.hierarchy);
-    evaluation_ = Evaluation{};
-    evaluation_.hierarchy_file = config_.hierarchy;
-    evaluation_.concepts = hierarchy.nodes.size();
-    evaluation_.links = hierarchy.links.size();
-
-    std::vector<std::pair<std::string, std::vector<Hierarchy>>> candidates;  // each random baseline holds its draws
-    candidates.emplace_back("hierarchy", std::vector<Hierarchy>{hierarchy});
-    if (!config_.similarity.empty()) {
-      const SimilarityMatrix similarity = read_similarity(config_.similarity);
-      for (const char* method : {"top1", "threshold", "matching"}) {
-        candidates.emplace_back(method, std::vector<Hierarchy>{similarity_baseline(similarity, hierarchy, method, config_.baseline_options)});
-      }
-    }
-    if (config_.baselines || !config_.similarity.empty()) {
-      for (const char* method : {"random-top", "random-sim"}) {
-        candidates.emplace_back(method, random_baselines(hierarchy, method, config_.baseline_options, config_.random_draws));
-      }
-    }
-
-    if (!config_.truth.empty()) {
-      const Taxonomy taxonomy = read_taxonomy(config_.truth);
-      TruthEvaluation truth;
-      truth.file = config_.truth;
-      truth.truth_concepts = taxonomy.concepts.size();
-      const auto hierarchy_to_truth = match_nodes(hierarchy, taxonomy.concepts);
-      std::vector<bool> found(taxonomy.concepts.size(), false);
-      for (std::int64_t t : hierarchy_to_truth) {
-        if (t >= 0) found[static_cast<std::size_t>(t)] = true;
-      }
-      for (std::size_t t = 0; t < found.size(); ++t) {
-        if (found[t]) {
-          ++truth.matched;
-        } else {
-          truth.unmatched.push_back(taxonomy.concepts[t]);
-        }
-      }
-      if (!truth.unmatched.empty()) {
-        log_warning(fmt::format("{}: {} of {} truth concepts are not in {} (e.g. '{}'); scored over the {} that are", config_.truth,
-                                truth.unmatched.size(), truth.truth_concepts, config_.hierarchy, truth.unmatched.front(), truth.matched));
-      }
-      for (const auto& [method, draws] : candidates) {
-        std::vector<TruthScores> scores;
-        for (const Hierarchy& draw : draws) scores.push_back(score_against_truth(draw, taxonomy, match_nodes(draw, taxonomy.concepts)));
-        truth.methods.emplace_back(method, average(scores));
-      }
-      evaluation_.truth = std::move(truth);
-    }
-
-    if (!config_.proxy.empty()) {
-      const ProxyEmbeddings proxy_embeddings = read_proxy_embeddings(config_.proxy, config_.proxy_ids);
-      ProxyEvaluation proxy;
-      proxy.file = config_.proxy;
-      proxy.metric = config_.metric;
-      proxy.proxy_vectors = proxy_embeddings.ids.size();
-      const auto hierarchy_to_proxy = match_nodes(hierarchy, proxy_embeddings.ids);
-      proxy.concepts_with_vector = static_cast<std::uint64_t>(std::count_if(hierarchy_to_proxy.begin(), hierarchy_to_proxy.end(), [](std::int64_t p) { return p >= 0; }));
-      proxy.unknown_ids = proxy.proxy_vectors - proxy.concepts_with_vector;
-      if (proxy.concepts_with_vector == 0) {
-        log_warning(fmt::format("{}: none of its ids is a concept of {}", config_.proxy_ids, config_.hierarchy));
-      }
-      for (const auto& [method, draws] : candidates) {
-        std::vector<double> pooled;
-        for (const Hierarchy& draw : draws) {
-          const auto values = proxy_values(draw, proxy_embeddings, match_nodes(draw, proxy_embeddings.ids), config_.metric);
-          pooled.insert(pooled.end(), values.begin(), values.end());
-        }
-        proxy.methods.emplace_back(method, summarize(pooled));
-      }
-      evaluation_.proxy = std::move(proxy);
-    }
+    std::optional<SimilarityMatrix> similarity;
+    std::optional<Taxonomy> truth;
+    std::optional<ProxyEmbeddings> proxy;
+    if (!config_.similarity.empty()) similarity = read_similarity(config_.similarity);
+    if (!config_.truth.empty()) truth = read_taxonomy(config_.truth);
+    if (!config_.proxy.empty()) proxy = read_proxy_embeddings(config_.proxy, config_.proxy_ids, context_);
+    evaluation_ = evaluate_hierarchy(hierarchy,
+                                     {.truth = truth ? &*truth : nullptr, .proxy = proxy ? &*proxy : nullptr,
+                                      .similarity = similarity ? &*similarity : nullptr},
+                                     config_, context_);
   } catch (const InputError& error) {
     throw FatalError(error.what());
   }

@@ -1,6 +1,5 @@
 #include "conceptree/explain.hpp"
 
-#include <cblas.h>
 #include <fmt/format.h>
 #include <omp.h>
 
@@ -20,7 +19,7 @@
 #include "conceptree/embed.hpp"
 #include "conceptree/error.hpp"
 #include "conceptree/explain_page.hpp"
-#include "conceptree/log.hpp"
+#include "conceptree/context.hpp"
 #include "conceptree/logmel.hpp"
 #include "conceptree/progress.hpp"
 #include "conceptree/text_list.hpp"
@@ -505,7 +504,7 @@ nlohmann::json explanation_json(const TrackExplanation& e, const std::vector<std
 
 }  // namespace
 
-ExplainJob::ExplainJob(ExplainConfig config) : config_(std::move(config)) {}
+ExplainJob::ExplainJob(ExplainConfig config, const Context& context) : config_(std::move(config)), context_(context) {}
 
 void ExplainJob::run() {
   validate(config_);
@@ -536,7 +535,7 @@ void ExplainJob::run() {
     throw FatalError(config_.concepts + ": " + error.problem());
   }
   if (!explainer->calibrated()) {
-    log_warning(config_.concepts + " holds no held-out scores (CAVs learned elsewhere, or an older train): scores are raw mean activations");
+    context_.warning(config_.concepts + " holds no held-out scores (CAVs learned elsewhere, or an older train): scores are raw mean activations");
   }
   summary_.concepts = explainer->names().size();
   summary_.calibrated = explainer->calibrated();
@@ -545,7 +544,7 @@ void ExplainJob::run() {
   std::vector<ExplainItem> items;
   std::optional<EmbeddingStore> store;
   std::optional<AudioFrameEmbedder> embedder;
-  BatchErrors errors(config_.strict);
+  BatchErrors errors(config_.strict, context_);
   if (!config_.embeddings.empty()) {
     try {
       store.emplace(config_.embeddings, set.layer);
@@ -594,9 +593,9 @@ void ExplainJob::run() {
   if (fs::exists(h5_output.temp_path())) {
     try {
       writer.emplace(h5_output.temp_path(), settings);
-      log_info(fmt::format("resuming from {}: {} tracks already explained", h5_output.temp_path().string(), writer->tracks()));
+      context_.info(fmt::format("resuming from {}: {} tracks already explained", h5_output.temp_path().string(), writer->tracks()));
     } catch (const InputError& error) {
-      log_warning(std::string(error.what()) + "; starting over");
+      context_.warning(std::string(error.what()) + "; starting over");
       writer.reset();
     }
   }
@@ -605,13 +604,12 @@ void ExplainJob::run() {
   std::erase_if(items, [&](const ExplainItem& item) { return writer->contains(item.id); });
   summary_.explained = writer->tracks();
 
-  // GEMMs run inside the batch's OpenMP threads; OpenBLAS's own threads would oversubscribe.
-  if (fastest_gemm() == Gemm::OpenBlas) openblas_set_num_threads(1);
+  const SingleThreadedBlas single_threaded_blas;
   // Batches: loaded (audio in parallel, the store in order) and explained in parallel, written in
   // order and committed; memory holds one batch whatever the number of tracks.
   const int threads = config_.jobs > 0 ? config_.jobs : omp_get_max_threads();
   constexpr std::size_t kTracksPerBatch = 32;
-  Progress progress("explain", all_items.size(), all_items.size() - items.size());
+  Progress progress(context_, "explain", all_items.size(), all_items.size() - items.size());
   for (std::size_t begin = 0; begin < items.size(); begin += kTracksPerBatch) {
     const std::size_t end = std::min(items.size(), begin + kTracksPerBatch);
     std::vector<std::optional<TrackExplanation>> done(end - begin);

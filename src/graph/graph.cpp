@@ -235,7 +235,8 @@ ConceptGraph graph_from_edges(std::size_t n, std::span<const std::pair<std::uint
   return graph;
 }
 
-BetweennessCentrality::BetweennessCentrality(const ConceptGraph& graph, int jobs) : graph_(graph), jobs_(jobs) {}
+BetweennessCentrality::BetweennessCentrality(const ConceptGraph& graph, int jobs, const Context& context)
+    : graph_(graph), context_(context), jobs_(jobs) {}
 
 void BetweennessCentrality::run() {
   const std::size_t n = graph_.node_count();
@@ -247,7 +248,7 @@ void BetweennessCentrality::run() {
   const std::size_t wave_blocks = 4 * static_cast<std::size_t>(threads);
   std::vector<double> partial(wave_blocks * n);
   std::vector<std::uint64_t> traversed(static_cast<std::size_t>(threads), 0);
-  Progress progress("betweenness", n);
+  Progress progress(context_, "betweenness", n);
 #pragma omp parallel num_threads(threads)
   {
     SourceWorkspace workspace(n);

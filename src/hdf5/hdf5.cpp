@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 
 #include "conceptree/error.hpp"
 
@@ -10,14 +11,12 @@ namespace conceptree::h5 {
 
 namespace {
 
-// HDF5 prints its own error stack by default; conceptree reports errors itself, once.
-void silence_library_errors() {
-  static const bool silenced = [] {
-    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-    return true;
-  }();
-  (void)silenced;
-}
+// HDF5's error printing is one setting for the process (or thread), so the scopes that silence
+// it are counted: the first saves the host's setting, the last restores it.
+std::mutex silenced_mutex;
+int silenced_scopes = 0;
+H5E_auto2_t host_error_function = nullptr;
+void* host_error_data = nullptr;
 
 void check(herr_t status, const std::string& what) {
   if (status < 0) throw FatalError("HDF5: " + what + " failed");
@@ -71,8 +70,33 @@ void Handle::reset() {
   id_ = H5I_INVALID_HID;
 }
 
+LibraryErrorsSilenced::LibraryErrorsSilenced() {
+  std::lock_guard lock(silenced_mutex);
+  if (silenced_scopes++ == 0) {
+    H5Eget_auto2(H5E_DEFAULT, &host_error_function, &host_error_data);
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  }
+}
+
+LibraryErrorsSilenced& LibraryErrorsSilenced::operator=(LibraryErrorsSilenced&& other) noexcept {
+  if (this != &other) {
+    release();
+    active_ = other.active_;
+    other.active_ = false;
+  }
+  return *this;
+}
+
+LibraryErrorsSilenced::~LibraryErrorsSilenced() { release(); }
+
+void LibraryErrorsSilenced::release() {
+  if (!active_) return;
+  active_ = false;
+  std::lock_guard lock(silenced_mutex);
+  if (--silenced_scopes == 0) H5Eset_auto2(H5E_DEFAULT, host_error_function, host_error_data);
+}
+
 File::File(const std::filesystem::path& path, Mode mode) : name_(path.string()) {
-  silence_library_errors();
   if (mode == Mode::Create) {
     // The 1.8 format keeps the files readable by every h5py still in use.
     Handle access(checked_id(H5Pcreate(H5P_FILE_ACCESS), "file access list"));

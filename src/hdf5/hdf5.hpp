@@ -36,6 +36,21 @@ class Handle {
 enum class Mode { ReadOnly, ReadWrite, Create };
 
 // Every call below throws InputError(<file>, ...) (opening) or FatalError (writing) on failure.
+// HDF5 prints its own error stack by default; conceptree reports errors itself, once. Printing is
+// off while at least one of these lives (each open File holds one), and the setting the host
+// process had is restored after the last, so a host's own HDF5 use keeps its error reports.
+class LibraryErrorsSilenced {
+ public:
+  LibraryErrorsSilenced();
+  LibraryErrorsSilenced(LibraryErrorsSilenced&& other) noexcept : active_(other.active_) { other.active_ = false; }
+  LibraryErrorsSilenced& operator=(LibraryErrorsSilenced&& other) noexcept;
+  ~LibraryErrorsSilenced();
+
+ private:
+  void release();
+  bool active_ = true;
+};
+
 class File {
  public:
   File(const std::filesystem::path& path, Mode mode);
@@ -46,6 +61,7 @@ class File {
   void close();
 
  private:
+  LibraryErrorsSilenced silenced_;  // before the handle: outlives it
   std::string name_;
   Handle handle_;
 };

@@ -11,7 +11,7 @@
 #include "conceptree/error.hpp"
 #include "conceptree/graph.hpp"
 #include "conceptree/hierarchy.hpp"
-#include "conceptree/log.hpp"
+#include "conceptree/context.hpp"
 
 namespace conceptree {
 namespace fs = std::filesystem;
@@ -250,13 +250,13 @@ SimilarityMatrix calibrate(const SimilarityMatrix& similarity, const std::string
   return lift;
 }
 
-Hierarchy extract_hierarchy(const SimilarityMatrix& raw, const HierarchyOptions& requested, int jobs, HierarchySummary* summary) {
+Hierarchy extract_hierarchy(const SimilarityMatrix& raw, const HierarchyOptions& requested, int jobs, HierarchySummary* summary, const Context& context) {
   const HierarchyOptions options = resolve_options(requested, raw);
   const SimilarityMatrix similarity = calibrate(raw, options.calibration);
   const std::size_t n = similarity.size();
   const ConceptGraph graph = threshold_graph(similarity.values, n, options.threshold);
   const auto centrality_start = Clock::now();
-  BetweennessCentrality centrality(graph, jobs);
+  BetweennessCentrality centrality(graph, jobs, context);
   centrality.run();
   if (summary) {
     summary->centrality_seconds = std::chrono::duration<double>(Clock::now() - centrality_start).count();
@@ -295,7 +295,7 @@ Hierarchy extract_hierarchy(const SimilarityMatrix& raw, const HierarchyOptions&
   return hierarchy;
 }
 
-HierarchyExtractor::HierarchyExtractor(HierarchyConfig config) : config_(std::move(config)) {}
+HierarchyExtractor::HierarchyExtractor(HierarchyConfig config, const Context& context) : config_(std::move(config)), context_(context) {}
 
 void HierarchyExtractor::run() {
   validate(config_);
@@ -305,13 +305,13 @@ void HierarchyExtractor::run() {
   summary_ = HierarchySummary{};
   try {
     const SimilarityMatrix similarity = read_similarity(config_.similarity);
-    hierarchy_ = extract_hierarchy(similarity, config_.options, config_.jobs, &summary_);
+    hierarchy_ = extract_hierarchy(similarity, config_.options, config_.jobs, &summary_, context_);
     hierarchy_.params.insert(hierarchy_.params.begin() + 1, {"similarity", fs::absolute(config_.similarity).string()});
     if (!config_.labels.empty()) {
       const auto labels = read_labels(config_.labels);
       const std::size_t labelled = apply_labels(hierarchy_, labels);
       if (labelled < labels.size()) {
-        log_warning(fmt::format("{}: {} of {} labelled ids are not concepts of {}", config_.labels, labels.size() - labelled, labels.size(),
+        context_.warning(fmt::format("{}: {} of {} labelled ids are not concepts of {}", config_.labels, labels.size() - labelled, labels.size(),
                                 config_.similarity));
       }
     }

@@ -10,7 +10,7 @@
 
 #include "conceptree/atomic_file.hpp"
 #include "conceptree/error.hpp"
-#include "conceptree/log.hpp"
+#include "conceptree/context.hpp"
 #include "conceptree/npy.hpp"
 #include "conceptree/store.hpp"
 #include "conceptree/strings.hpp"
@@ -104,7 +104,7 @@ class FileTreeSource : public TrackSource {
  public:
   using Parser = LoadedTrack (*)(const fs::path&, const std::string& item);
 
-  FileTreeSource(const fs::path& root, const std::string& extension, Parser parser, std::vector<GradientInput> gradients = {})
+  FileTreeSource(const fs::path& root, const std::string& extension, Parser parser, const Context& context, std::vector<GradientInput> gradients = {})
       : extension_(extension), parser_(parser), gradients_(std::move(gradients)) {
     if (!fs::is_directory(root)) throw FatalError(root.string() + ": not a folder");
     for (const auto& gradient : gradients_) {
@@ -129,7 +129,7 @@ class FileTreeSource : public TrackSource {
     if (error) throw FatalError(root.string() + ": cannot walk folder: " + error.message());
     // Sorted so the store's order does not depend on the file system.
     std::sort(entries_.begin(), entries_.end(), [](const Entry& a, const Entry& b) { return a.id < b.id; });
-    if (ignored > 0) log_info(std::to_string(ignored) + " files without the " + extension + " extension ignored");
+    if (ignored > 0) context.info(std::to_string(ignored) + " files without the " + extension + " extension ignored");
   }
 
   std::size_t size() const override { return entries_.size(); }
@@ -358,10 +358,10 @@ class Hdf5ArraySource : public TrackSource {
   std::vector<Gradient> gradients_;
 };
 
-std::unique_ptr<TrackSource> open_source(const ImportConfig& config, const std::vector<GradientInput>& gradients) {
+std::unique_ptr<TrackSource> open_source(const ImportConfig& config, const std::vector<GradientInput>& gradients, const Context& context) {
   try {
-    if (config.format == "npy-dir") return std::make_unique<FileTreeSource>(config.input, ".npy", parse_npy_file, gradients);
-    if (config.format == "tf-tensors") return std::make_unique<FileTreeSource>(config.input, ".tensor", parse_tensor_file);
+    if (config.format == "npy-dir") return std::make_unique<FileTreeSource>(config.input, ".npy", parse_npy_file, context, gradients);
+    if (config.format == "tf-tensors") return std::make_unique<FileTreeSource>(config.input, ".tensor", parse_tensor_file, context);
     if (config.format == "npy") return std::make_unique<NpyArraySource>(config, gradients);
     return std::make_unique<Hdf5ArraySource>(config, gradients);
   } catch (const InputError& error) {
@@ -372,7 +372,7 @@ std::unique_ptr<TrackSource> open_source(const ImportConfig& config, const std::
 
 }  // namespace
 
-EmbeddingImporter::EmbeddingImporter(ImportConfig config) : config_(std::move(config)) {}
+EmbeddingImporter::EmbeddingImporter(ImportConfig config, const Context& context) : config_(std::move(config)), context_(context) {}
 
 void EmbeddingImporter::run() {
   validate(config_);
@@ -381,7 +381,7 @@ void EmbeddingImporter::run() {
   const fs::path output_path(config_.output);
   const std::vector<GradientInput> gradients = parse_gradient_inputs(config_);
   refuse_to_overwrite(output_path, config_.overwrite);
-  auto source = open_source(config_, gradients);
+  auto source = open_source(config_, gradients, context_);
   if (source->size() == 0) throw FatalError(config_.input + ": no tracks found");
   std::vector<std::string> outputs;
   for (const auto& gradient : gradients) outputs.push_back(gradient.output);
@@ -399,7 +399,8 @@ void EmbeddingImporter::run() {
                                                  .tracks_per_batch = 256,
                                                  .strict = config_.strict,
                                                  .progress_label = "import",
-                                                 .done_verb = "imported"});
+                                                 .done_verb = "imported"},
+                                         context_);
   summary_.imported = build.written;
   summary_.already_present = build.already_present;
   summary_.skipped = build.skipped;

@@ -8,7 +8,7 @@
 #include "conceptree/atomic_file.hpp"
 #include "conceptree/batch_errors.hpp"
 #include "conceptree/error.hpp"
-#include "conceptree/log.hpp"
+#include "conceptree/context.hpp"
 #include "conceptree/progress.hpp"
 
 namespace conceptree {
@@ -30,7 +30,7 @@ bool same_layers(const std::vector<StoreLayer>& found, const std::vector<StoreLa
 
 }  // namespace
 
-StoreBuild build_store(const TrackSource& source, const StoreBuildOptions& options) {
+StoreBuild build_store(const TrackSource& source, const StoreBuildOptions& options, const Context& context) {
   StoreBuild build;
   AtomicOutput output(options.output, TempKind::Resumable);
   std::optional<EmbeddingStoreWriter> writer;
@@ -42,17 +42,17 @@ StoreBuild build_store(const TrackSource& source, const StoreBuildOptions& optio
         throw InputError(output.temp_path().string(), "was started with other layers, dimensions, frame rates or gradients");
       }
       layers = writer->layers();
-      log_info("resuming from " + output.temp_path().string() + ": " + std::to_string(writer->track_count()) + " tracks already stored");
+      context.info("resuming from " + output.temp_path().string() + ": " + std::to_string(writer->track_count()) + " tracks already stored");
     } catch (const InputError& error) {
-      log_warning(std::string(error.what()) + "; starting over");
+      context.warning(std::string(error.what()) + "; starting over");
       writer.reset();
     }
   }
 
-  BatchErrors errors(options.strict);
+  BatchErrors errors(options.strict, context);
   const int threads = options.jobs > 0 ? options.jobs : omp_get_max_threads();
   const std::size_t batch_size = options.tracks_per_batch;
-  Progress progress(options.progress_label, source.size());
+  Progress progress(context, options.progress_label, source.size());
   try {
     for (std::size_t batch_start = 0; batch_start < source.size(); batch_start += batch_size) {
       const std::size_t batch_end = std::min(source.size(), batch_start + batch_size);

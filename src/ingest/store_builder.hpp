@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "conceptree/context.hpp"
 #include "conceptree/store.hpp"
 
 namespace conceptree {
@@ -56,6 +57,6 @@ struct StoreBuild {
 };
 
 // Throws FatalError when no track could be stored, or for a bad track under strict.
-StoreBuild build_store(const TrackSource& source, const StoreBuildOptions& options);
+StoreBuild build_store(const TrackSource& source, const StoreBuildOptions& options, const Context& context);
 
 }  // namespace conceptree

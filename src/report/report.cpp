@@ -16,7 +16,7 @@
 #include "conceptree/error.hpp"
 #include "conceptree/evaluate.hpp"
 #include "conceptree/hierarchy.hpp"
-#include "conceptree/log.hpp"
+#include "conceptree/context.hpp"
 #include "conceptree/similarity.hpp"
 #include "conceptree/version.hpp"
 #include "report/assets.hpp"
@@ -147,7 +147,7 @@ std::string listed(const std::vector<std::string>& ids, std::size_t shown) {
 
 }  // namespace
 
-ReportWriter::ReportWriter(ReportConfig config) : config_(std::move(config)) {}
+ReportWriter::ReportWriter(ReportConfig config, const Context& context) : config_(std::move(config)), context_(context) {}
 
 void ReportWriter::run() {
   validate(config_);
@@ -325,7 +325,7 @@ void ReportWriter::run() {
       {"evaluation", evaluation},
       {"explanations", config_.explanations.empty() ? Json(nullptr) : Json(html_page::path_from_page(config_.explanations, config_.output))},
   };
-  for (const auto& warning : warnings) log_warning(warning);
+  for (const auto& warning : warnings) context_.warning(warning);
 
   const std::string page = html_page::fill_template(report_assets::report_html(),
                                          {{"<!-- conceptree:style -->", fmt::format("<style>\n{}\n</style>", report_assets::report_css())},

@@ -8,12 +8,16 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <future>
+#include <optional>
+#include <span>
 #include <string_view>
+#include <unordered_map>
 
 #include "conceptree/atomic_file.hpp"
 #include "conceptree/error.hpp"
-#include "conceptree/log.hpp"
+#include "conceptree/context.hpp"
 #include "conceptree/progress.hpp"
 #include "conceptree/version.hpp"
 #include "common/gemm.hpp"
@@ -53,13 +57,22 @@ KeptConcepts kept_concepts(const ConceptSet& set, const std::string& measure) {
   return kept;
 }
 
+// Where the test tracks' frames come from: a store on disk, or frames in memory.
+struct TestFrameSource {
+  std::string name;                   // in messages
+  std::string layer;
+  std::uint64_t dim = 0;
+  std::function<std::optional<std::size_t>(const std::string&)> index_of;
+  std::function<void(std::span<const std::size_t>, FrameBatch&)> read_tracks;
+};
+
 // Test tracks of each kept concept as positions in `tracks` (sorted distinct store indices).
 struct TestTracks {
   std::vector<std::size_t> tracks;
   std::vector<std::vector<std::uint32_t>> positions;  // per kept concept, ascending
 };
 
-TestTracks resolve_test_tracks(const ConceptSet& set, const std::vector<std::size_t>& rows, const EmbeddingStore& store,
+TestTracks resolve_test_tracks(const ConceptSet& set, const std::vector<std::size_t>& rows, const TestFrameSource& source,
                                BatchErrors& errors) {
   const TrackLists& test = set.splits.test_positive;
   std::vector<std::int64_t> store_index(set.splits.track_ids.size(), -2);  // -2 unresolved, -1 missing
@@ -70,7 +83,7 @@ TestTracks resolve_test_tracks(const ConceptSet& set, const std::vector<std::siz
     for (std::uint64_t p = test.offsets[rows[r]]; p < test.offsets[rows[r] + 1]; ++p) {
       const std::uint32_t split_index = test.indices[p];
       if (store_index[split_index] == -2) {
-        const auto found = store.index_of(set.splits.track_ids[split_index]);
+        const auto found = source.index_of(set.splits.track_ids[split_index]);
         store_index[split_index] = found ? static_cast<std::int64_t>(*found) : -1;
       }
       if (store_index[split_index] < 0) {
@@ -82,7 +95,7 @@ TestTracks resolve_test_tracks(const ConceptSet& set, const std::vector<std::siz
     if (missing > 0) {
       errors.report(InputError(set.names[rows[r]], fmt::format("{} of {} test tracks are not in {} (first: '{}'); left out", missing,
                                                                test.offsets[rows[r] + 1] - test.offsets[rows[r]],
-                                                               store.path().string(), first_missing)));
+                                                               source.name, first_missing)));
     }
   }
   TestTracks result;
@@ -165,18 +178,20 @@ SimilarityMatrix cosine_similarity(const ConceptSet& set) {
   return std::move(kept.matrix);
 }
 
-SimilarityMatrix activation_similarity(const ConceptSet& set, const EmbeddingStore& store, int jobs, BatchErrors& errors,
-                                       ActivationStats* stats) {
+namespace {
+
+SimilarityMatrix similarity_from_source(const ConceptSet& set, const TestFrameSource& source, int jobs, BatchErrors& errors,
+                                       ActivationStats* stats, const Context& context) {
   if (set.splits.empty()) {
     throw FatalError("the concept set has no test splits (CAVs imported without their tracks); use --measure cosine");
   }
-  if (store.dim() != set.dim) {
-    throw FatalError(fmt::format("{}: layer '{}' has {} dimensions but the concept set's CAVs have {}", store.path().string(),
-                                 store.layer().name, store.dim(), set.dim));
+  if (source.dim != set.dim) {
+    throw FatalError(fmt::format("{}: layer '{}' has {} dimensions but the concept set's CAVs have {}", source.name, source.layer,
+                                 source.dim, set.dim));
   }
   KeptConcepts kept = kept_concepts(set, "activation");
   const std::size_t k = kept.rows.size();
-  const TestTracks test = resolve_test_tracks(set, kept.rows, store, errors);
+  const TestTracks test = resolve_test_tracks(set, kept.rows, source, errors);
 
   std::vector<float> weights(k * set.dim);
   std::vector<float> bias(k);
@@ -193,17 +208,16 @@ SimilarityMatrix activation_similarity(const ConceptSet& set, const EmbeddingSto
   std::vector<float> track_activations;
   ActivationStats local;
   const int threads = jobs > 0 ? jobs : omp_get_max_threads();
-  // Our threads each run one single-threaded GEMM; OpenBLAS's own threads would oversubscribe.
-  openblas_set_num_threads(1);
+  const SingleThreadedBlas single_threaded_blas;
   const Gemm gemm = fastest_gemm();
   local.gemm = describe(gemm);
-  Progress progress("score tracks", test.tracks.size());
+  Progress progress(context, "score tracks", test.tracks.size());
   // The next wave's frames are read into one buffer while this one is scored from the other.
   FrameBatch buffers[2];
   const auto read_wave = [&](std::size_t wave_begin, FrameBatch& into) {
     const std::size_t wave_end = std::min(test.tracks.size(), wave_begin + kTracksPerWave);
     const auto read_start = Clock::now();
-    store.read_tracks(std::span<const std::size_t>(test.tracks.data() + wave_begin, wave_end - wave_begin), into);
+    source.read_tracks(std::span<const std::size_t>(test.tracks.data() + wave_begin, wave_end - wave_begin), into);
     return seconds_since(read_start);
   };
   std::future<double> next_wave;
@@ -211,6 +225,7 @@ SimilarityMatrix activation_similarity(const ConceptSet& set, const EmbeddingSto
   for (std::size_t wave_begin = 0, wave = 0; wave_begin < test.tracks.size(); wave_begin += kTracksPerWave, ++wave) {
     const std::size_t wave_end = std::min(test.tracks.size(), wave_begin + kTracksPerWave);
     local.read_seconds += next_wave.get();
+    context.throw_if_stopped();
     const FrameBatch& frames = buffers[wave % 2];
     if (wave_end < test.tracks.size()) next_wave = std::async(std::launch::async, read_wave, wave_end, std::ref(buffers[(wave + 1) % 2]));
     local.frames += frames.rows();
@@ -254,7 +269,7 @@ SimilarityMatrix activation_similarity(const ConceptSet& set, const EmbeddingSto
   for (std::size_t r = 0; r < k; ++r) {
     const std::size_t support = test.positions[r].size();
     if (support == 0) {
-      log_warning(fmt::format("concept '{}' has no test track in {}; left out of the similarity", matrix.names[r], store.path().string()));
+      context.warning(fmt::format("concept '{}' has no test track in {}; left out of the similarity", matrix.names[r], source.name));
       ++local.excluded_concepts;
       continue;
     }
@@ -262,7 +277,7 @@ SimilarityMatrix activation_similarity(const ConceptSet& set, const EmbeddingSto
     matrix.support[r] = support;
     for (std::size_t j = 0; j < k; ++j) matrix.values[r * k + j] = static_cast<float>(sums[r * k + j] / static_cast<double>(support));
   }
-  if (used_rows.empty()) throw FatalError("no kept concept has a test track in " + store.path().string());
+  if (used_rows.empty()) throw FatalError("no kept concept has a test track in " + source.name);
   if (used_rows.size() < k) {
     SimilarityMatrix reduced;
     reduced.measure = matrix.measure;
@@ -280,6 +295,47 @@ SimilarityMatrix activation_similarity(const ConceptSet& set, const EmbeddingSto
   local.gemm_flops = 2.0 * static_cast<double>(local.frames) * static_cast<double>(k) * static_cast<double>(set.dim);
   if (stats) *stats = local;
   return std::move(kept.matrix);
+}
+
+}  // namespace
+
+SimilarityMatrix activation_similarity(const ConceptSet& set, const EmbeddingStore& store, int jobs, BatchErrors& errors,
+                                       ActivationStats* stats, const Context& context) {
+  const TestFrameSource source{
+      .name = store.path().string(),
+      .layer = store.layer().name,
+      .dim = store.dim(),
+      .index_of = [&store](const std::string& id) { return store.index_of(id); },
+      .read_tracks = [&store](std::span<const std::size_t> indices, FrameBatch& batch) { store.read_tracks(indices, batch); }};
+  return similarity_from_source(set, source, jobs, errors, stats, context);
+}
+
+SimilarityMatrix activation_similarity(const ConceptSet& set, const FrameView& frames, int jobs, BatchErrors& errors,
+                                       ActivationStats* stats, const Context& context) {
+  check_frame_view(frames, "frames");
+  std::unordered_map<std::string_view, std::size_t> index;
+  index.reserve(frames.track_count());
+  for (std::size_t t = 0; t < frames.track_count(); ++t) index.emplace(frames.track_ids[t], t);
+  const TestFrameSource source{
+      .name = "the frames",
+      .layer = frames.layer,
+      .dim = frames.dim,
+      .index_of = [&index](const std::string& id) -> std::optional<std::size_t> {
+        const auto found = index.find(id);
+        if (found == index.end()) return std::nullopt;
+        return found->second;
+      },
+      .read_tracks = [&frames](std::span<const std::size_t> indices, FrameBatch& batch) {
+        batch.cols = frames.dim;
+        batch.offsets.assign(1, 0);
+        for (std::size_t t : indices) batch.offsets.push_back(batch.offsets.back() + frames.offsets[t + 1] - frames.offsets[t]);
+        batch.values.resize(batch.offsets.back() * frames.dim);
+        for (std::size_t i = 0; i < indices.size(); ++i) {
+          std::copy(frames.data + frames.offsets[indices[i]] * frames.dim, frames.data + frames.offsets[indices[i] + 1] * frames.dim,
+                    batch.values.data() + batch.offsets[i] * frames.dim);
+        }
+      }};
+  return similarity_from_source(set, source, jobs, errors, stats, context);
 }
 
 void write_similarity(const fs::path& path, const SimilarityMatrix& similarity) {
@@ -352,7 +408,7 @@ SimilarityMatrix read_similarity(const fs::path& path) {
   return similarity;
 }
 
-SimilarityComputer::SimilarityComputer(SimilarityConfig config) : config_(std::move(config)) {}
+SimilarityComputer::SimilarityComputer(SimilarityConfig config, const Context& context) : config_(std::move(config)), context_(context) {}
 
 void SimilarityComputer::run() {
   validate(config_);
@@ -363,7 +419,7 @@ void SimilarityComputer::run() {
   if (measure == "activation" && config_.embeddings.empty()) {
     throw FatalError("--measure activation needs --embeddings (the store holding the concepts' test tracks)");
   }
-  BatchErrors errors(config_.strict);
+  BatchErrors errors(config_.strict, context_);
   SimilarityMatrix similarity;
   try {
     const ConceptSet set = read_concept_set(config_.concepts, config_.layer);
@@ -371,7 +427,7 @@ void SimilarityComputer::run() {
       similarity = cosine_similarity(set);
     } else {
       const EmbeddingStore store(config_.embeddings, set.layer);
-      similarity = activation_similarity(set, store, config_.jobs, errors, &summary_.activation);
+      similarity = activation_similarity(set, store, config_.jobs, errors, &summary_.activation, context_);
       similarity.text_attributes.emplace_back("embeddings", fs::absolute(config_.embeddings).string());
     }
   } catch (const InputError& error) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string_view>
 #include <unordered_set>
 
 #include <zlib.h>
@@ -114,6 +115,40 @@ void check_finite_frames(const std::string& item, std::span<const float> frames,
   const auto position = static_cast<std::uint64_t>(bad - frames.begin());
   throw InputError(item, std::string(std::isnan(*bad) ? "NaN" : "Inf") + " at frame " + std::to_string(position / dim) +
                              ", column " + std::to_string(position % dim));
+}
+
+void check_frame_view(const FrameView& frames, const std::string& name) {
+  const std::size_t tracks = frames.track_count();
+  if (frames.dim == 0) throw InputError(name, "the frames have no column");
+  if (frames.offsets.size() != tracks + 1) {
+    throw InputError(name, std::to_string(frames.offsets.size()) + " offsets for " + std::to_string(tracks) + " tracks; expected one per track plus one");
+  }
+  if (frames.offsets.front() != 0) throw InputError(name, "offsets start at " + std::to_string(frames.offsets.front()) + ", not 0");
+  for (std::size_t k = 0; k < tracks; ++k) {
+    if (frames.offsets[k + 1] < frames.offsets[k]) {
+      throw InputError(name, "offsets decrease at track " + std::to_string(k) + " ('" + frames.track_ids[k] + "')");
+    }
+  }
+  if (frames.rows() > 0 && frames.data == nullptr) throw InputError(name, "no frame data for " + std::to_string(frames.rows()) + " rows");
+  std::unordered_set<std::string_view> seen;
+  for (const auto& id : frames.track_ids) {
+    if (id.empty()) throw InputError(name, "an empty track id");
+    if (!seen.insert(id).second) throw InputError(name, "track id '" + id + "' appears twice");
+  }
+  // Every value is looked at, so the scan runs on all cores; the first bad track is reported.
+  std::int64_t first_bad = static_cast<std::int64_t>(tracks);
+#pragma omp parallel for schedule(static) reduction(min : first_bad)
+  for (std::int64_t k = 0; k < static_cast<std::int64_t>(tracks); ++k) {
+    const float* begin = frames.data + frames.offsets[k] * frames.dim;
+    const float* end = frames.data + frames.offsets[k + 1] * frames.dim;
+    if (std::any_of(begin, end, [](float v) { return !std::isfinite(v); })) first_bad = std::min(first_bad, k);
+  }
+  if (first_bad < static_cast<std::int64_t>(tracks)) {
+    const auto k = static_cast<std::size_t>(first_bad);
+    check_finite_frames(name + ", track '" + frames.track_ids[k] + "'",
+                        std::span<const float>(frames.data + frames.offsets[k] * frames.dim, (frames.offsets[k + 1] - frames.offsets[k]) * frames.dim),
+                        frames.dim);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

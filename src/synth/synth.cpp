@@ -87,7 +87,7 @@ std::string track_id(std::uint64_t index) { return fmt::format("track{:07}", ind
 
 }  // namespace
 
-SyntheticCorpus::SyntheticCorpus(SynthConfig config) : config_(std::move(config)) {}
+SyntheticCorpus::SyntheticCorpus(SynthConfig config, const Context& context) : config_(std::move(config)), context_(context) {}
 
 void SyntheticCorpus::run() {
   validate(config_);
@@ -132,7 +132,7 @@ void SyntheticCorpus::run() {
       for (std::uint64_t d = 0; d < dim; ++d) out[f * dim + d] = signal[d] + normal(track_rng);
   };
 
-  Progress progress("synth", config_.tracks);
+  Progress progress(context_, "synth", config_.tracks);
   const std::uint64_t batch = 4096;
   std::vector<float> values(std::min(batch, config_.tracks) * track_values);
   std::optional<AtomicOutput> store_output;

@@ -23,7 +23,7 @@
 #include "conceptree/error.hpp"
 #include "conceptree/hierarchy.hpp"
 #include "conceptree/journal.hpp"
-#include "conceptree/log.hpp"
+#include "conceptree/context.hpp"
 #include "conceptree/progress.hpp"
 #include "conceptree/tcav_page.hpp"
 #include "conceptree/text_list.hpp"
@@ -180,8 +180,8 @@ std::mt19937_64 run_rng(std::uint64_t seed, const std::string& what, std::uint64
 }  // namespace
 
 TcavAnalysis::TcavAnalysis(const FrameBatch& frames, const FrameMatrix& gradients, std::vector<TcavConcept> concepts, TcavOptions options,
-                           int jobs)
-    : frames_(frames), gradients_(gradients), concepts_(std::move(concepts)), options_(options), jobs_(jobs) {
+                           int jobs, const Context& context)
+    : frames_(frames), gradients_(gradients), context_(context), concepts_(std::move(concepts)), options_(options), jobs_(jobs) {
   if (gradients_.cols != frames_.cols)
     throw InputError("gradients", fmt::format("{} wide; the frames are {} wide", gradients_.cols, frames_.cols));
   if (gradients_.rows == 0) throw InputError("gradients", "no input to score");
@@ -231,11 +231,12 @@ void TcavAnalysis::run() {
     mean_gradient_norm += std::sqrt(squares) / static_cast<double>(gradients_.rows);
   }
   const TrackSums track_sums(frames_);
-  Progress progress("tcav", tasks);
+  Progress progress(context_, "tcav", tasks);
   const int threads = jobs_ > 0 ? jobs_ : omp_get_max_threads();
 #pragma omp parallel for num_threads(threads) schedule(dynamic)
   for (std::int64_t task = 0; task < static_cast<std::int64_t>(tasks); ++task) {
     const auto t = static_cast<std::size_t>(task);
+    if (context_.stop_requested()) continue;
     if (t < concept_tasks) {
       const TcavConcept& concept_entry = concepts_[t / runs];
       auto rng = run_rng(options_.seed, "concept " + concept_entry.id, t % runs);
@@ -253,6 +254,7 @@ void TcavAnalysis::run() {
     progress.advance();
   }
   progress.finish();
+  context_.throw_if_stopped();
 
   const auto runs_of = [](const std::vector<RunStatistics>& all, std::size_t first, std::size_t count, double RunStatistics::*statistic) {
     std::vector<double> values(count);
@@ -334,7 +336,7 @@ nlohmann::ordered_json test_json(const TcavTest& test) {
 
 }  // namespace
 
-TcavJob::TcavJob(TcavConfig config) : config_(std::move(config)) {}
+TcavJob::TcavJob(TcavConfig config, const Context& context) : config_(std::move(config)), context_(context) {}
 
 void TcavJob::run() {
   validate(config_);
@@ -380,7 +382,7 @@ void TcavJob::run() {
       }
     }
     if (concept_entry.tracks.size() < 2 || concept_entry.tracks.size() >= store->track_count()) {
-      log_warning(fmt::format("{}: {} of its tracks are in {}; skipped", set.names[k], concept_entry.tracks.size(), config_.embeddings));
+      context_.warning(fmt::format("{}: {} of its tracks are in {}; skipped", set.names[k], concept_entry.tracks.size(), config_.embeddings));
       ++summary_.skipped_concepts;
       continue;
     }
@@ -422,7 +424,7 @@ void TcavJob::run() {
     throw FatalError(error.what());
   }
 
-  TcavAnalysis analysis(frames, gradients, concepts, config_.options, config_.jobs);
+  TcavAnalysis analysis(frames, gradients, concepts, config_.options, config_.jobs, context_);
   analysis.run();
   const auto& results = analysis.results();
 

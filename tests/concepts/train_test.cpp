@@ -110,7 +110,7 @@ TEST(Train, InMemoryCoreLearnsWhatTheFileDriverWritesAndLoadsTheFramesOnce) {
   in_memory.embeddings.clear();
   in_memory.output.clear();
   TrainSummary summary;
-  const ConceptSet learned = learn_concepts(frames, memberships, in_memory, &summary);
+  const ConceptSet learned = learn_concepts(frames.view(), memberships, in_memory, &summary);
   EXPECT_EQ(learned.names, written.names);
   EXPECT_EQ(learned.weights, written.weights);
   EXPECT_EQ(learned.bias, written.bias);
@@ -121,11 +121,11 @@ TEST(Train, InMemoryCoreLearnsWhatTheFileDriverWritesAndLoadsTheFramesOnce) {
 
   // Another seed from the same frames: other splits, the same concepts.
   in_memory.seed = 1;
-  const ConceptSet reseeded = learn_concepts(frames, memberships, in_memory);
+  const ConceptSet reseeded = learn_concepts(frames.view(), memberships, in_memory);
   EXPECT_EQ(reseeded.names, written.names);
   EXPECT_NE(reseeded.splits.test_positive.indices, written.splits.test_positive.indices);
   in_memory.negative_ratio = -1;
-  EXPECT_THROW(learn_concepts(frames, memberships, in_memory), FatalError) << "settings are validated";
+  EXPECT_THROW(learn_concepts(frames.view(), memberships, in_memory), FatalError) << "settings are validated";
 }
 
 TEST(Train, ResumesAfterBeingKilledAndFinishesIdentically) {

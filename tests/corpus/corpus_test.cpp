@@ -203,7 +203,7 @@ TEST(DemoCorpus, WritesDecodableAudioAndTablesMatchingThePlan) {
   }
   EXPECT_NEAR(summary.audio_seconds, planned_seconds, 1e-6);
 
-  BatchErrors errors(true);
+  BatchErrors errors(true, default_context());
   const Memberships memberships = read_memberships(summary.memberships, errors);
   ASSERT_EQ(memberships.concepts.size(), plan.concepts.size());
   for (std::size_t c = 0; c < plan.concepts.size(); ++c) {

@@ -49,7 +49,7 @@ Memberships read_text_as(const ScratchDir& scratch, const std::string& file_name
 
 TEST(MembershipsTsv, TwoColumnsWithoutHeader) {
   const ScratchDir scratch;
-  BatchErrors errors(false);
+  BatchErrors errors(false, default_context());
   const auto memberships = read_text_as(scratch, "m.tsv", "rock\tt1\nrock\tt2\njazz\tt1\n", errors);
   EXPECT_THAT(names_of(memberships), ElementsAre("rock", "jazz"));
   EXPECT_THAT(memberships.concepts[0].tracks, ElementsAre("t1", "t2"));
@@ -63,7 +63,7 @@ TEST(MembershipsTsv, TwoColumnsWithoutHeader) {
 
 TEST(MembershipsTsv, HeaderIsSkippedAndTheThirdColumnIsTheType) {
   const ScratchDir scratch;
-  BatchErrors errors(false);
+  BatchErrors errors(false, default_context());
   const auto memberships = read_text_as(scratch, "m.tsv",
                                         "concept\ttrack_id\ttype\n"
                                         "rock\tt1\tgenre\n"
@@ -80,7 +80,7 @@ TEST(MembershipsTsv, HeaderIsSkippedAndTheThirdColumnIsTheType) {
 
 TEST(MembershipsTsv, HeaderIsRecognisedInAnyCaseAfterLeadingBlankLines) {
   const ScratchDir scratch;
-  BatchErrors errors(false);
+  BatchErrors errors(false, default_context());
   const auto memberships = read_text_as(scratch, "m.tsv", "\n\nConcept\tTrack\nrock\tt1\n", errors);
   EXPECT_THAT(names_of(memberships), ElementsAre("rock"));
   EXPECT_EQ(memberships.pairs_read, 1u);
@@ -88,7 +88,7 @@ TEST(MembershipsTsv, HeaderIsRecognisedInAnyCaseAfterLeadingBlankLines) {
 
 TEST(MembershipsTsv, CrlfLineEndingsLeaveNoCarriageReturns) {
   const ScratchDir scratch;
-  BatchErrors errors(false);
+  BatchErrors errors(false, default_context());
   const auto memberships = read_text_as(scratch, "m.tsv",
                                         "concept\ttrack\ttype\r\n"
                                         "rock\tt1\tgenre\r\n"
@@ -105,7 +105,7 @@ TEST(MembershipsTsv, CrlfLineEndingsLeaveNoCarriageReturns) {
 
 TEST(MembershipsTsv, BlankAndWhitespaceOnlyLinesAreIgnored) {
   const ScratchDir scratch;
-  BatchErrors errors(false);
+  BatchErrors errors(false, default_context());
   const auto memberships = read_text_as(scratch, "m.tsv", "\nrock\tt1\n   \n\t\n\njazz\tt2\n\n", errors);
   EXPECT_THAT(names_of(memberships), ElementsAre("rock", "jazz"));
   EXPECT_EQ(memberships.pairs_read, 2u);
@@ -114,7 +114,7 @@ TEST(MembershipsTsv, BlankAndWhitespaceOnlyLinesAreIgnored) {
 
 TEST(MembershipsTsv, DuplicatePairsAreCountedAndDropped) {
   const ScratchDir scratch;
-  BatchErrors errors(false);
+  BatchErrors errors(false, default_context());
   const auto memberships =
       read_text_as(scratch, "m.tsv", "rock\tt1\nrock\tt2\nrock\tt1\njazz\tt1\nrock\tt1\njazz\tt1\n", errors);
   EXPECT_THAT(concept_named(memberships, "rock").tracks, ElementsAre("t1", "t2"));
@@ -126,7 +126,7 @@ TEST(MembershipsTsv, DuplicatePairsAreCountedAndDropped) {
 
 TEST(MembershipsTsv, TypeConflictsKeepTheFirstTypeAndAreListedOnce) {
   const ScratchDir scratch;
-  BatchErrors errors(false);
+  BatchErrors errors(false, default_context());
   const auto memberships = read_text_as(scratch, "m.tsv",
                                         "rock\tt1\tgenre\n"
                                         "rock\tt2\tmood\n"
@@ -156,7 +156,7 @@ const char* const kMalformedTsv =
 
 TEST(MembershipsTsv, MalformedLinesAreSkippedAndNamedByLine) {
   const ScratchDir scratch;
-  BatchErrors errors(false);
+  BatchErrors errors(false, default_context());
   const auto memberships = read_text_as(scratch, "m.tsv", kMalformedTsv, errors);
   EXPECT_THAT(names_of(memberships), ElementsAre("rock"));
   EXPECT_THAT(memberships.concepts[0].tracks, ElementsAre("t1", "t3"));
@@ -174,7 +174,7 @@ TEST(MembershipsTsv, MalformedLinesAreSkippedAndNamedByLine) {
 
 TEST(MembershipsTsv, MalformedLineIsFatalWhenStrict) {
   const ScratchDir scratch;
-  BatchErrors errors(true);
+  BatchErrors errors(true, default_context());
   try {
     read_text_as(scratch, "m.tsv", kMalformedTsv, errors);
     FAIL() << "a strict read accepted a malformed line";
@@ -182,14 +182,14 @@ TEST(MembershipsTsv, MalformedLineIsFatalWhenStrict) {
     EXPECT_THAT(error.what(), HasSubstr((scratch / "m.tsv").string() + ":2"));
   }
   for (const char* bad_line : {"a\tb\tc\td\n", "\tt2\n"}) {
-    BatchErrors strict(true);
+    BatchErrors strict(true, default_context());
     EXPECT_THROW(read_text_as(scratch, "one.tsv", std::string("rock\tt1\n") + bad_line, strict), FatalError) << bad_line;
   }
 }
 
 TEST(MembershipsTsv, MissingFileIsFatal) {
   const ScratchDir scratch;
-  BatchErrors errors(false);
+  BatchErrors errors(false, default_context());
   EXPECT_THROW(read_memberships(scratch / "absent.tsv", errors), FatalError);
 }
 
@@ -198,7 +198,7 @@ TEST(MembershipsTsv, MissingFileIsFatal) {
 
 TEST(MembershipsJson, ListFormWithDuplicates) {
   const ScratchDir scratch;
-  BatchErrors errors(false);
+  BatchErrors errors(false, default_context());
   const auto memberships =
       read_text_as(scratch, "m.json", R"({"rock": ["t1", "t2", "t1"], "jazz": ["t3"]})", errors);
   EXPECT_THAT(names_of(memberships), UnorderedElementsAre("rock", "jazz"));
@@ -213,7 +213,7 @@ TEST(MembershipsJson, ListFormWithDuplicates) {
 TEST(MembershipsJson, ConceptsKeepTheirOrderInTheFile) {
   // Memberships::concepts is documented as "in order of first appearance", as for TSV.
   const ScratchDir scratch;
-  BatchErrors errors(false);
+  BatchErrors errors(false, default_context());
   const auto memberships =
       read_text_as(scratch, "m.json", R"({"zebra": ["t1"], "apple": ["t2"], "mango": ["t3"]})", errors);
   EXPECT_THAT(names_of(memberships), ElementsAre("zebra", "apple", "mango"));
@@ -221,7 +221,7 @@ TEST(MembershipsJson, ConceptsKeepTheirOrderInTheFile) {
 
 TEST(MembershipsJson, ObjectFormWithTypeAndTracks) {
   const ScratchDir scratch;
-  BatchErrors errors(false);
+  BatchErrors errors(false, default_context());
   const auto memberships = read_text_as(scratch, "m.json",
                                         R"({"rock": {"type": "genre", "tracks": ["t1", "t2"]},
                                             "happy": {"tracks": ["t1"]},
@@ -238,7 +238,7 @@ TEST(MembershipsJson, ObjectFormWithTypeAndTracks) {
 
 TEST(MembershipsJson, IntegerIdsBecomeDecimalText) {
   const ScratchDir scratch;
-  BatchErrors errors(false);
+  BatchErrors errors(false, default_context());
   const auto memberships =
       read_text_as(scratch, "m.json", R"({"c": [1, 22, "x", 12345678901234, "1"]})", errors);
   // "1" and 1 name the same track, as they would in a TSV file.
@@ -249,7 +249,7 @@ TEST(MembershipsJson, IntegerIdsBecomeDecimalText) {
 
 TEST(MembershipsJson, EmptyListIsAConceptWithoutTracks) {
   const ScratchDir scratch;
-  BatchErrors errors(false);
+  BatchErrors errors(false, default_context());
   const auto memberships = read_text_as(scratch, "m.json", R"({"empty": [], "full": ["t"]})", errors);
   EXPECT_THAT(names_of(memberships), UnorderedElementsAre("empty", "full"));
   EXPECT_THAT(concept_named(memberships, "empty").tracks, IsEmpty());
@@ -259,7 +259,7 @@ TEST(MembershipsJson, EmptyListIsAConceptWithoutTracks) {
 
 TEST(MembershipsJson, DetectedByContentWithoutTheExtension) {
   const ScratchDir scratch;
-  BatchErrors errors(false);
+  BatchErrors errors(false, default_context());
   const auto memberships = read_text_as(scratch, "m.txt", "\n  {\"rock\": [\"t1\"]}\n", errors);
   EXPECT_THAT(names_of(memberships), ElementsAre("rock"));
   EXPECT_THAT(memberships.concepts[0].tracks, ElementsAre("t1"));
@@ -268,14 +268,14 @@ TEST(MembershipsJson, DetectedByContentWithoutTheExtension) {
 TEST(MembershipsJson, InvalidJsonIsFatal) {
   const ScratchDir scratch;
   for (const char* contents : {R"({"rock": ["t1")", R"({"rock": ["t1"],})", "not json at all", R"(["t1", "t2"])", ""}) {
-    BatchErrors errors(false);
+    BatchErrors errors(false, default_context());
     EXPECT_THROW(read_text_as(scratch, "m.json", contents, errors), FatalError) << contents;
   }
 }
 
 TEST(MembershipsJson, BadEntriesAreSkippedAndNamed) {
   const ScratchDir scratch;
-  BatchErrors errors(false);
+  BatchErrors errors(false, default_context());
   const auto memberships = read_text_as(scratch, "m.json",
                                         R"({"number": 5,
                                             "string": "t1",
@@ -298,7 +298,7 @@ TEST(MembershipsJson, BadEntriesAreSkippedAndNamed) {
 
 TEST(MembershipsJson, BadEntryIsFatalWhenStrict) {
   const ScratchDir scratch;
-  BatchErrors errors(true);
+  BatchErrors errors(true, default_context());
   EXPECT_THROW(read_text_as(scratch, "m.json", R"({"good": ["t1"], "bad": 5})", errors), FatalError);
 }
 
@@ -382,7 +382,7 @@ TEST(ValidateMemberships, NoConceptsGivesZeroSizes) {
 
 TEST(ValidateMemberships, ReadFromTsvThenCheckedAgainstIds) {
   const ScratchDir scratch;
-  BatchErrors errors(false);
+  BatchErrors errors(false, default_context());
   const auto memberships = read_text_as(scratch, "m.tsv",
                                         "concept\ttrack_id\ttype\n"
                                         "rock\tt1\tgenre\n"

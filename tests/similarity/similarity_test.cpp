@@ -421,7 +421,7 @@ TEST(SimilarityActivation, ManyConceptsAndTestTracksMatchAPlainComputation) {
   }
   ASSERT_GT(expected_rows.size(), 512u);
 
-  BatchErrors errors(false);
+  BatchErrors errors(false, default_context());
   ActivationStats stats;
   const SimilarityMatrix s = activation_similarity(set, store, 2, errors, &stats);
   EXPECT_GT(stats.tracks, 2048u);
@@ -460,7 +460,7 @@ TEST(SimilarityActivation, ManyConceptsAndTestTracksMatchAPlainComputation) {
   }
   EXPECT_LT(largest_difference, 1e-5) << "at row " << worst / s.size() << ", column " << worst % s.size();
 
-  BatchErrors quiet(false);
+  BatchErrors quiet(false, default_context());
   EXPECT_EQ(activation_similarity(set, store, 1, quiet).values, s.values) << "one thread and two give the same values";
 }
 
