@@ -28,6 +28,9 @@ struct Taxonomy {
 // Reads `child<TAB>parent` lines; an optional `child<TAB>parent` header; a line with an empty
 // parent declares a top-level concept. Throws InputError naming the file and line otherwise.
 Taxonomy read_taxonomy(const std::filesystem::path& path);
+// The same from (child, parent) pairs held in memory; an empty parent declares a top-level concept.
+// Throws InputError naming `name` for an empty child, a self-parent or no concept.
+Taxonomy taxonomy_from_pairs(const std::vector<std::pair<std::string, std::string>>& child_parent, const std::string& name);
 // Each concept's top-level ancestor (the lowest-indexed of several; a concept only reached
 // through a cycle is its own), e.g. an instrument's family.
 std::vector<std::uint32_t> top_level_ancestor(const Taxonomy& taxonomy);

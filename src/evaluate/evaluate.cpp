@@ -436,6 +436,28 @@ Taxonomy read_taxonomy(const fs::path& path) {
   return taxonomy;
 }
 
+Taxonomy taxonomy_from_pairs(const std::vector<std::pair<std::string, std::string>>& child_parent, const std::string& name) {
+  Taxonomy taxonomy;
+  std::unordered_map<std::string, std::uint32_t> index;
+  auto concept_index = [&](const std::string& concept_name) {
+    const auto [it, added] = index.emplace(concept_name, static_cast<std::uint32_t>(taxonomy.concepts.size()));
+    if (added) taxonomy.concepts.push_back(concept_name);
+    return it->second;
+  };
+  std::set<std::pair<std::uint32_t, std::uint32_t>> seen;
+  for (std::size_t pair = 0; pair < child_parent.size(); ++pair) {
+    const auto& [child, parent] = child_parent[pair];
+    if (child.empty()) throw InputError(fmt::format("{}[{}]", name, pair), "empty child");
+    if (child == parent) throw InputError(fmt::format("{}[{}]", name, pair), fmt::format("'{}' is its own parent", child));
+    const std::uint32_t child_index = concept_index(child);
+    if (parent.empty()) continue;
+    const std::pair<std::uint32_t, std::uint32_t> edge{child_index, concept_index(parent)};
+    if (seen.insert(edge).second) taxonomy.child_parent.push_back(edge);
+  }
+  if (taxonomy.concepts.empty()) throw InputError(name, "no concepts in the taxonomy");
+  return taxonomy;
+}
+
 std::vector<std::uint32_t> top_level_ancestor(const Taxonomy& taxonomy) {
   std::vector<std::vector<std::uint32_t>> parents(taxonomy.concepts.size());
   for (const auto& [child, parent] : taxonomy.child_parent) parents[child].push_back(parent);

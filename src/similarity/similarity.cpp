@@ -205,7 +205,10 @@ SimilarityMatrix similarity_from_source(const ConceptSet& set, const TestFrameSo
   std::vector<double> sums(k * k, 0.0);
   std::vector<double> base_sums(k, 0.0);
   std::vector<std::size_t> cursor(k, 0);
-  std::vector<float> track_activations;
+  // Aligned, so where Eigen peels scalar iterations off a row (its scalar and vector sigmoids
+  // differ in the last bit) depends only on the row, not on where malloc put the buffer: the same
+  // inputs give the same bits in every process.
+  std::vector<float, Eigen::aligned_allocator<float>> track_activations;
   ActivationStats local;
   const int threads = jobs > 0 ? jobs : omp_get_max_threads();
   const SingleThreadedBlas single_threaded_blas;
