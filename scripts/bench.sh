@@ -19,3 +19,4 @@ if ! dpkg-query -W -f='${Status}' python3-torch 2>/dev/null | grep -q "install o
 fi
 /usr/bin/python3 "$repo/bench/backbone_vs_torch.py" --build "$repo/build"
 /usr/bin/python3 "$repo/bench/bootstrap_cost.py" --build "$repo/build" --workdir "$work/train"
+/usr/bin/python3 "$repo/bench/python_overhead.py" --build "$repo/build" --workdir "$work/train"
