@@ -45,6 +45,6 @@ int main() {
   conceptree::BatchErrors missing(false, conceptree::default_context());
   const conceptree::SimilarityMatrix similarity = conceptree::activation_similarity(concepts, frames, 0, missing);
   const conceptree::Hierarchy hierarchy = conceptree::extract_hierarchy(similarity, {}, 0);
-  std::fputs(conceptree::format_hierarchy(hierarchy, "tsv").c_str(), stdout);
+  std::fputs(conceptree::format_hierarchy(hierarchy, conceptree::HierarchyFormat::Tsv).c_str(), stdout);
   return 0;
 }

@@ -11,11 +11,16 @@
 
 #include "conceptree/store.hpp"
 
+#include "conceptree/params.hpp"
+
 namespace conceptree {
 
 // How musicnn-vgg extends a clip shorter than its 3 s patch: by repeating the clip (as musicnn's
 // own extractors tile short inputs), or with silence (log-mel 0).
 enum class ShortClipPadding { Repeat, Silence };
+template <>
+inline constexpr ChoiceNames<ShortClipPadding, 2> kChoiceNames<ShortClipPadding>{
+    {{{ShortClipPadding::Repeat, "repeat"}, {ShortClipPadding::Silence, "silence"}}}};
 
 // The musicnn MSD_vgg weights shipped with conceptree: beside the installed binary or library
 // (<prefix>/share/conceptree/musicnn/MSD_vgg.h5), else at the configured install prefix, else in

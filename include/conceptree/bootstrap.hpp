@@ -38,7 +38,7 @@ struct BootstrapConfig {
   std::string embeddings{};
   std::string memberships{};
   std::string output{};
-  std::string format{};
+  std::optional<HierarchyFormat> format;  // unset = from the output's extension
   std::string labels{};
   std::string workdir{};
   std::uint64_t runs = 20;
@@ -56,8 +56,7 @@ struct BootstrapConfig {
     v(embeddings, {.name = "embeddings", .help = "embedding store (HDF5) holding the tracks' frames", .required = true, .short_name = "e"});
     v(memberships, {.name = "memberships", .help = "concept memberships, TSV concept<TAB>track_id[<TAB>type] or JSON", .required = true, .short_name = "m"});
     v(output, {.name = "output", .help = "consensus hierarchy to write, links carrying their support", .required = true, .short_name = "o"});
-    v(format, {.name = "format", .help = "json, graphml, dot, newick or tsv; default: from the output's extension, else json",
-               .choices = {"json", "graphml", "dot", "newick", "tsv"}});
+    v(format, {.name = "format", .help = "json, graphml, dot, newick or tsv; default: from the output's extension, else json"});
     v(labels, {.name = "labels", .help = "TSV id<TAB>label giving concepts display names (default: the id)"});
     v(runs, {.name = "runs", .help = "concept learnings repeated, each with its own seed", .min = 2, .max = 100000, .short_name = "B"});
     v(first_seed, {.name = "first-seed", .help = "run r trains with seed first-seed + r (splits and negatives)"});

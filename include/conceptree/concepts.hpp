@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "conceptree/concept_set.hpp"
 #include "conceptree/context.hpp"
 #include "conceptree/memberships.hpp"
@@ -18,6 +20,10 @@
 
 namespace conceptree {
 
+enum class LargeConcepts { Sample, Skip };
+template <>
+inline constexpr ChoiceNames<LargeConcepts, 2> kChoiceNames<LargeConcepts>{{{{LargeConcepts::Sample, "sample"}, {LargeConcepts::Skip, "skip"}}}};
+
 struct TrainConfig {
   std::string embeddings{};            // embedding store
   std::string memberships{};           // TSV or JSON
@@ -25,7 +31,7 @@ struct TrainConfig {
   std::string layer{};                 // store layer; empty = the store's only/first layer
   std::uint64_t min_tracks = 39;       // concepts with fewer tracks in the store are skipped
   std::uint64_t max_tracks = 250;      // concepts with more are trained on a sample of this many (or skipped)
-  std::string large = "sample";        // what happens to a concept with more than max_tracks tracks
+  LargeConcepts large = LargeConcepts::Sample;  // what happens to a concept with more than max_tracks tracks
   double min_accuracy = 0.7;           // test balanced accuracy a concept must exceed to be kept
   double negative_ratio = 1.0;         // negative tracks sampled per positive track
   std::uint64_t min_negatives = 500;   // but at least this many (or every other track); 0 = the paper's 1:1
@@ -47,7 +53,7 @@ struct TrainConfig {
     v(layer, {.name = "layer", .help = "store layer to learn on (default: the store's only or first layer)"});
     v(min_tracks, {.name = "min-tracks", .help = "skip concepts with fewer tracks in the store", .min = 3, .max = 1e9});
     v(max_tracks, {.name = "max-tracks", .help = "a concept with more tracks in the store is trained on a seeded sample of this many (see --large)", .min = 3, .max = 1e9});
-    v(large, {.name = "large", .help = "concepts above --max-tracks: sample (train on a seeded sample of --max-tracks of their tracks; all of them stay out of the negatives) or skip (the paper's behaviour)", .choices = {"sample", "skip"}});
+    v(large, {.name = "large", .help = "concepts above --max-tracks: sample (train on a seeded sample of --max-tracks of their tracks; all of them stay out of the negatives) or skip (the paper's behaviour)"});
     v(min_accuracy, {.name = "min-accuracy", .help = "keep concepts whose test balanced accuracy exceeds this", .min = 0, .max = 1});
     v(negative_ratio, {.name = "negative-ratio", .help = "negative tracks sampled per positive track", .min = 0.1, .max = 1000});
     v(min_negatives, {.name = "min-negatives", .help = "sample at least this many negative tracks (every other track when fewer exist): a concept of 70 tracks seeing 70 negatives never learns to reject most other concepts; 0 = the paper's --negative-ratio alone", .max = 1e9});
@@ -116,6 +122,10 @@ ResolvedMemberships read_training_memberships(const std::string& path, const Emb
 // inputs and seed, same concept set, whatever the thread count. Throws FatalError for bad options
 // or when no concept has enough tracks, InputError for inconsistent frames, Cancelled when
 // `context` is asked to stop.
+// The settings a concept set records (as attributes) and a resumed run must share: every train
+// setting but the inputs, output and the ones that do not change results.
+nlohmann::ordered_json recorded_train_settings(const TrainConfig& config);
+
 ConceptSet learn_concepts(const FrameView& frames, const ResolvedMemberships& memberships, const TrainConfig& config,
                           TrainSummary* summary = nullptr, const Context& context = default_context());
 

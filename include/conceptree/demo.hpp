@@ -42,7 +42,7 @@ namespace conceptree {
 //     to 0.762 (bench/hierarchy_table.py).
 inline HierarchyOptions demo_hierarchy_defaults() {
   HierarchyOptions hierarchy;
-  hierarchy.calibration = "lift";
+  hierarchy.calibration = Calibration::Lift;
   hierarchy.min_similarity = 0.2;
   return hierarchy;
 }

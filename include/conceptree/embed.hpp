@@ -12,21 +12,30 @@
 #include <vector>
 
 #include "conceptree/context.hpp"
+#include "conceptree/backbone.hpp"
 #include "conceptree/params.hpp"
 #include "conceptree/store.hpp"
 
 namespace conceptree {
 
+enum class Backbone { Dsp, MusicnnVgg };
+template <>
+inline constexpr ChoiceNames<Backbone, 2> kChoiceNames<Backbone>{{{{Backbone::Dsp, "dsp"}, {Backbone::MusicnnVgg, "musicnn-vgg"}}}};
+
+enum class EmbedMode { Fullconv, Patch };
+template <>
+inline constexpr ChoiceNames<EmbedMode, 2> kChoiceNames<EmbedMode>{{{{EmbedMode::Fullconv, "fullconv"}, {EmbedMode::Patch, "patch"}}}};
+
 struct EmbedConfig {
   std::vector<std::string> inputs{};   // audio files and folders (walked recursively)
   std::string list{};                  // TSV id<TAB>path, instead of or besides inputs
   std::string output{};                // embedding store to write
-  std::string backbone = "dsp";
+  Backbone backbone = Backbone::Dsp;
   std::string weights{};               // musicnn-vgg: Keras HDF5; empty = the weights shipped with conceptree
   std::string layer{};                 // musicnn-vgg: pool3 | pool4 | pool5 | output, or several comma-separated; empty = pool5
-  std::string mode = "fullconv";       // musicnn-vgg: fullconv | patch
+  EmbedMode mode = EmbedMode::Fullconv;  // musicnn-vgg
   int patch_hop_frames = 187;          // musicnn-vgg patch mode: log-mel frames between patches
-  std::string pad_short = "repeat";    // musicnn-vgg: how a clip shorter than a 3 s patch is extended
+  ShortClipPadding pad_short = ShortClipPadding::Repeat;  // musicnn-vgg: how a clip shorter than a 3 s patch is extended
   std::string gradients{};             // musicnn-vgg patch mode: tags whose logit gradients are written, comma-separated
   int jobs = 0;
   bool strict = false;
@@ -37,12 +46,12 @@ struct EmbedConfig {
     v(inputs, {.name = "inputs", .help = "audio files (wav, flac, ogg, opus, mp3, aiff) or folders walked for them; id = path relative to the folder (or file name) without extension", .positional = true});
     v(list, {.name = "list", .help = "TSV of id<TAB>path lines: the tracks to embed, with their ids"});
     v(output, {.name = "output", .help = "embedding store to write (HDF5)", .required = true, .short_name = "o"});
-    v(backbone, {.name = "backbone", .help = "dsp (descriptors per second, no weights) or musicnn-vgg (the paper's CNN, weights shipped)", .choices = {"dsp", "musicnn-vgg"}, .short_name = "b"});
+    v(backbone, {.name = "backbone", .help = "dsp (descriptors per second, no weights) or musicnn-vgg (the paper's CNN, weights shipped)", .short_name = "b"});
     v(weights, {.name = "weights", .help = "musicnn-vgg: MSD_vgg.h5 Keras weights (default: $CONCEPTREE_MSD_VGG, else the weights installed with conceptree)"});
     v(layer, {.name = "layer", .help = "musicnn-vgg: pool3, pool4, pool5 (default) or output (patch mode only); several, comma-separated, are written from one pass, the first being the store's default", .choices = {"pool3", "pool4", "pool5", "output"}, .choice_list = true});
-    v(mode, {.name = "mode", .help = "musicnn-vgg: fullconv (whole track at once; pool5 = one frame per 64 mel frames) or patch (3 s patches, layer averaged over time)", .choices = {"fullconv", "patch"}});
+    v(mode, {.name = "mode", .help = "musicnn-vgg: fullconv (whole track at once; pool5 = one frame per 64 mel frames) or patch (3 s patches, layer averaged over time)"});
     v(patch_hop_frames, {.name = "patch-hop-frames", .help = "musicnn-vgg patch mode: log-mel frames (16 ms) between patch starts", .min = 1, .max = 100000});
-    v(pad_short, {.name = "pad-short", .help = "musicnn-vgg: extend a clip shorter than one 3 s patch by repeating it or with silence; it keeps the frames of its own length (at least one)", .choices = {"repeat", "silence"}});
+    v(pad_short, {.name = "pad-short", .help = "musicnn-vgg: extend a clip shorter than one 3 s patch by repeating it or with silence; it keeps the frames of its own length (at least one)"});
     v(gradients, {.name = "gradients", .help = "musicnn-vgg --mode patch: MSD tags (names from msd_tags.txt beside the weights, comma-separated) whose logit's gradient with respect to each --layer is written beside its frames as /gradients/<layer>_patch/<tag>, for conceptree tcav"});
     v(jobs, {.name = "jobs", .help = "threads, 0 = all cores", .min = 0, .max = 1024, .short_name = "j"});
     v(strict, {.name = "strict", .help = "stop at the first bad audio file (exit status 1, no output) instead of skipping it"});

@@ -66,6 +66,10 @@ double adjusted_rand_index(const std::vector<std::uint32_t>& labels_a, const std
 
 // The paper's Table 1 figure: over links whose two ends have a proxy vector, the mean L2 distance
 // (or cosine similarity) and its 95% interval half-width 1.96·std/√n (std as numpy's, ddof 0).
+enum class ProxyMetric { L2, Cosine };
+template <>
+inline constexpr ChoiceNames<ProxyMetric, 2> kChoiceNames<ProxyMetric>{{{{ProxyMetric::L2, "l2"}, {ProxyMetric::Cosine, "cosine"}}}};
+
 struct ProxyScore {
   double mean = 0;
   double ci95 = 0;
@@ -80,14 +84,14 @@ struct ProxyEmbeddings {
 ProxyEmbeddings read_proxy_embeddings(const std::filesystem::path& vectors, const std::filesystem::path& ids,
                                       const Context& context = default_context());
 ProxyScore score_proxy(const Hierarchy& hierarchy, const ProxyEmbeddings& proxy, const std::vector<std::int64_t>& hierarchy_to_proxy,
-                       const std::string& metric);
+                       ProxyMetric metric);
 
 struct EvaluateConfig {
   std::string hierarchy{};              // hierarchy JSON to evaluate
   std::string truth{};                  // taxonomy TSV child<TAB>parent
   std::string proxy{};                  // proxy embeddings .npy (concepts x dim)
   std::string proxy_ids{};              // one id per row of --proxy
-  std::string metric = "l2";
+  ProxyMetric metric = ProxyMetric::L2;
   std::string similarity{};             // sim.h5: adds the top1, threshold and matching baselines
   bool baselines = false;               // adds random-top and random-sim
   std::uint64_t random_draws = 10;
@@ -102,8 +106,7 @@ struct EvaluateConfig {
     v(truth, {.name = "truth", .help = "ground-truth taxonomy, TSV child<TAB>parent (any depth); concepts matched by id, then label"});
     v(proxy, {.name = "proxy", .help = "proxy embeddings (.npy, one row per concept) for the paper's Table 1 distances"});
     v(proxy_ids, {.name = "proxy-ids", .help = "the concept id of each --proxy row, one per line"});
-    v(metric, {.name = "metric", .help = "proxy measure between linked concepts: l2 distance (lower is better) or cosine similarity (higher is better)",
-               .choices = {"l2", "cosine"}});
+    v(metric, {.name = "metric", .help = "proxy measure between linked concepts: l2 distance (lower is better) or cosine similarity (higher is better)"});
     v(similarity, {.name = "similarity", .help = "similarity file (HDF5): adds the top1, threshold and matching baselines, and implies --baselines"});
     v(baselines, {.name = "baselines", .help = "also score the random-top and random-sim baselines, drawn over the hierarchy's concepts"});
     v(random_draws, {.name = "random-draws", .help = "random baselines: seeded draws averaged (truth) or pooled (proxy)", .min = 1, .max = 1000});
@@ -124,7 +127,7 @@ struct TruthEvaluation {
 
 struct ProxyEvaluation {
   std::string file;
-  std::string metric;
+  ProxyMetric metric = ProxyMetric::L2;
   std::uint64_t proxy_vectors = 0;
   std::uint64_t concepts_with_vector = 0;        // hierarchy concepts with a proxy vector
   std::uint64_t unknown_ids = 0;                 // proxy ids that are no concept of the hierarchy

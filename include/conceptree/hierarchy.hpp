@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -23,14 +24,35 @@
 
 namespace conceptree {
 
+enum class HierarchyMethod { Heymann, Top1, Threshold, Matching, RandomTop, RandomSim };
+template <>
+inline constexpr ChoiceNames<HierarchyMethod, 6> kChoiceNames<HierarchyMethod>{
+    {{{HierarchyMethod::Heymann, "heymann"}, {HierarchyMethod::Top1, "top1"}, {HierarchyMethod::Threshold, "threshold"},
+      {HierarchyMethod::Matching, "matching"}, {HierarchyMethod::RandomTop, "random-top"}, {HierarchyMethod::RandomSim, "random-sim"}}}};
+
+enum class Calibration { None, Lift };
+template <>
+inline constexpr ChoiceNames<Calibration, 2> kChoiceNames<Calibration>{{{{Calibration::None, "none"}, {Calibration::Lift, "lift"}}}};
+
+enum class VisitOrder { Generality, Betweenness };
+template <>
+inline constexpr ChoiceNames<VisitOrder, 2> kChoiceNames<VisitOrder>{
+    {{{VisitOrder::Generality, "generality"}, {VisitOrder::Betweenness, "betweenness"}}}};
+
+enum class HierarchyFormat { Json, Graphml, Dot, Newick, Tsv };
+template <>
+inline constexpr ChoiceNames<HierarchyFormat, 5> kChoiceNames<HierarchyFormat>{
+    {{{HierarchyFormat::Json, "json"}, {HierarchyFormat::Graphml, "graphml"}, {HierarchyFormat::Dot, "dot"},
+      {HierarchyFormat::Newick, "newick"}, {HierarchyFormat::Tsv, "tsv"}}}};
+
 // Defaults (ours) and the paper's (--paper): visits by generality vs betweenness, --min-sim 0 vs 0.2
 // (measured over seeds of the demo and philharmonia_dev: bench/hierarchy_table.py, docs/usage.md).
 // --calibration lift compares S with each concept's base rate; it pays when the concepts were
 // trained against every other track (the demo's small-corpus settings), not with train's 1:1 sample.
 struct HierarchyOptions {
-  std::string method = "heymann";
-  std::string calibration = "none";    // none or lift (S against each concept's base rate)
-  std::string order;                   // heymann: betweenness or generality; empty = generality, betweenness with --paper
+  HierarchyMethod method = HierarchyMethod::Heymann;
+  Calibration calibration = Calibration::None;  // lift: S against each concept's base rate
+  std::optional<VisitOrder> order;     // heymann; unset = generality, betweenness with --paper
   bool paper = false;                  // the paper's method unchanged
   double threshold = 0.5;              // graph edge i-j when S[i][j] or S[j][i] exceeds it
   double min_similarity = 0;           // heymann: a parent p of n needs S[p][n] above it (--paper: 0.2)
@@ -43,10 +65,8 @@ struct HierarchyOptions {
 
   template <class Visitor>
   void visit(Visitor&& v) {
-    v(method, {.name = "method", .help = "heymann (greedy tree, concepts visited in --order), or a baseline: top1, threshold, matching, random-top, random-sim",
-               .choices = {"heymann", "top1", "threshold", "matching", "random-top", "random-sim"}});
-    v(order, {.name = "order", .help = "heymann: visit concepts by decreasing generality (mean S[j][i] over the other concepts j: how much their members look like i; the default) or betweenness in the concept graph (the paper's)",
-              .choices = {"generality", "betweenness"}});
+    v(method, {.name = "method", .help = "heymann (greedy tree, concepts visited in --order), or a baseline: top1, threshold, matching, random-top, random-sim"});
+    v(order, {.name = "order", .help = "heymann: visit concepts by decreasing generality (mean S[j][i] over the other concepts j: how much their members look like i; the default) or betweenness in the concept graph (the paper's)"});
     v(min_similarity, {.name = "min-sim", .help = "heymann: a concept hangs under p only when S[p][n] exceeds this, else it is top level (--paper: 0.2)", .min = -1, .max = 1e9});
     v(max_children, {.name = "max-children", .help = "heymann: children a concept may take", .min = 1, .max = 1e9});
     v(parents, {.name = "parents", .help = "heymann: parents per concept; above 1 the hierarchy is a DAG", .min = 1, .max = 1000});
@@ -59,8 +79,7 @@ struct HierarchyOptions {
   template <class Visitor>
   void visit_baseline_params(Visitor&& v) {
     v(paper, {.name = "paper", .help = "the paper's method unchanged: --order betweenness --min-sim 0.2, raw S (give none of them with it)"});
-    v(calibration, {.name = "calibration", .help = "none: raw S; lift: S[i][j] against concept j's base rate b_j as (S-b)/(S+b), 0 at independence, so a concept firing on every track is neither general nor anyone's parent (needs an activation similarity; pays with concepts trained against every other track, as the demo's)",
-                    .choices = {"none", "lift"}});
+    v(calibration, {.name = "calibration", .help = "none: raw S; lift: S[i][j] against concept j's base rate b_j as (S-b)/(S+b), 0 at independence, so a concept firing on every track is neither general nor anyone's parent (needs an activation similarity; pays with concepts trained against every other track, as the demo's)"});
     v(threshold, {.name = "threshold", .help = "concept graph (for centrality, and the threshold baseline): edge i-j when S[i][j] or S[j][i] exceeds this", .min = -1, .max = 1e9});
     v(matching_threshold, {.name = "matching-threshold", .help = "matching baseline: link concepts whose S exceeds this", .min = -1, .max = 1e9});
     v(random_density, {.name = "random-density", .help = "random-sim baseline: share of concept pairs linked", .min = 0, .max = 1});
@@ -104,7 +123,7 @@ struct Hierarchy {
 HierarchyOptions resolve_options(const HierarchyOptions& options, const SimilarityMatrix& similarity);
 // S calibrated as `calibration` asks: none returns it unchanged; lift gives (S[i][j] - b_j) / (S[i][j] + b_j)
 // (in [-1, 1), 0 when i's members activate j at its base rate b_j) and a zero diagonal.
-SimilarityMatrix calibrate(const SimilarityMatrix& similarity, const std::string& calibration);
+SimilarityMatrix calibrate(const SimilarityMatrix& similarity, Calibration calibration);
 
 // How much the members of the other concepts look like each concept: mean over j != i of S[j][i].
 // Broad concepts (a family over its instruments) score higher than the narrow ones they contain.
@@ -123,10 +142,10 @@ Hierarchy extract_hierarchy(const SimilarityMatrix& similarity, const HierarchyO
 
 // Formats; `format` one of json, graphml, dot, newick, tsv. Newick needs a tree or forest
 // (FatalError otherwise). write_hierarchy goes through a temporary file and a rename.
-std::string format_hierarchy(const Hierarchy& hierarchy, const std::string& format);
-void write_hierarchy(const std::filesystem::path& path, const Hierarchy& hierarchy, const std::string& format);
+std::string format_hierarchy(const Hierarchy& hierarchy, HierarchyFormat format);
+void write_hierarchy(const std::filesystem::path& path, const Hierarchy& hierarchy, HierarchyFormat format);
 // The format an output path asks for by its extension (.json .graphml .dot/.gv .nwk/.newick .tsv), json otherwise.
-std::string hierarchy_format_for(const std::filesystem::path& path);
+HierarchyFormat hierarchy_format_for(const std::filesystem::path& path);
 // Reads a hierarchy JSON (conceptree's, or any with nodes[].id and links[].source/target);
 // throws InputError naming the file for bad structure or unknown ids.
 Hierarchy read_hierarchy_json(const std::filesystem::path& path);
@@ -138,7 +157,7 @@ std::size_t apply_labels(Hierarchy& hierarchy, const std::unordered_map<std::str
 struct HierarchyConfig {
   std::string similarity{};            // similarity file (HDF5)
   std::string output{};
-  std::string format{};                // empty = from the output's extension
+  std::optional<HierarchyFormat> format;  // unset = from the output's extension
   std::string labels{};                // optional TSV id<TAB>label
   HierarchyOptions options;
   int jobs = 0;
@@ -148,8 +167,7 @@ struct HierarchyConfig {
   void visit(Visitor&& v) {
     v(similarity, {.name = "similarity", .help = "similarity file (HDF5) from 'conceptree similarity'", .required = true, .short_name = "s"});
     v(output, {.name = "output", .help = "hierarchy to write", .required = true, .short_name = "o"});
-    v(format, {.name = "format", .help = "json, graphml (Gephi), dot (Graphviz), newick or tsv (child<TAB>parent); default: from the output's extension, else json",
-               .choices = {"json", "graphml", "dot", "newick", "tsv"}});
+    v(format, {.name = "format", .help = "json, graphml (Gephi), dot (Graphviz), newick or tsv (child<TAB>parent); default: from the output's extension, else json"});
     v(labels, {.name = "labels", .help = "TSV id<TAB>label giving concepts display names (default: the id)"});
     options.visit(v);
     v(jobs, {.name = "jobs", .help = "threads, 0 = all cores", .min = 0, .max = 1024, .short_name = "j"});

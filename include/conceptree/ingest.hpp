@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "conceptree/context.hpp"
@@ -13,8 +14,13 @@
 
 namespace conceptree {
 
+enum class ImportFormat { NpyDir, Npy, H5, TfTensors };
+template <>
+inline constexpr ChoiceNames<ImportFormat, 4> kChoiceNames<ImportFormat>{
+    {{{ImportFormat::NpyDir, "npy-dir"}, {ImportFormat::Npy, "npy"}, {ImportFormat::H5, "h5"}, {ImportFormat::TfTensors, "tf-tensors"}}}};
+
 struct ImportConfig {
-  std::string format{};                 // npy-dir | npy | h5 | tf-tensors
+  std::optional<ImportFormat> format;   // required
   std::string input{};                  // folder (npy-dir, tf-tensors) or file (npy, h5)
   std::string output{};                 // embedding store to write
   std::string layer = "embedding";    // written as /frames/<layer>
@@ -35,7 +41,7 @@ struct ImportConfig {
   template <class Visitor>
   void visit(Visitor&& v) {
     v(input, {.name = "input", .help = "folder (npy-dir, tf-tensors) or file (npy, h5) to import", .positional = true, .required = true});
-    v(format, {.name = "format", .help = "input format", .choices = {"npy-dir", "npy", "h5", "tf-tensors"}, .required = true, .short_name = "f"});
+    v(format, {.name = "format", .help = "input format", .required = true, .short_name = "f"});
     v(output, {.name = "output", .help = "embedding store to write (HDF5)", .required = true, .short_name = "o"});
     v(layer, {.name = "layer", .help = "layer name, stored as /frames/<layer>"});
     v(ids, {.name = "ids", .help = "npy, h5: text file with one track id per line, in array order"});

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -72,11 +73,16 @@ SimilarityMatrix activation_similarity(const ConceptSet& set, const FrameView& f
                                        BatchErrors& errors, ActivationStats* stats = nullptr,
                                        const Context& context = default_context());
 
+enum class SimilarityMeasure { Activation, Cosine };
+template <>
+inline constexpr ChoiceNames<SimilarityMeasure, 2> kChoiceNames<SimilarityMeasure>{
+    {{{SimilarityMeasure::Activation, "activation"}, {SimilarityMeasure::Cosine, "cosine"}}}};
+
 struct SimilarityConfig {
   std::string concepts{};      // concept set (HDF5)
   std::string embeddings{};    // embedding store with the concept set's test tracks
   std::string output{};        // similarity file to write
-  std::string measure{};       // empty = activation when embeddings are given, else cosine
+  std::optional<SimilarityMeasure> measure;  // unset = activation when embeddings are given, else cosine
   std::string layer{};         // concept-set layer; empty = its only or first layer
   int jobs = 0;
   bool strict = false;
@@ -87,7 +93,7 @@ struct SimilarityConfig {
     v(concepts, {.name = "concepts", .help = "concept set (HDF5) from 'train' or 'cavs'", .required = true, .short_name = "c"});
     v(embeddings, {.name = "embeddings", .help = "embedding store holding the concepts' test tracks (needed by --measure activation)", .short_name = "e"});
     v(output, {.name = "output", .help = "similarity file to write (HDF5)", .required = true, .short_name = "o"});
-    v(measure, {.name = "measure", .help = "activation (mean CAV activation over test tracks) or cosine (of [v; b]); default: activation when --embeddings is given, else cosine", .choices = {"activation", "cosine"}});
+    v(measure, {.name = "measure", .help = "activation (mean CAV activation over test tracks) or cosine (of [v; b]); default: activation when --embeddings is given, else cosine"});
     v(layer, {.name = "layer", .help = "CAV layer of the concept set (default: its only or first layer)"});
     v(jobs, {.name = "jobs", .help = "threads, 0 = all cores", .min = 0, .max = 1024, .short_name = "j"});
     v(strict, {.name = "strict", .help = "stop when a test track is missing from the store instead of leaving it out"});

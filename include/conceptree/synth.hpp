@@ -17,9 +17,14 @@
 
 namespace conceptree {
 
+enum class SynthLayout { NpyDir, Npy, Store };
+template <>
+inline constexpr ChoiceNames<SynthLayout, 3> kChoiceNames<SynthLayout>{
+    {{{SynthLayout::NpyDir, "npy-dir"}, {SynthLayout::Npy, "npy"}, {SynthLayout::Store, "store"}}}};
+
 struct SynthConfig {
   std::string output{};                    // folder to write
-  std::string layout = "npy-dir";        // how to write the embeddings
+  SynthLayout layout = SynthLayout::NpyDir;  // how to write the embeddings
   std::uint64_t tracks = 2000;
   std::uint64_t frames = 29;             // frames per track
   std::uint64_t dim = 128;
@@ -36,7 +41,7 @@ struct SynthConfig {
   template <class Visitor>
   void visit(Visitor&& v) {
     v(output, {.name = "output", .help = "folder to write the corpus into", .required = true, .short_name = "o"});
-    v(layout, {.name = "layout", .help = "embeddings as a folder of .npy files, one (total, dim) .npy with ids and offsets, or a store", .choices = {"npy-dir", "npy", "store"}});
+    v(layout, {.name = "layout", .help = "embeddings as a folder of .npy files, one (total, dim) .npy with ids and offsets, or a store"});
     v(tracks, {.name = "tracks", .help = "number of tracks", .min = 1, .max = 1e8});
     v(frames, {.name = "frames", .help = "frames per track", .min = 1, .max = 1e5});
     v(dim, {.name = "dim", .help = "embedding dimension", .min = 1, .max = 1 << 16});

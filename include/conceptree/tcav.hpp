@@ -31,9 +31,18 @@ namespace conceptree {
 
 inline constexpr const char* kTcavFormat = "conceptree.tcav";
 
+enum class CavKind { Pattern, Classifier };
+template <>
+inline constexpr ChoiceNames<CavKind, 2> kChoiceNames<CavKind>{{{{CavKind::Pattern, "pattern"}, {CavKind::Classifier, "classifier"}}}};
+
+enum class TcavStatistic { Sensitivity, Score };
+template <>
+inline constexpr ChoiceNames<TcavStatistic, 2> kChoiceNames<TcavStatistic>{
+    {{{TcavStatistic::Sensitivity, "sensitivity"}, {TcavStatistic::Score, "score"}}}};
+
 struct TcavOptions {
-  std::string cav = "pattern";         // how a run makes the concept's direction
-  std::string test = "sensitivity";    // the statistic the verdict tests
+  CavKind cav = CavKind::Pattern;      // how a run makes the concept's direction
+  TcavStatistic test = TcavStatistic::Sensitivity;  // the statistic the verdict tests
   std::uint64_t runs = 30;             // CAVs per concept, each on another negative sample
   std::uint64_t random_runs = 100;     // random concepts of the concept's size: the null
   double null_size_step = 0.1;         // random concepts are shared by sizes within this ratio
@@ -47,8 +56,8 @@ struct TcavOptions {
 
   template <class Visitor>
   void visit(Visitor&& v) {
-    v(cav, {.name = "cav", .help = "direction of a concept: pattern (mean of its frames minus the mean of the negatives' frames; Pahde et al. 2022) or classifier (the weights of an L2 logistic regression, as tf/tcav)", .choices = {"pattern", "classifier"}});
-    v(test, {.name = "test", .help = "statistic the verdict tests: sensitivity (mean directional derivative along the unit CAV over the mean gradient norm) or score (the TCAV score, the share of positive derivatives); both are computed and written", .choices = {"sensitivity", "score"}});
+    v(cav, {.name = "cav", .help = "direction of a concept: pattern (mean of its frames minus the mean of the negatives' frames; Pahde et al. 2022) or classifier (the weights of an L2 logistic regression, as tf/tcav)"});
+    v(test, {.name = "test", .help = "statistic the verdict tests: sensitivity (mean directional derivative along the unit CAV over the mean gradient norm) or score (the TCAV score, the share of positive derivatives); both are computed and written"});
     v(runs, {.name = "runs", .help = "CAVs per concept, each retrained on another seeded sample of negative tracks", .min = 2, .max = 100000});
     v(random_runs, {.name = "random", .help = "random concepts per concept (random track sets of its size, trained the same way): the null distribution", .min = 2, .max = 100000});
     v(null_size_step, {.name = "null-size-step", .help = "a concept's random concepts have the largest size of the grid ceil((1 + step)^i) not above its own, so concepts of nearby sizes share one null (a smaller set only widens it); 0 = exactly the concept's size", .min = 0, .max = 1});

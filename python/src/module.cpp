@@ -66,7 +66,15 @@ std::string path_text(py::handle value) {
 template <class T>
 void assign_option(T& field, py::handle value, const std::string& key) {
   try {
-    if constexpr (std::is_same_v<T, std::string>) {
+    if constexpr (Choice<T>) {
+      field = parse_choice_option<T>(py::str(value).cast<std::string>(), key);
+    } else if constexpr (IsOptionalChoice<T>::value) {
+      if (value.is_none() || py::str(value).cast<std::string>().empty()) {
+        field.reset();
+      } else {
+        field = parse_choice_option<typename IsOptionalChoice<T>::type>(py::str(value).cast<std::string>(), key);
+      }
+    } else if constexpr (std::is_same_v<T, std::string>) {
       field = path_text(value);
     } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
       if (py::isinstance<py::str>(value) || py::hasattr(value, "__fspath__")) {
@@ -120,6 +128,10 @@ std::string format_default(const auto& field) {
   using T = std::decay_t<decltype(field)>;
   if constexpr (std::is_same_v<T, bool>) {
     return field ? "True" : "False";
+  } else if constexpr (Choice<T>) {
+    return "'" + std::string(choice_name(field)) + "'";
+  } else if constexpr (IsOptionalChoice<T>::value) {
+    return field ? "'" + std::string(choice_name(*field)) + "'" : std::string("None");
   } else if constexpr (std::is_same_v<T, std::string>) {
     return "'" + field + "'";
   } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
@@ -150,9 +162,16 @@ std::string options_doc(Config config, std::initializer_list<std::string_view> e
     for (std::string_view name : excluded)
       if (name == spec.name) return;
     doc += "  " + python_name(spec.name) + " = " + format_default(field);
-    if (!spec.choices.empty()) {
+    using T = std::decay_t<decltype(field)>;
+    std::vector<std::string> choices = spec.choices;
+    if constexpr (Choice<T>) {
+      choices = choice_names<T>();
+    } else if constexpr (IsOptionalChoice<T>::value) {
+      choices = choice_names<typename IsOptionalChoice<T>::type>();
+    }
+    if (!choices.empty()) {
       doc += " (one of";
-      for (const auto& choice : spec.choices) doc += " '" + choice + "'";
+      for (const auto& choice : choices) doc += " '" + choice + "'";
       doc += ")";
     } else if (std::isfinite(spec.min) || std::isfinite(spec.max)) {
       doc += " (in [" + format_bound(spec.min) + ", " + format_bound(spec.max) + "])";
@@ -402,11 +421,11 @@ ConceptSet train(const Frames& frames, const py::handle& memberships, const py::
   });
 }
 
-SimilarityMatrix similarity(const ConceptSet& set, const std::optional<Frames>& frames, std::string measure, int jobs, bool strict,
+SimilarityMatrix similarity(const ConceptSet& set, const std::optional<Frames>& frames, const std::string& measure_name, int jobs, bool strict,
                             const py::object& progress) {
-  if (measure.empty()) measure = frames ? "activation" : "cosine";
-  if (measure != "activation" && measure != "cosine") throw py::value_error("measure must be 'activation' or 'cosine', not '" + measure + "'");
-  if (measure == "cosine") {
+  const SimilarityMeasure measure = measure_name.empty() ? (frames ? SimilarityMeasure::Activation : SimilarityMeasure::Cosine)
+                                                         : parse_choice_option<SimilarityMeasure>(measure_name, "measure");
+  if (measure == SimilarityMeasure::Cosine) {
     py::gil_scoped_release release;
     return cosine_similarity(set);
   }
@@ -578,7 +597,7 @@ class Embedder {
   }
   double layer_hop(const StoreLayer& layer) const {
     if (layer.frame_hop_seconds > 0) return layer.frame_hop_seconds;
-    return config_.backbone == "dsp" ? 1.0 : 0.0;
+    return config_.backbone == Backbone::Dsp ? 1.0 : 0.0;
   }
   py::dict layers_dict(std::vector<FrameMatrix> frames) const {
     py::dict result;
@@ -843,11 +862,12 @@ PYBIND11_MODULE(_conceptree, m) {
         return params;
       })
       .def("top_level", &Hierarchy::top_level, "Indices of the nodes without a parent.")
-      .def("format", &format_hierarchy, py::arg("format") = "json", "The hierarchy as text: json, graphml, dot, newick or tsv.")
-      .def("save", [](const Hierarchy& tree, const std::filesystem::path& path, std::string format, bool overwrite) {
+      .def("format", [](const Hierarchy& tree, const std::string& format) {
+        return format_hierarchy(tree, parse_choice_option<HierarchyFormat>(format, "format"));
+      }, py::arg("format") = "json", "The hierarchy as text: json, graphml, dot, newick or tsv.")
+      .def("save", [](const Hierarchy& tree, const std::filesystem::path& path, const std::string& format, bool overwrite) {
         refuse_to_overwrite(path, overwrite);
-        if (format.empty()) format = hierarchy_format_for(path);
-        write_hierarchy(path, tree, format);
+        write_hierarchy(path, tree, format.empty() ? hierarchy_format_for(path) : parse_choice_option<HierarchyFormat>(format, "format"));
       }, py::arg("path"), py::arg("format") = "", py::arg("overwrite") = false, "Write it; the format from the extension unless given.")
       .def("__len__", [](const Hierarchy& tree) { return tree.nodes.size(); })
       .def("__repr__", [](const Hierarchy& tree) {

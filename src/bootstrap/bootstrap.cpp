@@ -16,6 +16,7 @@
 #include "conceptree/store.hpp"
 #include "conceptree/error.hpp"
 #include "conceptree/context.hpp"
+#include "conceptree/settings_record.hpp"
 #include "conceptree/similarity.hpp"
 #include "conceptree/version.hpp"
 
@@ -64,8 +65,8 @@ nlohmann::ordered_json run_settings(BootstrapConfig config) {
                                   {"modified", error ? 0 : modified.time_since_epoch().count()}});
   }
   settings["first_seed"] = config.first_seed;
-  config.visit_train_settings([&](const auto& value, const ParamSpec& spec) { settings["train"][spec.name] = value; });
-  config.options.visit([&](const auto& value, const ParamSpec& spec) { settings["hierarchy"][spec.name] = value; });
+  settings["train"] = record_settings([&](auto&& visitor) { config.visit_train_settings(visitor); });
+  settings["hierarchy"] = record_settings([&](auto&& visitor) { config.options.visit(visitor); });
   return settings;
 }
 
@@ -134,7 +135,7 @@ void HierarchyBootstrap::run() {
   validate(config_);
   const auto start = Clock::now();
   refuse_to_overwrite(config_.output, config_.overwrite);
-  const std::string format = config_.format.empty() ? hierarchy_format_for(config_.output) : config_.format;
+  const HierarchyFormat format = config_.format.value_or(hierarchy_format_for(config_.output));
   const fs::path workdir = config_.workdir.empty() ? fs::path(config_.output + ".runs") : fs::path(config_.workdir);
   summary_ = BootstrapSummary{};
 
@@ -188,7 +189,7 @@ void HierarchyBootstrap::run() {
     summary_.similarity_seconds += seconds_since(relate_start);
     const auto extract_start = Clock::now();
     hierarchies.push_back(extract_hierarchy(similarity, config_.options, config_.jobs, nullptr, context_));
-    write_hierarchy(tree_of(r), hierarchies.back(), "json");
+    write_hierarchy(tree_of(r), hierarchies.back(), HierarchyFormat::Json);
     summary_.hierarchy_seconds += seconds_since(extract_start);
     context_.info(fmt::format("run {}/{} (seed {}): {} concepts, {} links in {:.1f} s", r + 1, config_.runs, config_.first_seed + r,
                          hierarchies.back().nodes.size(), hierarchies.back().links.size(), seconds_since(run_start)));

@@ -27,7 +27,7 @@ void add_hierarchy_command(CLI::App& app) {
     command_context().info(fmt::format("concept graph: {} concepts, {} edges above {}; betweenness in {:.3f} s ({:.0f} M edge visits/s)", s.concepts,
                          s.graph_edges, config->options.threshold, s.centrality_seconds,
                          s.centrality_seconds > 0 ? static_cast<double>(s.edges_traversed) / s.centrality_seconds * 1e-6 : 0.0));
-    command_context().info(fmt::format("{}: {} links, {} top-level concepts, depth {}; wrote {} in {:.2f} s", config->options.method, s.links, s.top_level,
+    command_context().info(fmt::format("{}: {} links, {} top-level concepts, depth {}; wrote {} in {:.2f} s", choice_name(config->options.method), s.links, s.top_level,
                          s.max_depth, config->output, s.seconds));
   });
 }

@@ -5,6 +5,7 @@
 
 #include <string>
 #include <type_traits>
+#include <utility>
 
 #include "conceptree/params.hpp"
 #include "conceptree/strings.hpp"
@@ -22,6 +23,8 @@ class OptionBinder {
     CLI::Option* option = nullptr;
     if constexpr (std::is_same_v<T, bool>) {
       option = app_.add_flag(names, value, spec.help);
+    } else if constexpr (Choice<T> || IsOptionalChoice<T>::value) {
+      option = add_choice(names, value, spec);
     } else {
       option = app_.add_option(names, value, spec.help);
       if (!spec.required) option->capture_default_str();
@@ -49,6 +52,21 @@ class OptionBinder {
   }
 
  private:
+  // An enum parameter: given by name, checked against its table, shown with its default's name.
+  template <class T>
+  CLI::Option* add_choice(const std::string& names, T& value, const ParamSpec& spec) {
+    using Enum = typename std::conditional_t<Choice<T>, std::type_identity<T>, IsOptionalChoice<T>>::type;
+    CLI::Option* option = app_.add_option_function<std::string>(
+        names, [&value, spec](const std::string& name) { value = parse_choice_option<Enum>(name, spec.name); }, spec.help);
+    option->check(CLI::IsMember(choice_names<Enum>()));
+    if constexpr (Choice<T>) {
+      option->default_str(std::string(choice_name(value)));
+    } else if (value) {
+      option->default_str(std::string(choice_name(*value)));
+    }
+    return option;
+  }
+
   CLI::App& app_;
 };
 

@@ -27,6 +27,7 @@
 #include "conceptree/context.hpp"
 #include "conceptree/memberships.hpp"
 #include "conceptree/progress.hpp"
+#include "conceptree/settings_record.hpp"
 #include "conceptree/store.hpp"
 #include "conceptree/strings.hpp"
 
@@ -141,6 +142,9 @@ double score_balanced_accuracy(const LabelledFrames& frames, std::span<const flo
   return logistic::balanced_accuracy(work.scores, frames.labels);
 }
 
+// Train, validation and test each need at least one negative track.
+constexpr std::size_t kMinNegativeTracks = 3;
+
 ConceptResult train_concept(const ResolvedConcept& concept_entry, const TrainConfig& config, const FrameTable& table,
                             std::size_t track_count, Workspace& work) {
   std::mt19937_64 rng(stable_hash(concept_entry.name, config.seed));
@@ -155,7 +159,7 @@ ConceptResult train_concept(const ResolvedConcept& concept_entry, const TrainCon
   }
   const std::size_t negative_count = std::max<std::size_t>(static_cast<std::size_t>(std::lround(config.negative_ratio * double(positives.size()))),
                                                            config.min_negatives);
-  TrackList negatives = sample_tracks_outside(track_count, concept_entry.tracks, std::max<std::size_t>(3, negative_count), rng);
+  TrackList negatives = sample_tracks_outside(track_count, concept_entry.tracks, std::max(kMinNegativeTracks, negative_count), rng);
   result.positive = split_tracks(std::move(positives), config.val_fraction, config.test_fraction, rng);
   result.negative = split_tracks(std::move(negatives), config.val_fraction, config.test_fraction, rng);
 
@@ -223,14 +227,16 @@ std::string file_digest(const fs::path& path) {
 // Everything that changes the results; a journal left by a run with another fingerprint is discarded.
 std::string fingerprint(const TrainConfig& config, const EmbeddingStore& store) {
   // The journal's record layout: a journal written by another layout is discarded, not misread.
-  constexpr int kRecordSchema = 2;
-  std::string text = fmt::format("schema={} store={} tracks={} frames={} layer={} dim={} memberships={} min={} max={} large={} neg={} min_neg={} val={} test={} iter={} tol={} seed={} reg=",
-                                 kRecordSchema, fs::absolute(store.path()).string(), store.track_count(), store.total_frames(),
-                                 store.layer().name, store.dim(), file_digest(config.memberships), config.min_tracks,
-                                 config.max_tracks, config.large, config.negative_ratio, config.min_negatives, config.val_fraction,
-                                 config.test_fraction, config.max_iterations, config.tolerance, config.seed);
-  for (double strength : config.regularization) text += fmt::format("{},", strength);
-  return text;
+  constexpr int kRecordSchema = 3;
+  const nlohmann::ordered_json print = {{"schema", kRecordSchema},
+                                        {"store", fs::absolute(store.path()).string()},
+                                        {"tracks", store.track_count()},
+                                        {"frames", store.total_frames()},
+                                        {"layer", store.layer().name},
+                                        {"dim", store.dim()},
+                                        {"memberships", file_digest(config.memberships)},
+                                        {"settings", recorded_train_settings(config)}};
+  return print.dump();
 }
 
 // The concepts train fits (within --min-tracks/--max-tracks/--large) and the ones it skips.
@@ -239,7 +245,7 @@ struct ConceptSelection {
   std::vector<SkippedConcept> skipped;
 };
 
-ConceptSelection select_concepts(const ResolvedMemberships& resolved, const TrainConfig& config, TrainSummary& summary) {
+ConceptSelection select_concepts(const ResolvedMemberships& resolved, const TrainConfig& config, std::size_t track_count, TrainSummary& summary) {
   if (config.min_tracks > config.max_tracks) throw FatalError("--min-tracks is larger than --max-tracks");
   if (config.val_fraction + config.test_fraction >= 0.8) throw FatalError("--val-fraction + --test-fraction leave too little to train on");
   ConceptSelection selection;
@@ -247,8 +253,8 @@ ConceptSelection select_concepts(const ResolvedMemberships& resolved, const Trai
   summary.unknown_memberships = resolved.unknown_memberships;
   for (const auto& concept_entry : resolved.concepts) {
     const std::uint64_t size = concept_entry.tracks.size();
-    if (size > config.max_tracks && config.large == "sample") ++summary.sampled_large;
-    if (size < config.min_tracks || (size > config.max_tracks && config.large == "skip")) {
+    if (size > config.max_tracks && config.large == LargeConcepts::Sample) ++summary.sampled_large;
+    if (size < config.min_tracks || (size > config.max_tracks && config.large == LargeConcepts::Skip)) {
       const bool small = size < config.min_tracks;
       (small ? summary.skipped_small : summary.skipped_large)++;
       selection.skipped.push_back({concept_entry.name, size,
@@ -256,11 +262,18 @@ ConceptSelection select_concepts(const ResolvedMemberships& resolved, const Trai
                                              : fmt::format("{} tracks, outside [{}, {}]", size, config.min_tracks, config.max_tracks)});
       continue;
     }
+    // A concept holding (nearly) every track has nothing to be told apart from.
+    if (track_count - std::min<std::size_t>(track_count, size) < kMinNegativeTracks) {
+      ++summary.skipped_small;
+      selection.skipped.push_back({concept_entry.name, size, fmt::format("only {} of the {} tracks are outside it: nothing to learn against",
+                                                                         track_count - std::min<std::size_t>(track_count, size), track_count)});
+      continue;
+    }
     selection.to_train.push_back(&concept_entry);
   }
   if (selection.to_train.empty()) {
     throw FatalError(config.memberships + ": no concept has " +
-                     (config.large == "skip" ? fmt::format("between {} and {}", config.min_tracks, config.max_tracks)
+                     (config.large == LargeConcepts::Skip ? fmt::format("between {} and {}", config.min_tracks, config.max_tracks)
                                              : fmt::format("at least {}", config.min_tracks)) +
                      " tracks in the store");
   }
@@ -330,19 +343,29 @@ ConceptSet assemble_concept_set(const ConceptSelection& selection, const std::ve
     set.calibration.test_positive.add(result.test_positive_scores);
     set.calibration.test_negative.add(result.test_negative_scores);
   }
-  set.text_attributes = {{"source", "train"}, {"large", config.large}};
-  set.number_attributes = {{"seed", double(config.seed)},
-                           {"min_tracks", double(config.min_tracks)},
-                           {"max_tracks", double(config.max_tracks)},
-                           {"min_accuracy", config.min_accuracy},
-                           {"negative_ratio", config.negative_ratio},
-                           {"min_negatives", double(config.min_negatives)}};
+  set.text_attributes = {{"source", "train"}};
+  const nlohmann::ordered_json settings = recorded_train_settings(config);
+  for (const auto& [name, value] : settings.items()) {
+    if (value.is_number()) {
+      set.number_attributes.emplace_back(name, value.get<double>());
+    } else if (value.is_string()) {
+      set.text_attributes.emplace_back(name, value.get<std::string>());
+    } else {
+      set.text_attributes.emplace_back(name, value.dump());
+    }
+  }
   summary.trained = selection.to_train.size();
   summary.mean_test_balanced_accuracy = accuracy_sum / double(selection.to_train.size());
   return set;
 }
 
 }  // namespace
+
+nlohmann::ordered_json recorded_train_settings(const TrainConfig& config) {
+  TrainConfig recorded = config;
+  return record_settings(
+      [&](auto&& visitor) { visit_except(recorded, {"embeddings", "memberships", "output", "layer", "jobs", "strict", "overwrite"}, visitor); });
+}
 
 StoreFrames::StoreFrames(const EmbeddingStore& store, const Context& context)
     : count_(store.total_frames() * store.dim()), offsets_(store.offsets()), track_ids_(store.ids()), layer_(store.layer().name),
@@ -393,7 +416,7 @@ ConceptSet learn_concepts(const FrameView& frames, const ResolvedMemberships& me
   visit_except(checked, {"embeddings", "memberships", "output"}, ParamValidator{});
   TrainSummary local;
   const auto started = std::chrono::steady_clock::now();
-  const ConceptSelection selection = select_concepts(memberships, config, local);
+  const ConceptSelection selection = select_concepts(memberships, config, frames.track_count(), local);
   std::vector<std::optional<ConceptResult>> results(selection.to_train.size());
   std::vector<std::size_t> all(results.size());
   std::iota(all.begin(), all.end(), std::size_t{0});
@@ -417,7 +440,7 @@ void ConceptTrainer::run() {
 
   const EmbeddingStore store(config_.embeddings, config_.layer);
   const ResolvedMemberships resolved = read_training_memberships(config_.memberships, store, config_.strict, context_);
-  const ConceptSelection selection = select_concepts(resolved, config_, summary_);
+  const ConceptSelection selection = select_concepts(resolved, config_, store.track_count(), summary_);
   if (summary_.sampled_large > 0) {
     context_.info(fmt::format("{} concepts have more than {} tracks: each is trained on a seeded sample of {} (--large sample)",
                          summary_.sampled_large, config_.max_tracks, config_.max_tracks));

@@ -12,6 +12,7 @@
 #include "conceptree/atomic_file.hpp"
 #include "conceptree/error.hpp"
 #include "conceptree/context.hpp"
+#include "conceptree/settings_record.hpp"
 #include "conceptree/report.hpp"
 #include "conceptree/similarity.hpp"
 #include "conceptree/version.hpp"
@@ -25,12 +26,11 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kSettingsFile = "demo.json";
 
 // What the folder's outputs were made with; a rerun with other settings must not mix them.
-nlohmann::ordered_json settings_of(const DemoConfig& config) {
-  return {{"tracks", config.corpus.tracks},       {"seed", config.corpus.seed},   {"soundfont", config.corpus.soundfont},
-          {"backbone", config.embed.backbone},    {"weights", config.embed.weights}, {"layer", config.embed.layer},
-          {"min_accuracy", config.train.min_accuracy}, {"negative_ratio", config.train.negative_ratio},
-          {"regularization", config.train.regularization}, {"hierarchy_order", config.hierarchy.order}, {"hierarchy_calibration", config.hierarchy.calibration},
-          {"hierarchy_min_sim", config.hierarchy.min_similarity}, {"runs", config.runs}};
+nlohmann::ordered_json settings_of(DemoConfig config) {
+  nlohmann::ordered_json settings = record_settings([&](auto&& visitor) { visit_except(config, {"output", "jobs", "overwrite"}, visitor); });
+  settings["train"] = recorded_train_settings(config.train);
+  settings["hierarchy"] = record_settings([&](auto&& visitor) { config.hierarchy.visit(visitor); });
+  return settings;
 }
 
 void check_or_record_settings(const DemoConfig& config) {
@@ -100,7 +100,7 @@ void DemoPipeline::run() {
     summary_.audio_seconds = renderer.summary().audio_seconds;
   });
 
-  stage("embed", store, fmt::format("{} embeddings of {}", config_.embed.backbone, audio.string()), false, [&](bool replace) {
+  stage("embed", store, fmt::format("{} embeddings of {}", choice_name(config_.embed.backbone), audio.string()), false, [&](bool replace) {
     EmbedConfig embed = config_.embed;
     embed.inputs = {audio.string()};
     embed.output = store.string();
@@ -138,7 +138,7 @@ void DemoPipeline::run() {
   });
 
   const std::string hierarchy_what = config_.runs > 1 ? fmt::format("consensus of {} concept learnings, each link with its support", config_.runs)
-                                                      : fmt::format("{} hierarchy", config_.hierarchy.method);
+                                                      : fmt::format("{} hierarchy", choice_name(config_.hierarchy.method));
   stage("hierarchy", hierarchy, hierarchy_what, false, [&](bool replace) {
     if (config_.runs > 1) {
       BootstrapConfig bootstrap;

@@ -94,7 +94,7 @@ struct BackboneSetup {
 double seconds_of_mel_frames(double frames) { return frames * kLogMelHop / kLogMelSampleRate; }
 
 BackboneSetup describe_backbone(const EmbedConfig& config) {
-  if (config.backbone == "dsp") {
+  if (config.backbone == Backbone::Dsp) {
     return {{}, {}, {{.name = "dsp", .frame_hop_seconds = seconds_of_mel_frames(DspDescriptor::kFramesPerDescriptor)}}, "dsp descriptors"};
   }
   BackboneSetup setup;
@@ -104,7 +104,7 @@ BackboneSetup describe_backbone(const EmbedConfig& config) {
       if (setup.network_layers[i] == setup.network_layers[j]) throw FatalError(fmt::format("--layer names {} twice", setup.network_layers[i]));
   const std::string layers = fmt::format("{}", fmt::join(setup.network_layers, ","));
   if (!config.gradients.empty()) {
-    if (config.mode != "patch") throw FatalError("--gradients needs --mode patch: a gradient belongs to one 3 s patch's logits");
+    if (config.mode != EmbedMode::Patch) throw FatalError("--gradients needs --mode patch: a gradient belongs to one 3 s patch's logits");
     setup.gradient_tags = split(config.gradients, ',');
     std::sort(setup.gradient_tags.begin(), setup.gradient_tags.end());
     if (std::adjacent_find(setup.gradient_tags.begin(), setup.gradient_tags.end()) != setup.gradient_tags.end())
@@ -112,7 +112,7 @@ BackboneSetup describe_backbone(const EmbedConfig& config) {
     if (std::find(setup.network_layers.begin(), setup.network_layers.end(), "output") != setup.network_layers.end())
       throw FatalError("--gradients are taken with respect to pool3..pool5; drop 'output' from --layer");
   }
-  if (config.mode == "patch") {
+  if (config.mode == EmbedMode::Patch) {
     for (const auto& layer : setup.network_layers)
       setup.store_layers.push_back({.name = layer + "_patch", .frame_hop_seconds = seconds_of_mel_frames(config.patch_hop_frames),
                                     .gradients = setup.gradient_tags});
@@ -163,8 +163,8 @@ AudioFrameEmbedder::AudioFrameEmbedder(const EmbedConfig& config) : state_(std::
   State& s = *state_;
   s.config = config;
   s.setup = describe_backbone(config);
-  s.padding = config.pad_short == "silence" ? ShortClipPadding::Silence : ShortClipPadding::Repeat;
-  if (config.backbone == "musicnn-vgg") {
+  s.padding = config.pad_short;
+  if (config.backbone == Backbone::MusicnnVgg) {
     try {
       s.weights = config.weights.empty() ? shipped_musicnn_weights() : fs::path(config.weights);
       s.vgg = MusicnnVgg::load(s.weights);
@@ -215,7 +215,7 @@ AudioFrameEmbedder::Embedded AudioFrameEmbedder::embed_samples(const std::vector
     auto computed = s.vgg->patch_gradients(logmel, s.setup.network_layers, s.gradient_logits, s.config.patch_hop_frames, s.padding);
     layers = std::move(computed.frames);
     gradients = std::move(computed.gradients);
-  } else if (s.config.mode == "patch") {
+  } else if (s.config.mode == EmbedMode::Patch) {
     layers = s.vgg->patches(logmel, s.setup.network_layers, s.config.patch_hop_frames, s.padding);
   } else {
     layers = s.vgg->fullconv(logmel, s.setup.network_layers, MusicnnVgg::kMaxChunkFrames, s.padding);
@@ -229,13 +229,13 @@ EmbedConfig embed_config_for_layer(const std::string& layer) {
   EmbedConfig config;
   std::string network_layer = layer;
   if (layer.ends_with("_patch")) {
-    config.mode = "patch";
+    config.mode = EmbedMode::Patch;
     network_layer = layer.substr(0, layer.size() - std::string_view("_patch").size());
   }
   if (layer == "dsp") return config;
   for (const char* known : {"pool3", "pool4", "pool5", "output"}) {
-    if (network_layer == known && (network_layer != "output" || config.mode == "patch")) {
-      config.backbone = "musicnn-vgg";
+    if (network_layer == known && (network_layer != "output" || config.mode == EmbedMode::Patch)) {
+      config.backbone = Backbone::MusicnnVgg;
       config.layer = network_layer;
       return config;
     }
@@ -264,7 +264,7 @@ void AudioEmbedder::run() {
   options.output = config_.output;
   options.input_name = "audio";
   options.layers = embedder.layers();
-  options.provenance.backbone = config_.backbone;
+  options.provenance.backbone = choice_name(config_.backbone);
   options.provenance.source = fmt::format("{} of {}", embedder.description(), fmt::join(sources, " "));
   options.provenance.sample_rate = kLogMelSampleRate;
   options.provenance.frame_hop_seconds = embedder.layers().front().frame_hop_seconds;

@@ -270,7 +270,7 @@ std::string trim_line_end(std::string line) {
 }
 
 std::vector<double> proxy_values(const Hierarchy& hierarchy, const ProxyEmbeddings& proxy, const std::vector<std::int64_t>& hierarchy_to_proxy,
-                                 const std::string& metric) {
+                                 ProxyMetric metric) {
   std::vector<double> values;
   values.reserve(hierarchy.links.size());
   const std::size_t dim = proxy.dim;
@@ -287,7 +287,7 @@ std::vector<double> proxy_values(const Hierarchy& hierarchy, const ProxyEmbeddin
       const double difference = static_cast<double>(x[k]) - y[k];
       squared_distance += difference * difference;
     }
-    if (metric == "l2") {
+    if (metric == ProxyMetric::L2) {
       values.push_back(std::sqrt(squared_distance));
     } else if (xx > 0 && yy > 0) {
       values.push_back(dot / std::sqrt(xx * yy));
@@ -365,7 +365,7 @@ nlohmann::json number_or_null(double value) { return std::isnan(value) ? nlohman
 std::string format_number(double value) { return std::isnan(value) ? "n/a" : fmt::format("{:.3f}", value); }
 
 // Seeded draws of a random baseline over the nodes of `like` (ids and labels kept).
-std::vector<Hierarchy> random_baselines(const Hierarchy& like, const std::string& method, const HierarchyOptions& settings, std::uint64_t draws) {
+std::vector<Hierarchy> random_baselines(const Hierarchy& like, HierarchyMethod method, const HierarchyOptions& settings, std::uint64_t draws) {
   // The random methods ignore the values; they only give the links a weight.
   SimilarityMatrix no_similarity;
   no_similarity.names.resize(like.nodes.size());
@@ -381,7 +381,7 @@ std::vector<Hierarchy> random_baselines(const Hierarchy& like, const std::string
   return baselines;
 }
 
-Hierarchy similarity_baseline(const SimilarityMatrix& similarity, const Hierarchy& labelled_by, const std::string& method,
+Hierarchy similarity_baseline(const SimilarityMatrix& similarity, const Hierarchy& labelled_by, HierarchyMethod method,
                               const HierarchyOptions& settings) {
   std::unordered_map<std::string, const HierarchyNode*> by_id;
   for (const auto& node : labelled_by.nodes) by_id.emplace(node.id, &node);
@@ -613,7 +613,7 @@ ProxyEmbeddings read_proxy_embeddings(const fs::path& vectors_path, const fs::pa
 }
 
 ProxyScore score_proxy(const Hierarchy& hierarchy, const ProxyEmbeddings& proxy, const std::vector<std::int64_t>& hierarchy_to_proxy,
-                       const std::string& metric) {
+                       ProxyMetric metric) {
   return summarize(proxy_values(hierarchy, proxy, hierarchy_to_proxy, metric));
 }
 
@@ -647,8 +647,8 @@ std::string evaluation_json(const Evaluation& evaluation) {
     const ProxyEvaluation& proxy = *evaluation.proxy;
     nlohmann::ordered_json object;
     object["file"] = proxy.file;
-    object["metric"] = proxy.metric;
-    object["lower_is_better"] = proxy.metric == "l2";
+    object["metric"] = choice_name(proxy.metric);
+    object["lower_is_better"] = proxy.metric == ProxyMetric::L2;
     object["proxy_vectors"] = proxy.proxy_vectors;
     object["concepts_with_vector"] = proxy.concepts_with_vector;
     object["unknown_ids"] = proxy.unknown_ids;
@@ -679,7 +679,7 @@ std::string format_evaluation_table(const Evaluation& evaluation) {
   if (evaluation.proxy) {
     const ProxyEvaluation& proxy = *evaluation.proxy;
     out += fmt::format("\nproxy {} ({}, {} is better): {} of {} concepts have a vector\n", proxy.file,
-                       proxy.metric == "l2" ? "L2 distance" : "cosine similarity", proxy.metric == "l2" ? "lower" : "higher",
+                       proxy.metric == ProxyMetric::L2 ? "L2 distance" : "cosine similarity", proxy.metric == ProxyMetric::L2 ? "lower" : "higher",
                        proxy.concepts_with_vector, evaluation.concepts);
     out += fmt::format("  {:<12}  {:>7}  {:>7}  {:>7}\n", "", "mean", "±95%", "links");
     for (const auto& [method, score] : proxy.methods) {
@@ -709,13 +709,14 @@ Evaluation evaluate_hierarchy(const Hierarchy& hierarchy, const EvaluationRefere
   std::vector<std::pair<std::string, std::vector<Hierarchy>>> candidates;  // each random baseline holds its draws
   candidates.emplace_back("hierarchy", std::vector<Hierarchy>{hierarchy});
   if (references.similarity) {
-    for (const char* method : {"top1", "threshold", "matching"}) {
-      candidates.emplace_back(method, std::vector<Hierarchy>{similarity_baseline(*references.similarity, hierarchy, method, config.baseline_options)});
+    for (HierarchyMethod method : {HierarchyMethod::Top1, HierarchyMethod::Threshold, HierarchyMethod::Matching}) {
+      candidates.emplace_back(choice_name(method),
+                              std::vector<Hierarchy>{similarity_baseline(*references.similarity, hierarchy, method, config.baseline_options)});
     }
   }
   if (config.baselines || references.similarity) {
-    for (const char* method : {"random-top", "random-sim"}) {
-      candidates.emplace_back(method, random_baselines(hierarchy, method, config.baseline_options, config.random_draws));
+    for (HierarchyMethod method : {HierarchyMethod::RandomTop, HierarchyMethod::RandomSim}) {
+      candidates.emplace_back(choice_name(method), random_baselines(hierarchy, method, config.baseline_options, config.random_draws));
     }
   }
 

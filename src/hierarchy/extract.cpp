@@ -12,6 +12,7 @@
 #include "conceptree/graph.hpp"
 #include "conceptree/hierarchy.hpp"
 #include "conceptree/context.hpp"
+#include "conceptree/settings_record.hpp"
 
 namespace conceptree {
 namespace fs = std::filesystem;
@@ -173,14 +174,15 @@ std::vector<double> generality(const SimilarityMatrix& similarity) {
 
 std::vector<HierarchyLink> extract_links(const SimilarityMatrix& similarity, const std::vector<double>& centrality,
                                          const HierarchyOptions& options) {
-  const std::string& method = options.method;
-  if (method == "heymann") return heymann_links(similarity, centrality, options);
-  if (method == "top1") return top1_links(similarity);
-  if (method == "threshold") return threshold_links(similarity, options.threshold);
-  if (method == "matching") return threshold_links(similarity, options.matching_threshold);
-  if (method == "random-top") return random_top_links(similarity, options.seed);
-  if (method == "random-sim") return random_sim_links(similarity, options.random_density, options.seed);
-  throw FatalError("unknown hierarchy method '" + method + "'");
+  switch (options.method) {
+    case HierarchyMethod::Heymann: return heymann_links(similarity, centrality, options);
+    case HierarchyMethod::Top1: return top1_links(similarity);
+    case HierarchyMethod::Threshold: return threshold_links(similarity, options.threshold);
+    case HierarchyMethod::Matching: return threshold_links(similarity, options.matching_threshold);
+    case HierarchyMethod::RandomTop: return random_top_links(similarity, options.seed);
+    case HierarchyMethod::RandomSim: return random_sim_links(similarity, options.random_density, options.seed);
+  }
+  throw FatalError("unknown hierarchy method");
 }
 
 void assign_depths(Hierarchy& hierarchy) {
@@ -217,17 +219,54 @@ std::vector<std::uint32_t> Hierarchy::top_level() const {
   return top;
 }
 
+namespace {
+
+// The settings that shaped the links, recorded through the options' own declarations; settings of
+// other methods are left out (--paper is recorded as the settings it fixed).
+void record_params(const HierarchyOptions& options, const std::string& measure, std::uint64_t graph_edges, Hierarchy& hierarchy) {
+  const bool heymann = options.method == HierarchyMethod::Heymann;
+  const bool random = options.method == HierarchyMethod::RandomTop || options.method == HierarchyMethod::RandomSim;
+  const auto applies = [&](std::string_view name) {
+    if (name == "paper") return false;
+    if (name == "order" || name == "min-sim" || name == "max-children" || name == "parents" || name == "additional-threshold") return heymann;
+    if (name == "matching-threshold") return options.method == HierarchyMethod::Matching;
+    if (name == "random-density") return options.method == HierarchyMethod::RandomSim;
+    if (name == "seed") return random;
+    return true;
+  };
+  HierarchyOptions recorded = options;
+  const nlohmann::ordered_json settings = record_settings([&](auto&& visitor) {
+    recorded.visit([&](auto& value, const ParamSpec& spec) {
+      if (applies(spec.name)) visitor(value, spec);
+    });
+  });
+  auto& params = hierarchy.params;
+  params.emplace_back("method", std::string(choice_name(options.method)));
+  params.emplace_back("measure", measure);
+  for (const auto& [name, value] : settings.items()) {
+    if (name == "method") continue;
+    if (value.is_string()) {
+      params.emplace_back(name, value.get<std::string>());
+    } else {
+      params.emplace_back(name, value.get<double>());
+    }
+  }
+  params.emplace_back("graph_edges", static_cast<double>(graph_edges));
+}
+
+}  // namespace
+
 HierarchyOptions resolve_options(const HierarchyOptions& options, const SimilarityMatrix& similarity) {
   HierarchyOptions resolved = options;
   if (options.paper) {
-    if (options.calibration != "none" || !options.order.empty() || options.min_similarity != HierarchyOptions{}.min_similarity) {
+    if (options.calibration != Calibration::None || options.order || options.min_similarity != HierarchyOptions{}.min_similarity) {
       throw FatalError("--paper fixes --order betweenness, --min-sim 0.2 and raw S; leave --order, --min-sim and --calibration out with it");
     }
-    resolved.order = "betweenness";
+    resolved.order = VisitOrder::Betweenness;
     resolved.min_similarity = 0.2;
   }
-  if (resolved.order.empty()) resolved.order = "generality";
-  if (resolved.calibration == "lift" && similarity.base_rate.empty()) {
+  if (!resolved.order) resolved.order = VisitOrder::Generality;
+  if (resolved.calibration == Calibration::Lift && similarity.base_rate.empty()) {
     throw FatalError(fmt::format("--calibration lift needs the concepts' base rates, which a {} similarity file does not hold{}",
                                  similarity.measure,
                                  similarity.measure == "activation" ? " (made before they were kept: rerun 'conceptree similarity')" : ""));
@@ -235,9 +274,8 @@ HierarchyOptions resolve_options(const HierarchyOptions& options, const Similari
   return resolved;
 }
 
-SimilarityMatrix calibrate(const SimilarityMatrix& similarity, const std::string& calibration) {
-  if (calibration == "none") return similarity;
-  if (calibration != "lift") throw FatalError("unknown calibration '" + calibration + "'");
+SimilarityMatrix calibrate(const SimilarityMatrix& similarity, Calibration calibration) {
+  if (calibration == Calibration::None) return similarity;
   SimilarityMatrix lift = similarity;
   const std::size_t n = similarity.size();
   for (std::size_t i = 0; i < n; ++i) {
@@ -272,26 +310,11 @@ Hierarchy extract_hierarchy(const SimilarityMatrix& raw, const HierarchyOptions&
     node.type = similarity.types[i];
     node.centrality = centrality.scores()[i];
   }
-  const std::vector<double> visit_order = options.order == "generality" ? generality(similarity) : centrality.scores();
+  const std::vector<double> visit_order = options.order == VisitOrder::Generality ? generality(similarity) : centrality.scores();
   hierarchy.links = extract_links(similarity, visit_order, options);
   assign_depths(hierarchy);
 
-  auto& params = hierarchy.params;
-  params.emplace_back("method", options.method);
-  params.emplace_back("measure", similarity.measure);
-  params.emplace_back("calibration", options.calibration);
-  params.emplace_back("threshold", options.threshold);
-  if (options.method == "heymann") {
-    params.emplace_back("order", options.order);
-    params.emplace_back("min_sim", options.min_similarity);
-    params.emplace_back("max_children", static_cast<double>(options.max_children));
-    params.emplace_back("parents", static_cast<double>(options.parents));
-    params.emplace_back("additional_threshold", options.additional_threshold);
-  }
-  if (options.method == "matching") params.emplace_back("matching_threshold", options.matching_threshold);
-  if (options.method == "random-sim") params.emplace_back("random_density", options.random_density);
-  if (options.method == "random-top" || options.method == "random-sim") params.emplace_back("seed", static_cast<double>(options.seed));
-  params.emplace_back("graph_edges", static_cast<double>(graph.edge_count()));
+  record_params(options, similarity.measure, graph.edge_count(), hierarchy);
   return hierarchy;
 }
 
@@ -301,7 +324,7 @@ void HierarchyExtractor::run() {
   validate(config_);
   const auto start = Clock::now();
   refuse_to_overwrite(config_.output, config_.overwrite);
-  const std::string format = config_.format.empty() ? hierarchy_format_for(config_.output) : config_.format;
+  const HierarchyFormat format = config_.format.value_or(hierarchy_format_for(config_.output));
   summary_ = HierarchySummary{};
   try {
     const SimilarityMatrix similarity = read_similarity(config_.similarity);

@@ -226,26 +226,28 @@ std::string json_id(const Json& value, const std::string& file, const std::strin
 
 }  // namespace
 
-std::string format_hierarchy(const Hierarchy& hierarchy, const std::string& format) {
-  if (format == "json") return to_json(hierarchy);
-  if (format == "graphml") return to_graphml(hierarchy);
-  if (format == "dot") return to_dot(hierarchy);
-  if (format == "newick") return to_newick(hierarchy);
-  if (format == "tsv") return to_tsv(hierarchy);
-  throw FatalError("unknown hierarchy format '" + format + "' (json, graphml, dot, newick, tsv)");
+std::string format_hierarchy(const Hierarchy& hierarchy, HierarchyFormat format) {
+  switch (format) {
+    case HierarchyFormat::Json: return to_json(hierarchy);
+    case HierarchyFormat::Graphml: return to_graphml(hierarchy);
+    case HierarchyFormat::Dot: return to_dot(hierarchy);
+    case HierarchyFormat::Newick: return to_newick(hierarchy);
+    case HierarchyFormat::Tsv: return to_tsv(hierarchy);
+  }
+  throw FatalError("unknown hierarchy format");
 }
 
-void write_hierarchy(const fs::path& path, const Hierarchy& hierarchy, const std::string& format) {
+void write_hierarchy(const fs::path& path, const Hierarchy& hierarchy, HierarchyFormat format) {
   write_file_atomically(path, format_hierarchy(hierarchy, format));
 }
 
-std::string hierarchy_format_for(const fs::path& path) {
+HierarchyFormat hierarchy_format_for(const fs::path& path) {
   const std::string extension = path.extension().string();
-  if (extension == ".graphml") return "graphml";
-  if (extension == ".dot" || extension == ".gv") return "dot";
-  if (extension == ".nwk" || extension == ".newick") return "newick";
-  if (extension == ".tsv") return "tsv";
-  return "json";
+  if (extension == ".graphml") return HierarchyFormat::Graphml;
+  if (extension == ".dot" || extension == ".gv") return HierarchyFormat::Dot;
+  if (extension == ".nwk" || extension == ".newick") return HierarchyFormat::Newick;
+  if (extension == ".tsv") return HierarchyFormat::Tsv;
+  return HierarchyFormat::Json;
 }
 
 Hierarchy read_hierarchy_json(const fs::path& path) {

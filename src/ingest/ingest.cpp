@@ -41,7 +41,7 @@ struct GradientInput {
 std::vector<GradientInput> parse_gradient_inputs(const ImportConfig& config) {
   std::vector<GradientInput> inputs;
   if (config.gradient.empty()) return inputs;
-  if (config.format == "tf-tensors") {
+  if (config.format == ImportFormat::TfTensors) {
     throw FatalError("--gradient: tf-tensors inputs hold activations only; bring gradients with --format npy-dir, npy or h5");
   }
   for (const auto& item : split(config.gradient, ',')) {
@@ -360,9 +360,9 @@ class Hdf5ArraySource : public TrackSource {
 
 std::unique_ptr<TrackSource> open_source(const ImportConfig& config, const std::vector<GradientInput>& gradients, const Context& context) {
   try {
-    if (config.format == "npy-dir") return std::make_unique<FileTreeSource>(config.input, ".npy", parse_npy_file, context, gradients);
-    if (config.format == "tf-tensors") return std::make_unique<FileTreeSource>(config.input, ".tensor", parse_tensor_file, context);
-    if (config.format == "npy") return std::make_unique<NpyArraySource>(config, gradients);
+    if (config.format == ImportFormat::NpyDir) return std::make_unique<FileTreeSource>(config.input, ".npy", parse_npy_file, context, gradients);
+    if (config.format == ImportFormat::TfTensors) return std::make_unique<FileTreeSource>(config.input, ".tensor", parse_tensor_file, context);
+    if (config.format == ImportFormat::Npy) return std::make_unique<NpyArraySource>(config, gradients);
     return std::make_unique<Hdf5ArraySource>(config, gradients);
   } catch (const InputError& error) {
     // The whole input is unusable, not one track of it.
@@ -386,7 +386,7 @@ void EmbeddingImporter::run() {
   std::vector<std::string> outputs;
   for (const auto& gradient : gradients) outputs.push_back(gradient.output);
   const StoreProvenance provenance{.backbone = config_.backbone,
-                                   .source = "import " + config_.format + " " + fs::absolute(config_.input).string(),
+                                   .source = "import " + std::string(choice_name(*config_.format)) + " " + fs::absolute(config_.input).string(),
                                    .sample_rate = 0,
                                    .frame_hop_seconds = config_.frame_hop_seconds};
 

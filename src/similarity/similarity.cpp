@@ -417,16 +417,16 @@ void SimilarityComputer::run() {
   validate(config_);
   const auto start = Clock::now();
   refuse_to_overwrite(config_.output, config_.overwrite);
-  std::string measure = config_.measure;
-  if (measure.empty()) measure = config_.embeddings.empty() ? "cosine" : "activation";
-  if (measure == "activation" && config_.embeddings.empty()) {
+  const SimilarityMeasure measure =
+      config_.measure.value_or(config_.embeddings.empty() ? SimilarityMeasure::Cosine : SimilarityMeasure::Activation);
+  if (measure == SimilarityMeasure::Activation && config_.embeddings.empty()) {
     throw FatalError("--measure activation needs --embeddings (the store holding the concepts' test tracks)");
   }
   BatchErrors errors(config_.strict, context_);
   SimilarityMatrix similarity;
   try {
     const ConceptSet set = read_concept_set(config_.concepts, config_.layer);
-    if (measure == "cosine") {
+    if (measure == SimilarityMeasure::Cosine) {
       similarity = cosine_similarity(set);
     } else {
       const EmbeddingStore store(config_.embeddings, set.layer);
@@ -440,7 +440,7 @@ void SimilarityComputer::run() {
   write_similarity(config_.output, similarity);
   errors.write_report(config_.output);
   summary_.concepts = similarity.size();
-  summary_.measure = measure;
+  summary_.measure = choice_name(measure);
   summary_.concepts_missing_tracks = errors.count();
   summary_.seconds = seconds_since(start);
 }

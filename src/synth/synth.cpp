@@ -138,10 +138,10 @@ void SyntheticCorpus::run() {
   std::optional<AtomicOutput> store_output;
   std::optional<EmbeddingStoreWriter> store;
   std::vector<float> all_values;
-  if (config_.layout == "npy-dir") {
+  if (config_.layout == SynthLayout::NpyDir) {
     summary_.embeddings = folder / "embeddings";
     fs::create_directories(summary_.embeddings);
-  } else if (config_.layout == "npy") {
+  } else if (config_.layout == SynthLayout::Npy) {
     summary_.embeddings = folder / "embeddings.npy";
     all_values.resize(config_.tracks * track_values);
   } else {
@@ -152,10 +152,10 @@ void SyntheticCorpus::run() {
   }
   for (std::uint64_t start = 0; start < config_.tracks; start += batch) {
     const std::uint64_t end = std::min(config_.tracks, start + batch);
-    float* target = config_.layout == "npy" ? all_values.data() + start * track_values : values.data();
+    float* target = config_.layout == SynthLayout::Npy ? all_values.data() + start * track_values : values.data();
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (std::uint64_t t = start; t < end; ++t) generate(t, target + (t - start) * track_values);
-    if (config_.layout == "npy-dir") {
+    if (config_.layout == SynthLayout::NpyDir) {
       const std::uint64_t shape[] = {frames, dim};
 #pragma omp parallel for num_threads(threads) schedule(static)
       for (std::uint64_t t = start; t < end; ++t) {
@@ -169,7 +169,7 @@ void SyntheticCorpus::run() {
     progress.advance(end - start);
   }
   progress.finish();
-  if (config_.layout == "npy") {
+  if (config_.layout == SynthLayout::Npy) {
     const std::uint64_t shape[] = {config_.tracks * frames, dim};
     write_npy(summary_.embeddings, all_values, shape);
     std::vector<std::uint64_t> offsets(config_.tracks + 1);

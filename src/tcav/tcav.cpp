@@ -73,7 +73,7 @@ struct TrackSums {
 std::vector<float> concept_direction(const FrameBatch& frames, const TrackSums& track_sums, const std::vector<std::uint32_t>& positives,
                                      const std::vector<std::uint32_t>& negatives, const TcavOptions& options) {
   const std::size_t dim = frames.cols;
-  if (options.cav == "pattern") {
+  if (options.cav == CavKind::Pattern) {
     std::vector<double> difference(dim, 0.0), sum(dim);
     for (const auto& [tracks, sign] : {std::pair{&positives, 1.0}, std::pair{&negatives, -1.0}}) {
       std::uint64_t rows = 0;
@@ -312,8 +312,8 @@ void TcavAnalysis::run() {
   adjust([](const TcavResult& r) { return r.runs_test.p_welch; }, [](TcavResult& r) -> double& { return r.runs_test.q_welch; });
   adjust([](const TcavResult& r) { return r.runs_test.p_permutation; }, [](TcavResult& r) -> double& { return r.runs_test.q_permutation; });
   for (TcavResult& result : results_) {
-    const TcavTest& verdict = options_.test == "score" ? result.score_test : result.sensitivity_test;
-    const double mean = options_.test == "score" ? result.score.mean : result.sensitivity.mean;
+    const TcavTest& verdict = options_.test == TcavStatistic::Score ? result.score_test : result.sensitivity_test;
+    const double mean = options_.test == TcavStatistic::Score ? result.score.mean : result.sensitivity.mean;
     result.significant = verdict.q_t < options_.alpha;
     result.direction = !result.significant ? 0 : mean > verdict.random.mean ? 1 : -1;
   }
@@ -510,8 +510,8 @@ void TcavJob::run() {
       {"layer", set.layer},
       {"inputs", gradients.rows},
       {"tracks", scored.size()},
-      {"cav", o.cav},
-      {"test", o.test},
+      {"cav", choice_name(o.cav)},
+      {"test", choice_name(o.test)},
       {"runs", o.runs},
       {"random_runs", o.random_runs},
       {"null_size_step", o.null_size_step},
@@ -520,9 +520,9 @@ void TcavJob::run() {
       {"seed", o.seed},
       {"negative_ratio", o.negative_ratio},
       {"regularization", o.regularization},
-      {"method", "per run, a CAV (" + o.cav + ") of the concept's tracks against a new sample of negatives; TCAV score: share of "
+      {"method", "per run, a CAV (" + std::string(choice_name(o.cav)) + ") of the concept's tracks against a new sample of negatives; TCAV score: share of "
                  "inputs whose directional derivative along it is positive; sensitivity: mean derivative along the unit CAV over the mean "
-                 "gradient norm; null: random track sets of the concept's size, each scored like a concept; verdict (" + o.test + "): the "
+                 "gradient norm; null: random track sets of the concept's size, each scored like a concept; verdict (" + std::string(choice_name(o.test)) + "): the "
                  "concept's mean against the random concepts' means, two-sided prediction t-test, Benjamini-Hochberg q-values over the "
                  "concepts tested, significant when q < alpha; beside it a Monte Carlo rank test (p >= 1/(random concepts + 1)); "
                  "runs_test: tf/tcav's Welch t-test and permutation test of the score runs against single random runs, for comparison only"},

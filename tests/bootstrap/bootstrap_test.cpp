@@ -102,7 +102,7 @@ TEST(Consensus, SupportInEveryFormat) {
                                              run_of(ids, {{"family", "a"}, {"family", "b"}}), run_of(ids, {{"family", "a"}, {"family", "b"}})},
                                             {});
   ScratchDir dir;
-  write_hierarchy(dir / "c.json", consensus, "json");
+  write_hierarchy(dir / "c.json", consensus, HierarchyFormat::Json);
   const auto json = nlohmann::json::parse(read_text(dir / "c.json"));
   EXPECT_EQ(json["links"][1]["support"], 0.75);
   EXPECT_EQ(json["alternative_links"][0]["support"], 0.25);
@@ -110,14 +110,14 @@ TEST(Consensus, SupportInEveryFormat) {
   EXPECT_EQ(links_of(read, read.links), links_of(consensus, consensus.links)) << "support reads back";
   EXPECT_EQ(links_of(read, read.alternatives), links_of(consensus, consensus.alternatives));
 
-  const std::string graphml = format_hierarchy(consensus, "graphml");
+  const std::string graphml = format_hierarchy(consensus, HierarchyFormat::Graphml);
   EXPECT_NE(graphml.find("<key id=\"support\" for=\"edge\" attr.name=\"support\" attr.type=\"double\"/>"), std::string::npos) << graphml;
   EXPECT_NE(graphml.find("<data key=\"support\">0.75</data>"), std::string::npos) << graphml;
-  const std::string dot = format_hierarchy(consensus, "dot");
+  const std::string dot = format_hierarchy(consensus, HierarchyFormat::Dot);
   EXPECT_NE(dot.find("\"family\" -> \"b\" [similarity=\"0.5\", support=\"0.75\", penwidth=\"3.25\"]"), std::string::npos) << dot;
-  EXPECT_EQ(format_hierarchy(consensus, "newick"), "(a[&&NHX:support=1],b[&&NHX:support=0.75])family;\n");
-  EXPECT_EQ(format_hierarchy(consensus, "tsv"), "child\tparent\tsupport\na\tfamily\t1\nb\tfamily\t0.75\nfamily\t\t\n");
-  EXPECT_EQ(format_hierarchy(run_of(ids, {{"family", "a"}}), "tsv"), "child\tparent\na\tfamily\nfamily\t\nb\t\n")
+  EXPECT_EQ(format_hierarchy(consensus, HierarchyFormat::Newick), "(a[&&NHX:support=1],b[&&NHX:support=0.75])family;\n");
+  EXPECT_EQ(format_hierarchy(consensus, HierarchyFormat::Tsv), "child\tparent\tsupport\na\tfamily\t1\nb\tfamily\t0.75\nfamily\t\t\n");
+  EXPECT_EQ(format_hierarchy(run_of(ids, {{"family", "a"}}), HierarchyFormat::Tsv), "child\tparent\na\tfamily\nfamily\t\nb\t\n")
       << "a hierarchy without support keeps the two-column TSV";
 
   testing::write_text(dir / "bad.json", R"({"nodes": [{"id": "a"}, {"id": "b"}], "links": [{"source": "a", "target": "b", "support": 1.5}]})");

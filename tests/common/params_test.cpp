@@ -7,18 +7,19 @@ namespace conceptree {
 namespace {
 
 TEST(ParamValidation, AcceptsDefaultsOnceRequiredValuesAreSet) {
-  ImportConfig config{.format = "npy-dir", .input = "input-folder", .output = "out.h5"};
+  ImportConfig config{.format = ImportFormat::NpyDir, .input = "input-folder", .output = "out.h5"};
   EXPECT_NO_THROW(validate(config));
 }
 
 TEST(ParamValidation, RejectsOutOfRangeNumbersAndUnknownChoices) {
-  ImportConfig config{.format = "npy-dir", .input = "input-folder", .output = "out.h5"};
+  ImportConfig config{.format = ImportFormat::NpyDir, .input = "input-folder", .output = "out.h5"};
   config.compression = 12;
   EXPECT_THROW(validate(config), FatalError);
   config.compression = 0;
-  config.format = "csv";
-  EXPECT_THROW(validate(config), FatalError);
-  config.format = "npy";
+  config.format.reset();
+  EXPECT_THROW(validate(config), FatalError) << "--format is required";
+  EXPECT_THROW(parse_choice_option<ImportFormat>("csv", "format"), FatalError);
+  config.format = ImportFormat::Npy;
   config.output.clear();
   EXPECT_THROW(validate(config), FatalError);
 }

@@ -26,7 +26,7 @@ struct LargeConceptCorpus {
   explicit LargeConceptCorpus(const ScratchDir& dir) {
     SynthConfig config;
     config.output = (dir / "corpus").string();
-    config.layout = "store";
+    config.layout = SynthLayout::Store;
     config.tracks = 600;
     config.frames = 4;
     config.dim = 8;
@@ -152,7 +152,7 @@ TEST(TrainLargeConcepts, LargeSkipKeepsThePapersBehaviour) {
   const ScratchDir dir;
   const LargeConceptCorpus corpus(dir);
   TrainConfig config = corpus.config(dir / "concepts.h5");
-  config.large = "skip";
+  config.large = LargeConcepts::Skip;
   ConceptTrainer trainer(config);
   trainer.run();
   EXPECT_EQ(trainer.summary().skipped_large, 1u);

@@ -32,7 +32,7 @@ using conceptree::testing::shell_quote;
 fs::path make_corpus(const ScratchDir& dir, std::uint64_t families = 3, std::uint64_t per_family = 3) {
   SynthConfig config;
   config.output = (dir / "corpus").string();
-  config.layout = "store";
+  config.layout = SynthLayout::Store;
   config.tracks = 600;
   config.frames = 6;
   config.dim = 16;
@@ -74,6 +74,35 @@ TEST(Train, LearnsPlantedConceptsAndWritesAReadableSet) {
               static_cast<std::uint64_t>(std::lround(0.2 * double(set.metrics[k].n_tracks))));
   }
   EXPECT_EQ(set.splits.track_ids.size(), 600u);
+}
+
+TEST(Train, AConceptHoldingEveryTrackIsSkippedNamedNotACrash) {
+  // 60 tracks of 4 frames; "everything" holds them all, "half" every other one.
+  std::vector<float> data(60 * 4 * 3);
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<float>((i * 37) % 17) / 17.0f + ((i / 12) % 2 ? 1.0f : 0.0f);
+  std::vector<std::uint64_t> offsets{0};
+  std::vector<std::string> ids;
+  ResolvedMemberships memberships;
+  memberships.concepts = {{"everything", "", {}}, {"half", "", {}}, {"all but two", "", {}}};
+  for (std::uint32_t t = 0; t < 60; ++t) {
+    offsets.push_back(offsets.back() + 4);
+    ids.push_back("t" + std::to_string(t));
+    memberships.concepts[0].tracks.push_back(t);
+    if (t % 2 == 1) memberships.concepts[1].tracks.push_back(t);
+    if (t >= 2) memberships.concepts[2].tracks.push_back(t);
+  }
+  TrainConfig config;
+  config.min_tracks = 5;
+  config.max_tracks = 100;
+  config.min_accuracy = 0;
+  TrainSummary summary;
+  const ConceptSet set = learn_concepts({.data = data.data(), .dim = 3, .offsets = offsets, .track_ids = ids, .layer = "x"}, memberships, config,
+                                        &summary);
+  EXPECT_EQ(set.names, std::vector<std::string>{"half"});
+  ASSERT_EQ(set.skipped.size(), 2u);
+  EXPECT_EQ(set.skipped[0].name, "everything");
+  EXPECT_NE(set.skipped[0].reason.find("nothing to learn against"), std::string::npos) << set.skipped[0].reason;
+  EXPECT_EQ(set.skipped[1].name, "all but two");
 }
 
 TEST(Train, SameResultsWhateverTheThreadCount) {
@@ -186,7 +215,7 @@ TEST(Train, ReportsUnknownTracksAndSkipsEmptyAndOversizedConcepts) {
   TrainConfig config = train_config(corpus, dir / "concepts.h5");
   config.memberships = (dir / "memberships.tsv").string();
   config.max_tracks = 100;
-  config.large = "skip";
+  config.large = LargeConcepts::Skip;
   ConceptTrainer trainer(config);
   trainer.run();
   EXPECT_EQ(trainer.summary().unknown_memberships, 2u);

@@ -233,11 +233,11 @@ ProxyEmbeddings small_proxy() {
 TEST(ProxyScore, MeanAndIntervalByHandSkippingConceptsWithoutVector) {
   const ProxyEmbeddings proxy = small_proxy();
   const Hierarchy h = make_hierarchy({"A", "a1", "B", "b1"}, {{"A", "a1"}, {"A", "B"}, {"A", "b1"}});
-  const ProxyScore l2 = score_proxy(h, proxy, match_nodes(h, proxy.ids), "l2");
+  const ProxyScore l2 = score_proxy(h, proxy, match_nodes(h, proxy.ids), ProxyMetric::L2);
   EXPECT_EQ(l2.n, 2U);                 // A -> b1 has no vector for b1
   EXPECT_DOUBLE_EQ(l2.mean, 3.0);      // distances 5 and 1
   EXPECT_NEAR(l2.ci95, 1.96 * 2.0 / std::sqrt(2.0), 1e-12);
-  const ProxyScore cosine = score_proxy(h, proxy, match_nodes(h, proxy.ids), "cosine");
+  const ProxyScore cosine = score_proxy(h, proxy, match_nodes(h, proxy.ids), ProxyMetric::Cosine);
   EXPECT_EQ(cosine.n, 0U);             // A is the zero vector: no cosine with it
   EXPECT_TRUE(std::isnan(cosine.mean));
 }
@@ -251,7 +251,7 @@ TEST(ProxyScore, ReadsNpyAndDropsNonFiniteRows) {
   const ProxyEmbeddings proxy = read_proxy_embeddings(dir / "p.npy", dir / "ids.txt");
   EXPECT_EQ(proxy.ids, (std::vector<std::string>{"x", "y", "z"}));
   const Hierarchy h = make_hierarchy({"x", "y", "z", "bad"}, {{"x", "y"}, {"x", "z"}, {"x", "bad"}});
-  const ProxyScore cosine = score_proxy(h, proxy, match_nodes(h, proxy.ids), "cosine");
+  const ProxyScore cosine = score_proxy(h, proxy, match_nodes(h, proxy.ids), ProxyMetric::Cosine);
   EXPECT_EQ(cosine.n, 2U);
   EXPECT_NEAR(cosine.mean, 0.3, 1e-7);
   write_text(dir / "short.txt", "x\ny\n");

@@ -151,7 +151,7 @@ struct TrainedCorpus {
   explicit TrainedCorpus(const ScratchDir& dir) {
     SynthConfig synth;
     synth.output = (dir / "corpus").string();
-    synth.layout = "store";
+    synth.layout = SynthLayout::Store;
     synth.tracks = 400;
     synth.frames = 8;
     synth.dim = 16;

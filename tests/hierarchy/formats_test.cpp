@@ -81,7 +81,7 @@ bool contains(const std::string& text, const std::string& part) { return text.fi
 TEST(HierarchyJson, RoundTripsNodesLinksDepthsAndParams) {
   ScratchDir dir;
   const Hierarchy written = sample_forest();
-  write_text(dir / "h.json", format_hierarchy(written, "json"));
+  write_text(dir / "h.json", format_hierarchy(written, HierarchyFormat::Json));
   const Hierarchy read = read_hierarchy_json(dir / "h.json");
 
   ASSERT_EQ(read.nodes.size(), written.nodes.size());
@@ -112,7 +112,7 @@ TEST(HierarchyJson, DepthIsNullForNodesOnACycleAndReadsBackAsMinusOne) {
   h.nodes = {node("top", "top", "", 0), node("a", "a", "", 0), node("b", "b", "", 0), node("c", "c", "", 0)};
   h.links = {{0, 1, 0.5f}, {2, 3, 0.5f}, {3, 2, 0.5f}};
   assign_depths(h);
-  const std::string text = format_hierarchy(h, "json");
+  const std::string text = format_hierarchy(h, HierarchyFormat::Json);
   const auto document = nlohmann::json::parse(text);
   EXPECT_EQ(document["nodes"][0]["depth"], 0);
   EXPECT_EQ(document["nodes"][1]["depth"], 1);
@@ -266,7 +266,7 @@ void collect_parents(const NewickTree& tree, const std::string& parent, std::map
 
 // Checks that `h` in Newick reads back with every node under its own parent, each once.
 void expect_newick_round_trip(const Hierarchy& h) {
-  const std::string text = format_hierarchy(h, "newick");
+  const std::string text = format_hierarchy(h, HierarchyFormat::Newick);
   NewickTree root;
   ASSERT_NO_THROW(root = NewickReader(text).read()) << text.substr(0, 2000);
   const bool forest = h.top_level().size() > 1;
@@ -283,7 +283,7 @@ void expect_newick_round_trip(const Hierarchy& h) {
 
 TEST(HierarchyNewick, AForestReadsBackUnderAWrappingRootWithEveryParentKept) {
   const Hierarchy forest = sample_forest();
-  const std::string text = format_hierarchy(forest, "newick");
+  const std::string text = format_hierarchy(forest, HierarchyFormat::Newick);
   EXPECT_TRUE(text.starts_with("((")) << text;
   EXPECT_TRUE(text.ends_with(");\n")) << text;
   EXPECT_TRUE(contains(text, "'rock ''n'' roll'")) << "a quote inside a quoted name is doubled: " << text;
@@ -296,7 +296,7 @@ TEST(HierarchyNewick, ASingleTreeIsNotWrapped) {
   tree.links.push_back({0, 5, 0.4f});  // chill joins rock's tree
   assign_depths(tree);
   ASSERT_EQ(tree.top_level().size(), 1u);
-  const std::string text = format_hierarchy(tree, "newick");
+  const std::string text = format_hierarchy(tree, HierarchyFormat::Newick);
   EXPECT_TRUE(text.ends_with(")rock;\n")) << text;
   expect_newick_round_trip(tree);
 }
@@ -305,13 +305,13 @@ TEST(HierarchyNewick, RefusesDagsAndCycles) {
   Hierarchy dag = sample_forest();
   dag.links.push_back({5, 4, 0.5f});  // (a,b):c;[x] gets a second parent
   assign_depths(dag);
-  EXPECT_THROW(format_hierarchy(dag, "newick"), FatalError);
+  EXPECT_THROW(format_hierarchy(dag, HierarchyFormat::Newick), FatalError);
 
   Hierarchy cycle = sample_forest();
   cycle.links.push_back({6, 5, 0.5f});  // chill <-> ambient
   assign_depths(cycle);
   ASSERT_EQ(cycle.max_parents(), 1u);
-  EXPECT_THROW(format_hierarchy(cycle, "newick"), FatalError);
+  EXPECT_THROW(format_hierarchy(cycle, HierarchyFormat::Newick), FatalError);
 }
 
 TEST(HierarchyNewick, RefusesACycleEvenWhenDepthsWereNotAssigned) {
@@ -322,7 +322,7 @@ TEST(HierarchyNewick, RefusesACycleEvenWhenDepthsWereNotAssigned) {
   cycle.nodes = {node("top", "top", "", 0), node("b", "b", "", 0), node("c", "c", "", 0)};
   cycle.links = {{1, 2, 0.5f}, {2, 1, 0.5f}};
   std::string text;
-  EXPECT_THROW(text = format_hierarchy(cycle, "newick"), FatalError) << "wrote: " << text;
+  EXPECT_THROW(text = format_hierarchy(cycle, HierarchyFormat::Newick), FatalError) << "wrote: " << text;
 }
 
 TEST(HierarchyJson, ReadsThePublishedDeezerHierarchyAsOneTreeThatNewickKeeps) {
@@ -361,7 +361,7 @@ TEST(HierarchyGraphml, NetworkxReadsNodesEdgesAndAttributesBackExactly) {
   if (python.empty()) GTEST_SKIP() << "no /usr/bin/python3 with networkx";
   ScratchDir dir;
   const Hierarchy h = sample_forest();
-  write_hierarchy(dir / "h.graphml", h, "graphml");
+  write_hierarchy(dir / "h.graphml", h, HierarchyFormat::Graphml);
   const auto result = run_python_script(python, dir / "read.py", kReadGraphml, {(dir / "h.graphml").string(), (dir / "seen.json").string()});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   const auto seen = nlohmann::json::parse(read_text(dir / "seen.json"));
@@ -402,7 +402,7 @@ TEST(HierarchyTsv, OneLinePerLinkThenTheTopLevelWithAnEmptyParent) {
       "ambient\tchill\n"
       "rock\t\n"
       "chill\t\n";
-  EXPECT_EQ(format_hierarchy(sample_forest(), "tsv"), expected);
+  EXPECT_EQ(format_hierarchy(sample_forest(), HierarchyFormat::Tsv), expected);
 }
 
 // Graphviz's complaint about a DOT text, "" when it reads it cleanly. Graphviz is optional: also
@@ -417,7 +417,7 @@ std::string graphviz_complaint(const ScratchDir& dir, const std::string& dot) {
 
 TEST(HierarchyDot, ADigraphWithEscapedNamesAndOneEdgeLinePerLink) {
   const Hierarchy h = sample_forest();
-  const std::string dot = format_hierarchy(h, "dot");
+  const std::string dot = format_hierarchy(h, HierarchyFormat::Dot);
   EXPECT_TRUE(dot.starts_with("digraph")) << dot;
   std::istringstream lines(dot);
   std::string line;
@@ -440,7 +440,7 @@ TEST(HierarchyDot, SmallCentralitiesAndSimilaritiesAreQuotedSoGraphvizReadsThem)
   h.nodes = {node("hub", "hub", "genre", 0.00001), node("leaf", "leaf", "genre", 0.0)};
   h.links = {{0, 1, 2.5e-5f}};
   assign_depths(h);
-  const std::string dot = format_hierarchy(h, "dot");
+  const std::string dot = format_hierarchy(h, HierarchyFormat::Dot);
   EXPECT_TRUE(contains(dot, R"(centrality="1e-05")")) << dot;
   EXPECT_TRUE(contains(dot, R"(similarity="2.5e-05")")) << dot;
   EXPECT_FALSE(contains(dot, "weight=")) << "Graphviz's weight is an integer layout cost, not a similarity:\n" << dot;
@@ -457,19 +457,19 @@ TEST(HierarchyFormats, FormatFollowsTheOutputExtension) {
       {"tree.nwk", "newick"},  {"tree.newick", "newick"},   {"tree.tsv", "tsv"},      {"tree.txt", "json"},
       {"tree", "json"},        {"out.d/tree.gv", "dot"},    {"graphml", "json"},
   };
-  for (const auto& [path, format] : cases) EXPECT_EQ(hierarchy_format_for(path), format) << path;
+  for (const auto& [path, format] : cases) EXPECT_EQ(choice_name(hierarchy_format_for(path)), format) << path;
 }
 
 TEST(HierarchyFormats, WriteHierarchyReplacesTheFileWithExactlyTheFormattedText) {
   ScratchDir dir;
   write_text(dir / "h.tsv", "old contents that are longer than the new ones will be, surely, by quite a lot of text");
   const Hierarchy h = sample_forest();
-  write_hierarchy(dir / "h.tsv", h, "tsv");
-  EXPECT_EQ(read_text(dir / "h.tsv"), format_hierarchy(h, "tsv"));
+  write_hierarchy(dir / "h.tsv", h, HierarchyFormat::Tsv);
+  EXPECT_EQ(read_text(dir / "h.tsv"), format_hierarchy(h, HierarchyFormat::Tsv));
   std::size_t files = 0;
   for ([[maybe_unused]] const auto& entry : fs::directory_iterator(dir.path())) ++files;
   EXPECT_EQ(files, 1u) << "no temporary file is left behind";
-  EXPECT_THROW(format_hierarchy(h, "yaml"), FatalError);
+  EXPECT_FALSE(parse_choice<HierarchyFormat>("yaml")) << "formats are a closed set";
 }
 
 }  // namespace

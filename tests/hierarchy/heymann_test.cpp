@@ -62,7 +62,7 @@ std::vector<Link> sorted(std::vector<Link> links) {
 HierarchyOptions heymann_options(double min_similarity = 0.2, std::uint64_t max_children = 20, std::uint64_t parents = 1,
                                  double additional_threshold = 0.2) {
   HierarchyOptions options;
-  options.method = "heymann";
+  options.method = HierarchyMethod::Heymann;
   options.min_similarity = min_similarity;
   options.max_children = max_children;
   options.parents = parents;
@@ -336,7 +336,7 @@ TEST(HierarchyHeymann, RandomSimilaritiesMatchTheDescribedAlgorithmAndStayAcycli
 
 HierarchyOptions baseline(const std::string& method) {
   HierarchyOptions options;
-  options.method = method;
+  options.method = parse_choice<HierarchyMethod>(method).value();
   return options;
 }
 
@@ -442,8 +442,11 @@ TEST(HierarchyBaselines, RandomSimLinksTheAskedShareOfPairsReproduciblyPerSeed) 
   EXPECT_EQ(extract_links(s, centrality, options).size(), n * (n - 1) / 2);
 }
 
-TEST(HierarchyBaselines, AnUnknownMethodIsFatal) {
-  EXPECT_THROW(extract_links(similarity_of(uniform_matrix(3, 0.5f)), {0, 0, 0}, baseline("median")), FatalError);
+TEST(HierarchyBaselines, AnUnknownMethodIsRefusedByName) {
+  EXPECT_FALSE(parse_choice<HierarchyMethod>("median"));
+  EXPECT_THROW(parse_choice_option<HierarchyMethod>("median", "method"), FatalError);
+  EXPECT_EQ(parse_choice<HierarchyMethod>("random-sim"), HierarchyMethod::RandomSim);
+  EXPECT_EQ(choice_name(HierarchyMethod::RandomTop), "random-top");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -472,13 +475,13 @@ TEST(HierarchyDepths, DepthIsTheDistanceFromTheNearestTopLevelConceptAndMinusOne
 TEST(Calibration, LiftIsZeroAtTheBaseRateAndKeepsEachColumnsOrder) {
   SimilarityMatrix s = similarity_of({{1.0F, 0.6F, 0.1F}, {0.2F, 1.0F, 0.3F}, {0.2F, 0.2F, 1.0F}});
   s.base_rate = {0.2F, 0.2F, 0.1F};
-  const SimilarityMatrix lift = calibrate(s, "lift");
+  const SimilarityMatrix lift = calibrate(s, Calibration::Lift);
   EXPECT_FLOAT_EQ(lift.at(1, 0), 0.0F) << "members of 1 activate 0 at its base rate";
   EXPECT_FLOAT_EQ(lift.at(0, 1), 0.5F) << "lift 3 -> (3 - 1) / (3 + 1)";
   EXPECT_FLOAT_EQ(lift.at(0, 2), 0.0F);
   EXPECT_FLOAT_EQ(lift.at(1, 2), 0.5F);
   for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(lift.at(i, i), 0.0F);
-  EXPECT_EQ(calibrate(s, "none").values, s.values);
+  EXPECT_EQ(calibrate(s, Calibration::None).values, s.values);
 }
 
 TEST(Calibration, DefaultsFollowTheFileAndPaperFixesTheMethod) {
@@ -488,28 +491,28 @@ TEST(Calibration, DefaultsFollowTheFileAndPaperFixesTheMethod) {
   cosine.measure = "cosine";
 
   const HierarchyOptions ours = resolve_options(HierarchyOptions{}, with_rates);
-  EXPECT_EQ(ours.calibration, "none");
-  EXPECT_EQ(ours.order, "generality");
+  EXPECT_EQ(ours.calibration, Calibration::None);
+  EXPECT_EQ(ours.order, VisitOrder::Generality);
   EXPECT_EQ(ours.min_similarity, 0.0);
 
   HierarchyOptions paper;
   paper.paper = true;
   const HierarchyOptions resolved = resolve_options(paper, with_rates);
-  EXPECT_EQ(resolved.calibration, "none");
-  EXPECT_EQ(resolved.order, "betweenness");
+  EXPECT_EQ(resolved.calibration, Calibration::None);
+  EXPECT_EQ(resolved.order, VisitOrder::Betweenness);
   EXPECT_EQ(resolved.min_similarity, 0.2);
   EXPECT_EQ(resolved.threshold, 0.5);
 
-  paper.order = "generality";
+  paper.order = VisitOrder::Generality;
   EXPECT_THROW(resolve_options(paper, with_rates), FatalError) << "--paper with an explicit --order";
-  paper.order.clear();
+  paper.order.reset();
   paper.min_similarity = 0.5;
   EXPECT_THROW(resolve_options(paper, with_rates), FatalError) << "--paper with another --min-sim";
   paper.min_similarity = 0;
-  paper.calibration = "lift";
+  paper.calibration = Calibration::Lift;
   EXPECT_THROW(resolve_options(paper, with_rates), FatalError) << "--paper with lift";
   HierarchyOptions lift;
-  lift.calibration = "lift";
+  lift.calibration = Calibration::Lift;
   EXPECT_THROW(resolve_options(lift, cosine), FatalError) << "lift without base rates";
 }
 
@@ -526,7 +529,7 @@ TEST(Calibration, AConceptFiringEverywhereIsNoLongerTheRoot) {
   options.min_similarity = 0.2;
   const Hierarchy raw = extract_hierarchy(s, options, 1);
   EXPECT_EQ(raw.top_level(), std::vector<std::uint32_t>{0});
-  options.calibration = "lift";
+  options.calibration = Calibration::Lift;
   const Hierarchy calibrated = extract_hierarchy(s, options, 1);
   for (const HierarchyLink& link : calibrated.links) EXPECT_NE(link.parent, 0u) << "'everywhere' parents nobody";
   ASSERT_EQ(calibrated.links.size(), 1u);

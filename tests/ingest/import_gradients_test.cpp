@@ -218,7 +218,7 @@ TEST(ImportGradients, NpyDirRoundTripsEveryOutputExactly) {
   write_inputs(scratch, tracks);
 
   ImportConfig config;
-  config.format = "npy-dir";
+  config.format = ImportFormat::NpyDir;
   config.input = (scratch / "in").string();
   config.output = (scratch / "store.h5").string();
   config.gradient = gradient_option(scratch, "npy-dir");
@@ -468,7 +468,7 @@ TEST(ImportGradientsResume, KilledRunResumesAndEveryTrackKeepsItsOwnGradients) {
   write_killed_partial(with_suffix(output, ".partial"), tracks, kCommitted, kOutputs);
 
   ImportConfig config;
-  config.format = "npy-dir";
+  config.format = ImportFormat::NpyDir;
   config.input = (scratch / "in").string();
   config.output = output.string();
   config.gradient = gradient_option(scratch, "npy-dir");
@@ -491,7 +491,7 @@ void expect_partial_with_other_gradients_is_started_over(const std::vector<std::
   write_killed_partial(with_suffix(output, ".partial"), tracks, 2, partial_outputs);
 
   ImportConfig config;
-  config.format = "npy-dir";
+  config.format = ImportFormat::NpyDir;
   config.input = (scratch / "in").string();
   config.output = output.string();
   if (import_gradients) config.gradient = gradient_option(scratch, "npy-dir");

@@ -157,7 +157,7 @@ void expect_store_holds(const fs::path& store_path, const std::vector<Track>& ex
 
 ImportConfig import_config(const std::string& format, const fs::path& input, const fs::path& output) {
   ImportConfig config;
-  config.format = format;
+  config.format = parse_choice<ImportFormat>(format).value();
   config.input = input.string();
   config.output = output.string();
   config.jobs = 2;

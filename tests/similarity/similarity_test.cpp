@@ -319,7 +319,7 @@ TEST(SimilarityCli, HierarchyFromTheSimilarityInEveryFormat) {
   ASSERT_EQ(s.base_rate.size(), s.size());
   const auto lifted = run_cli(quoted_args({"hierarchy", "-s", (dir / "sim.h5").string(), "-o", (dir / "lift.json").string(), "--calibration", "lift"}));
   ASSERT_EQ(lifted.exit_code, 0) << lifted.err;
-  const SimilarityMatrix lift = calibrate(s, "lift");
+  const SimilarityMatrix lift = calibrate(s, Calibration::Lift);
   for (const auto& link : read_hierarchy_json(dir / "lift.json").links) {
     EXPECT_EQ(link.weight, lift.at(link.parent, link.child));
     EXPECT_GT(link.weight, 0.0F) << "above the base rate";
@@ -345,7 +345,7 @@ TEST(SimilarityCli, HierarchyFromTheSimilarityInEveryFormat) {
     ASSERT_EQ(written.exit_code, 0) << c.format << ": " << written.err;
     const std::string text = read_text(output);
     EXPECT_TRUE(text.starts_with(c.starts_with)) << c.format << ":\n" << text;
-    EXPECT_EQ(text, format_hierarchy(tree, c.format)) << c.format << ": the file should match the JSON's hierarchy";
+    EXPECT_EQ(text, format_hierarchy(tree, *parse_choice<HierarchyFormat>(c.format))) << c.format << ": the file should match the JSON's hierarchy";
   }
 }
 

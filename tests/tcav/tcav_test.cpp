@@ -64,8 +64,8 @@ Toy aligned_toy(std::size_t random_concepts, std::uint64_t seed) {
 
 TcavOptions quick(const std::string& cav = "pattern", const std::string& test = "sensitivity") {
   TcavOptions options;
-  options.cav = cav;
-  options.test = test;
+  options.cav = parse_choice<CavKind>(cav).value();
+  options.test = parse_choice<TcavStatistic>(test).value();
   options.runs = 10;
   options.random_runs = 40;
   return options;
