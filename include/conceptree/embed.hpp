@@ -77,7 +77,8 @@ struct AudioFile {
 };
 // The audio files of `inputs` (files, and folders walked recursively for audio extensions) and of
 // `list` (TSV id<TAB>path; relative paths relative to the list), sorted by id. Throws FatalError
-// for a missing input, a bad list line, or one id naming two files.
+// for a missing input, a bad list line, or one id naming two files; InputError for a list that
+// cannot be read.
 std::vector<AudioFile> find_audio_files(const std::vector<std::string>& inputs, const std::string& list);
 
 // One audio file to frame embeddings with `config`'s backbone (backbone, weights, layer, mode,

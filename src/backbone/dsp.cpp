@@ -15,6 +15,7 @@
 
 #include "conceptree/backbone.hpp"
 #include "conceptree/error.hpp"
+#include "features/logmel_detail.hpp"
 
 namespace conceptree {
 
@@ -110,23 +111,6 @@ constexpr int kShapeColumns = 5;
 constexpr std::array<const char*, kShapeColumns> kShapeNames{"spectral_centroid_khz", "spectral_spread_khz",
                                                               "spectral_log_flatness", "spectral_rolloff_khz",
                                                               "spectral_slope"};
-
-double hz_to_slaney_mel(double hz) {
-  constexpr double kLinearStep = 200.0 / 3;
-  constexpr double kBreakHz = 1000;
-  const double log_step = std::log(6.4) / 27;
-  if (hz < kBreakHz) return hz / kLinearStep;
-  return kBreakHz / kLinearStep + std::log(hz / kBreakHz) / log_step;
-}
-
-double slaney_mel_to_hz(double mel) {
-  constexpr double kLinearStep = 200.0 / 3;
-  constexpr double kBreakHz = 1000;
-  const double log_step = std::log(6.4) / 27;
-  const double break_mel = kBreakHz / kLinearStep;
-  if (mel < break_mel) return mel * kLinearStep;
-  return kBreakHz * std::exp(log_step * (mel - break_mel));
-}
 
 struct Window {
   std::size_t first = 0;
@@ -303,9 +287,9 @@ DspDescriptor::DspDescriptor() : state_(std::make_unique<State>()) {
     }
   }
   // 96 triangular filters need 98 equally spaced Slaney mel points from 0 to 8 kHz.
-  const double top = hz_to_slaney_mel(kMaxFrequency);
+  const double top = detail::hz_to_slaney_mel(kMaxFrequency);
   std::vector<double> points(kBands + 2);
-  for (int i = 0; i < kBands + 2; ++i) points[static_cast<std::size_t>(i)] = slaney_mel_to_hz(top * i / (kBands + 1));
+  for (int i = 0; i < kBands + 2; ++i) points[static_cast<std::size_t>(i)] = detail::slaney_mel_to_hz(top * i / (kBands + 1));
   for (int b = 0; b < kBands; ++b) {
     const auto i = static_cast<std::size_t>(b);
     s.centre_khz.push_back(points[i + 1] / 1000);

@@ -8,7 +8,6 @@
 #include <cctype>
 #include <chrono>
 #include <cmath>
-#include <fstream>
 #include <map>
 #include <optional>
 #include <set>
@@ -20,6 +19,7 @@
 #include "conceptree/context.hpp"
 #include "conceptree/logmel.hpp"
 #include "conceptree/strings.hpp"
+#include "conceptree/text_list.hpp"
 #include "ingest/store_builder.hpp"
 
 namespace conceptree {
@@ -54,21 +54,14 @@ std::vector<AudioFile> find_audio_files(const std::vector<std::string>& inputs, 
     }
   }
   if (!list.empty()) {
-    std::ifstream in(list);
-    if (!in) throw FatalError(fmt::format("{}: cannot open", list));
-    std::string line;
-    for (std::size_t number = 1; std::getline(in, line); ++number) {
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (line.empty()) continue;
-      const auto tab = line.find('\t');
-      if (tab == std::string::npos || tab == 0 || tab + 1 == line.size()) {
-        throw FatalError(fmt::format("{}:{}: expected id<TAB>path", list, number));
-      }
-      fs::path path = line.substr(tab + 1);
+    for_each_tsv_line(list, [&](const TsvLine& line) {
+      const std::string& id = line.fields[0];
+      fs::path path = line.text_from(1);
+      if (id.empty() || path.empty()) throw FatalError(fmt::format("{}: expected id<TAB>path", line.where()));
       // Relative paths in a list are relative to the list, so the list can travel with its audio.
       if (path.is_relative()) path = fs::path(list).parent_path() / path;
-      items.push_back({line.substr(0, tab), path});
-    }
+      items.push_back({id, path});
+    });
   }
   // Sorted by id, so the store's order does not depend on the file system's.
   std::sort(items.begin(), items.end(), [](const AudioFile& a, const AudioFile& b) { return a.id < b.id; });

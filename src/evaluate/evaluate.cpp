@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <limits>
 #include <map>
 #include <set>
@@ -264,11 +263,6 @@ std::vector<Pair> undirected(std::vector<Pair> pairs) {
   return pairs;
 }
 
-std::string trim_line_end(std::string line) {
-  if (!line.empty() && line.back() == '\r') line.pop_back();
-  return line;
-}
-
 std::vector<double> proxy_values(const Hierarchy& hierarchy, const ProxyEmbeddings& proxy, const std::vector<std::int64_t>& hierarchy_to_proxy,
                                  ProxyMetric metric) {
   std::vector<double> values;
@@ -403,8 +397,6 @@ Hierarchy similarity_baseline(const SimilarityMatrix& similarity, const Hierarch
 }  // namespace
 
 Taxonomy read_taxonomy(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) throw InputError(path.string(), "cannot open the taxonomy");
   Taxonomy taxonomy;
   std::unordered_map<std::string, std::uint32_t> index;
   auto concept_index = [&](const std::string& name) {
@@ -413,25 +405,23 @@ Taxonomy read_taxonomy(const fs::path& path) {
     return it->second;
   };
   std::set<std::pair<std::uint32_t, std::uint32_t>> seen;
-  std::string line;
-  for (std::size_t number = 1; std::getline(in, line); ++number) {
-    line = trim_line_end(line);
-    if (line.empty()) continue;
-    const auto tab = line.find('\t');
-    const std::string where = fmt::format("{}:{}", path.string(), number);
-    if (tab == std::string::npos) throw InputError(where, "expected child<TAB>parent");
-    const std::string child = line.substr(0, tab);
-    const auto end = line.find('\t', tab + 1);
-    const std::string parent = line.substr(tab + 1, end == std::string::npos ? std::string::npos : end - tab - 1);
-    if (taxonomy.concepts.empty() && child == "child" && parent == "parent") continue;
-    if (child.empty()) throw InputError(where, "empty child");
-    if (child == parent) throw InputError(where, fmt::format("'{}' is its own parent", child));
-    const std::uint32_t child_index = concept_index(child);
-    if (parent.empty()) continue;
-    const std::pair<std::uint32_t, std::uint32_t> edge{child_index, concept_index(parent)};
-    if (seen.insert(edge).second) taxonomy.child_parent.push_back(edge);
-  }
-  if (in.bad()) throw InputError(path.string(), "read error");
+  const auto is_header = [](const std::vector<std::string>& fields) {
+    return fields.size() >= 2 && fields[0] == "child" && fields[1] == "parent";
+  };
+  for_each_tsv_line(
+      path,
+      [&](const TsvLine& line) {
+        if (line.fields.size() < 2) throw InputError(line.where(), "expected child<TAB>parent");
+        const std::string& child = line.fields[0];
+        const std::string& parent = line.fields[1];
+        if (child.empty()) throw InputError(line.where(), "empty child");
+        if (child == parent) throw InputError(line.where(), fmt::format("'{}' is its own parent", child));
+        const std::uint32_t child_index = concept_index(child);
+        if (parent.empty()) return;
+        const std::pair<std::uint32_t, std::uint32_t> edge{child_index, concept_index(parent)};
+        if (seen.insert(edge).second) taxonomy.child_parent.push_back(edge);
+      },
+      is_header);
   if (taxonomy.concepts.empty()) throw InputError(path.string(), "no concepts in the taxonomy");
   return taxonomy;
 }

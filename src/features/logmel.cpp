@@ -31,20 +31,12 @@ struct FftwFree {
   void operator()(void* p) const { fftwf_free(p); }
 };
 
-// librosa's Slaney mel scale: linear below 1 kHz (200/3 Hz per mel), logarithmic above.
+// The Slaney scale's break: linear up to 1 kHz, then 27 mels for each factor of 6.4 in frequency.
 constexpr double kMinLogHz = 1000.0;
 constexpr double kLinearHzPerMel = 200.0 / 3.0;
 constexpr double kMinLogMel = kMinLogHz / kLinearHzPerMel;
 
 double log_step() { return std::log(6.4) / 27.0; }
-
-double hz_to_mel(double hz) {
-  return hz >= kMinLogHz ? kMinLogMel + std::log(hz / kMinLogHz) / log_step() : hz / kLinearHzPerMel;
-}
-
-double mel_to_hz(double mel) {
-  return mel >= kMinLogMel ? kMinLogHz * std::exp(log_step() * (mel - kMinLogMel)) : kLinearHzPerMel * mel;
-}
 
 // numpy's pad mode 'reflect' (the edge sample is not repeated), which for pads longer than the
 // signal keeps reflecting: the padded signal is periodic with period 2(n-1).
@@ -59,6 +51,14 @@ std::size_t reflect_index(std::int64_t i, std::int64_t n) {
 }  // namespace
 
 namespace detail {
+
+double hz_to_slaney_mel(double hz) {
+  return hz >= kMinLogHz ? kMinLogMel + std::log(hz / kMinLogHz) / log_step() : hz / kLinearHzPerMel;
+}
+
+double slaney_mel_to_hz(double mel) {
+  return mel >= kMinLogMel ? kMinLogHz * std::exp(log_step() * (mel - kMinLogMel)) : kLinearHzPerMel * mel;
+}
 
 // IEEE binary16 rounding, round-to-nearest-even, as numpy's astype(float16) does; written out
 // because ISO C++20 has no half type.
@@ -91,8 +91,8 @@ std::vector<float> slaney_mel_filterbank() {
   std::vector<double> fft_hz(kBins);
   for (int k = 0; k < kBins; ++k) fft_hz[k] = nyquist * k / (kBins - 1);
   std::vector<double> mel_hz(bands + 2);
-  const double mel_max = hz_to_mel(nyquist);
-  for (int i = 0; i < bands + 2; ++i) mel_hz[i] = mel_to_hz(mel_max * i / (bands + 1));
+  const double mel_max = hz_to_slaney_mel(nyquist);
+  for (int i = 0; i < bands + 2; ++i) mel_hz[i] = slaney_mel_to_hz(mel_max * i / (bands + 1));
 
   std::vector<float> weights(static_cast<std::size_t>(bands) * kBins, 0.0f);
   for (int m = 0; m < bands; ++m) {

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <fstream>
 #include <numeric>
 #include <random>
 #include <unordered_map>
@@ -13,6 +12,7 @@
 #include "conceptree/hierarchy.hpp"
 #include "conceptree/context.hpp"
 #include "conceptree/settings_record.hpp"
+#include "conceptree/text_list.hpp"
 
 namespace conceptree {
 namespace fs = std::filesystem;
@@ -134,17 +134,11 @@ std::vector<HierarchyLink> random_sim_links(const SimilarityMatrix& s, double de
 }  // namespace
 
 std::unordered_map<std::string, std::string> read_labels(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw InputError(path, "cannot open");
   std::unordered_map<std::string, std::string> labels;
-  std::string line;
-  for (std::size_t number = 1; std::getline(in, line); ++number) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) continue;
-    const auto tab = line.find('\t');
-    if (tab == std::string::npos) throw InputError(fmt::format("{}:{}", path, number), "expected id<TAB>label");
-    labels[line.substr(0, tab)] = line.substr(tab + 1);
-  }
+  for_each_tsv_line(path, [&](const TsvLine& line) {
+    if (line.fields.size() < 2) throw InputError(line.where(), "expected id<TAB>label");
+    labels[line.fields[0]] = line.text_from(1);
+  });
   return labels;
 }
 

@@ -10,6 +10,7 @@
 
 #include "conceptree/batch_errors.hpp"
 #include "conceptree/error.hpp"
+#include "conceptree/text_list.hpp"
 
 namespace conceptree {
 namespace fs = std::filesystem;
@@ -19,17 +20,6 @@ namespace {
 std::string lowercase(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
   return text;
-}
-
-std::vector<std::string> split_tabs(const std::string& line) {
-  std::vector<std::string> fields;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t tab = line.find('\t', start);
-    fields.push_back(line.substr(start, tab - start));
-    if (tab == std::string::npos) return fields;
-    start = tab + 1;
-  }
 }
 
 bool is_header(const std::vector<std::string>& fields) {
@@ -71,32 +61,26 @@ class MembershipBuilder {
   std::unordered_set<std::string> conflicted_;
 };
 
-Memberships read_tsv(const fs::path& path, std::istream& stream, BatchErrors& errors) {
+Memberships read_tsv(const fs::path& path, BatchErrors& errors) {
   MembershipBuilder builder;
-  std::string line;
-  std::uint64_t number = 0;
-  bool first_content_line = true;
-  while (std::getline(stream, line)) {
-    ++number;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    const auto fields = split_tabs(line);
-    if (first_content_line) {
-      first_content_line = false;
-      if (is_header(fields)) continue;
-    }
-    const std::string item = path.string() + ":" + std::to_string(number);
+  const auto add_line = [&](const TsvLine& line) {
+    const auto& fields = line.fields;
     if (fields.size() < 2 || fields.size() > 3) {
-      errors.report(InputError(item, "expected concept<TAB>track_id[<TAB>type], got " + std::to_string(fields.size()) + " field(s)"));
-      continue;
+      errors.report(InputError(line.where(), "expected concept<TAB>track_id[<TAB>type], got " + std::to_string(fields.size()) + " field(s)"));
+      return;
     }
     if (fields[0].empty()) {
-      errors.report(InputError(item, "empty concept name"));
-      continue;
+      errors.report(InputError(line.where(), "empty concept name"));
+      return;
     }
     builder.add(fields[0], fields[1], fields.size() == 3 ? fields[2] : "");
+  };
+  try {
+    for_each_tsv_line(path, add_line, is_header);
+  } catch (const InputError& error) {
+    // Bad lines went to `errors`; what reaches here is the whole file unreadable, which stops the job.
+    throw FatalError(error.what());
   }
-  if (stream.bad()) throw FatalError(path.string() + ": read error");
   return builder.finish();
 }
 
@@ -148,7 +132,7 @@ Memberships read_memberships(const fs::path& path, BatchErrors& errors) {
   stream.clear();
   stream.seekg(0);
   if (path.extension() == ".json" || first == '{') return read_json(path, stream, errors);
-  return read_tsv(path, stream, errors);
+  return read_tsv(path, errors);
 }
 
 ResolvedMemberships resolve_memberships(const Memberships& memberships, std::span<const std::string> store_ids) {
