@@ -93,7 +93,7 @@ PlantedFrames planted_frames() {
   PlantedFrames planted;
   planted.memberships.concepts = {{"a", "", {}}, {"b", "", {}}};
   for (std::uint32_t t = 0; t < 200; ++t) {
-    planted.ids.push_back("t" + std::to_string(t));
+    planted.ids.push_back(std::string(1, 't').append(std::to_string(t)));
     for (int f = 0; f < 3; ++f) {
       for (int d = 0; d < 4; ++d) planted.data.push_back(static_cast<float>((t * 7 + f * 3 + d * 5) % 11) / 11.0f);
       if (t % 2 == 0) planted.data[planted.data.size() - 4] += 2;
