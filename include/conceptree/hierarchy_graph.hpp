@@ -15,9 +15,9 @@
 #include <span>
 #include <vector>
 
-#include "conceptree/hierarchy.hpp"
-
 namespace conceptree {
+
+struct Hierarchy;
 
 class HierarchyGraph {
  public:
@@ -27,9 +27,9 @@ class HierarchyGraph {
     Node child = 0;
   };
 
-  // Throws FatalError when an edge names a node outside [0, node_count).
+  // Both throw FatalError when an edge names a node outside [0, node_count).
   HierarchyGraph(std::size_t node_count, std::span<const Edge> edges);
-  // Link i of the hierarchy is edge i.
+  // The hierarchy's nodes; link i is edge i.
   explicit HierarchyGraph(const Hierarchy& hierarchy);
 
   std::size_t node_count() const { return up_.offsets.size() - 1; }
@@ -47,7 +47,7 @@ class HierarchyGraph {
   // The nodes the top level reaches, each once: the top level ascending, then level by level,
   // each node's children in edge order.
   std::vector<Node> breadth_first_order() const;
-  // Links from the nearest top-level node; -1 for a node none reaches (one only below a cycle).
+  // Links from the nearest top-level node; -1 for a node none reaches (one that hangs only below a cycle).
   std::vector<std::int64_t> depths() const;
   // As depths(), but each node the top level does not reach, lowest index first, is given depth 0
   // and spreads depths below it as a top-level node would.

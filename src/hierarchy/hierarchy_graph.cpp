@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "conceptree/error.hpp"
+#include "conceptree/hierarchy.hpp"
 
 namespace conceptree {
 
