@@ -13,6 +13,7 @@
 
 #include "conceptree/atomic_file.hpp"
 #include "conceptree/error.hpp"
+#include "conceptree/hierarchy_graph.hpp"
 #include "conceptree/context.hpp"
 #include "conceptree/npy.hpp"
 #include "conceptree/similarity.hpp"
@@ -28,43 +29,25 @@ constexpr double kNotAvailable = std::numeric_limits<double>::quiet_NaN();
 
 Pair make_pair_key(std::uint32_t first, std::uint32_t second) { return (static_cast<Pair>(first) << 32) | second; }
 
-std::vector<std::vector<std::uint32_t>> parents_of(const Hierarchy& hierarchy) {
-  std::vector<std::vector<std::uint32_t>> parents(hierarchy.nodes.size());
-  for (const auto& link : hierarchy.links) parents[link.child].push_back(link.parent);
-  return parents;
-}
-
-// Every node reachable upwards from `start` (not `start` itself, even on a cycle).
-std::vector<std::uint32_t> ancestors(const std::vector<std::vector<std::uint32_t>>& parents, std::uint32_t start,
-                                     std::vector<std::uint32_t>& seen_stamp, std::uint32_t stamp) {
-  std::vector<std::uint32_t> found;
-  std::vector<std::uint32_t> stack{start};
-  seen_stamp[start] = stamp;
-  while (!stack.empty()) {
-    const std::uint32_t node = stack.back();
-    stack.pop_back();
-    for (std::uint32_t parent : parents[node]) {
-      if (seen_stamp[parent] == stamp) continue;
-      seen_stamp[parent] = stamp;
-      found.push_back(parent);
-      stack.push_back(parent);
-    }
-  }
-  return found;
+HierarchyGraph taxonomy_graph(const Taxonomy& taxonomy) {
+  std::vector<HierarchyGraph::Edge> edges;
+  edges.reserve(taxonomy.child_parent.size());
+  for (const auto& [child, parent] : taxonomy.child_parent) edges.push_back({parent, child});
+  return HierarchyGraph(taxonomy.concepts.size(), edges);
 }
 
 // The concepts without a parent above each concept; a concept only on a cycle is its own group.
-std::vector<std::vector<std::uint32_t>> top_level_ancestors(const std::vector<std::vector<std::uint32_t>>& parents) {
-  const auto n = static_cast<std::uint32_t>(parents.size());
+std::vector<std::vector<std::uint32_t>> top_level_ancestors(const HierarchyGraph& graph) {
+  const auto n = static_cast<std::uint32_t>(graph.node_count());
   std::vector<std::vector<std::uint32_t>> tops(n);
-  std::vector<std::uint32_t> stamp(n, 0);
+  AncestorFinder finder(graph);
   for (std::uint32_t node = 0; node < n; ++node) {
-    if (parents[node].empty()) {
+    if (graph.parents(node).empty()) {
       tops[node] = {node};
       continue;
     }
-    for (std::uint32_t ancestor : ancestors(parents, node, stamp, node + 1)) {
-      if (parents[ancestor].empty()) tops[node].push_back(ancestor);
+    for (std::uint32_t ancestor : finder.ancestors_of(node)) {
+      if (graph.parents(ancestor).empty()) tops[node].push_back(ancestor);
     }
     std::sort(tops[node].begin(), tops[node].end());
     if (tops[node].empty()) tops[node] = {node};
@@ -73,18 +56,18 @@ std::vector<std::vector<std::uint32_t>> top_level_ancestors(const std::vector<st
 }
 
 // The top-level concept reached by following first parents; on a cycle, its lowest index.
-std::vector<std::uint32_t> first_parent_roots(const std::vector<std::vector<std::uint32_t>>& parents) {
-  const auto n = static_cast<std::uint32_t>(parents.size());
+std::vector<std::uint32_t> first_parent_roots(const HierarchyGraph& graph) {
+  const auto n = static_cast<std::uint32_t>(graph.node_count());
   std::vector<std::uint32_t> roots(n);
   std::vector<std::uint32_t> position(n, 0);  // 1 + index on the current walk, 0 = not on it
   std::vector<std::uint32_t> walk;
   for (std::uint32_t start = 0; start < n; ++start) {
     walk.clear();
     std::uint32_t node = start;
-    while (!parents[node].empty() && position[node] == 0) {
+    while (!graph.parents(node).empty() && position[node] == 0) {
       position[node] = static_cast<std::uint32_t>(walk.size()) + 1;
       walk.push_back(node);
-      node = parents[node].front();
+      node = graph.parents(node).front();
     }
     std::uint32_t root = node;
     if (position[node] != 0) root = *std::min_element(walk.begin() + position[node] - 1, walk.end());
@@ -122,49 +105,22 @@ void score_pairs(std::vector<Pair> predicted, std::vector<Pair> truth, double& p
 }
 
 // One taxonomy seen from the concepts both taxonomies hold ("items"): each item's node in it and
-// all its ancestors, and every node's depth (1 for a node without parents).
+// all its ancestors, and every node's depth: 1 + the fewest links up to a node without parents,
+// where nodes only reachable through a cycle start a level of their own, lowest index first.
 struct ItemView {
   std::vector<std::uint32_t> node;                      // per item
   std::vector<std::vector<std::uint32_t>> ancestors;    // per item, every node above it
   std::vector<std::uint32_t> depth;                     // per node
 };
 
-// Shortest number of links up to a node without parents, plus one; nodes only reachable through a
-// cycle start a level of their own, lowest index first.
-std::vector<std::uint32_t> node_depths(const std::vector<std::vector<std::uint32_t>>& parents) {
-  const auto n = static_cast<std::uint32_t>(parents.size());
-  std::vector<std::vector<std::uint32_t>> children(n);
-  for (std::uint32_t node = 0; node < n; ++node)
-    for (std::uint32_t parent : parents[node]) children[parent].push_back(node);
-  std::vector<std::uint32_t> depth(n, 0), queue;
-  const auto spread = [&](std::size_t from) {
-    for (std::size_t head = from; head < queue.size(); ++head)
-      for (std::uint32_t child : children[queue[head]])
-        if (depth[child] == 0) {
-          depth[child] = depth[queue[head]] + 1;
-          queue.push_back(child);
-        }
-  };
-  for (std::uint32_t node = 0; node < n; ++node)
-    if (parents[node].empty()) {
-      depth[node] = 1;
-      queue.push_back(node);
-    }
-  spread(0);
-  for (std::uint32_t node = 0; node < n; ++node)
-    if (depth[node] == 0) {
-      depth[node] = 1;
-      const std::size_t from = queue.size();
-      queue.push_back(node);
-      spread(from);
-    }
-  return depth;
-}
-
-ItemView item_view(const std::vector<std::vector<std::uint32_t>>& parents, std::vector<std::uint32_t> item_nodes) {
-  ItemView view{std::move(item_nodes), {}, node_depths(parents)};
-  std::vector<std::uint32_t> stamp(parents.size(), 0);
-  for (std::uint32_t item = 0; item < view.node.size(); ++item) view.ancestors.push_back(ancestors(parents, view.node[item], stamp, item + 1));
+ItemView item_view(const HierarchyGraph& graph, std::vector<std::uint32_t> item_nodes) {
+  ItemView view{std::move(item_nodes), {}, {}};
+  for (std::int64_t depth : graph.depths_rooting_cycles()) view.depth.push_back(static_cast<std::uint32_t>(depth + 1));
+  AncestorFinder finder(graph);
+  for (std::uint32_t node : view.node) {
+    const auto above = finder.ancestors_of(node);
+    view.ancestors.emplace_back(above.begin(), above.end());
+  }
   return view;
 }
 
@@ -449,10 +405,8 @@ Taxonomy taxonomy_from_pairs(const std::vector<std::pair<std::string, std::strin
 }
 
 std::vector<std::uint32_t> top_level_ancestor(const Taxonomy& taxonomy) {
-  std::vector<std::vector<std::uint32_t>> parents(taxonomy.concepts.size());
-  for (const auto& [child, parent] : taxonomy.child_parent) parents[child].push_back(parent);
   std::vector<std::uint32_t> tops;
-  for (const auto& concept_tops : top_level_ancestors(parents)) tops.push_back(concept_tops.front());
+  for (const auto& concept_tops : top_level_ancestors(taxonomy_graph(taxonomy))) tops.push_back(concept_tops.front());
   return tops;
 }
 
@@ -509,10 +463,8 @@ TruthScores score_against_truth(const Hierarchy& hierarchy, const Taxonomy& trut
     truth_to_node[static_cast<std::size_t>(hierarchy_to_truth[i])] = i;
     matched.push_back(i);
   }
-  std::vector<std::vector<std::uint32_t>> truth_parents(truth.concepts.size());
-  for (const auto& [child, parent] : truth.child_parent) truth_parents[child].push_back(parent);
-  const auto truth_tops = top_level_ancestors(truth_parents);
-  const auto predicted_parents = parents_of(hierarchy);
+  const HierarchyGraph truth_graph = taxonomy_graph(truth), predicted_graph(hierarchy);
+  const auto truth_tops = top_level_ancestors(truth_graph);
 
   TruthScores scores;
   std::uint64_t same_family = 0, linked = 0;
@@ -540,14 +492,12 @@ TruthScores score_against_truth(const Hierarchy& hierarchy, const Taxonomy& trut
               scores.undirected_parent_f1);
 
   std::vector<Pair> predicted_ancestry, truth_ancestry;
-  std::vector<std::uint32_t> node_stamp(node_count, 0), truth_stamp(truth.concepts.size(), 0);
-  std::uint32_t stamp = 0;
+  AncestorFinder predicted_ancestors(predicted_graph), truth_ancestors(truth_graph);
   for (std::uint32_t node : matched) {
-    ++stamp;
-    for (std::uint32_t ancestor : ancestors(predicted_parents, node, node_stamp, stamp)) {
+    for (std::uint32_t ancestor : predicted_ancestors.ancestors_of(node)) {
       if (ancestor != node && hierarchy_to_truth[ancestor] >= 0) predicted_ancestry.push_back(make_pair_key(ancestor, node));
     }
-    for (std::uint32_t ancestor : ancestors(truth_parents, static_cast<std::uint32_t>(hierarchy_to_truth[node]), truth_stamp, stamp)) {
+    for (std::uint32_t ancestor : truth_ancestors.ancestors_of(static_cast<std::uint32_t>(hierarchy_to_truth[node]))) {
       const std::int64_t ancestor_node = truth_to_node[ancestor];
       if (ancestor_node >= 0 && ancestor_node != node) truth_ancestry.push_back(make_pair_key(static_cast<std::uint32_t>(ancestor_node), node));
     }
@@ -556,11 +506,11 @@ TruthScores score_against_truth(const Hierarchy& hierarchy, const Taxonomy& trut
 
   std::vector<std::uint32_t> truth_items;
   for (std::uint32_t node : matched) truth_items.push_back(static_cast<std::uint32_t>(hierarchy_to_truth[node]));
-  const ItemView predicted_view = item_view(predicted_parents, matched), truth_view = item_view(truth_parents, std::move(truth_items));
+  const ItemView predicted_view = item_view(predicted_graph, matched), truth_view = item_view(truth_graph, std::move(truth_items));
   scores.cumulative_fowlkes_mallows = cumulative_fowlkes_mallows(predicted_view, truth_view);
   semantic_cotopy_scores(predicted_view, truth_view, scores.taxonomic_precision, scores.taxonomic_recall, scores.taxonomic_f1);
 
-  const auto predicted_roots = first_parent_roots(predicted_parents);
+  const auto predicted_roots = first_parent_roots(predicted_graph);
   std::vector<std::uint32_t> truth_groups, predicted_groups;
   for (std::uint32_t node : matched) {
     truth_groups.push_back(truth_tops[static_cast<std::size_t>(hierarchy_to_truth[node])].front());

@@ -10,6 +10,7 @@
 #include "conceptree/error.hpp"
 #include "conceptree/graph.hpp"
 #include "conceptree/hierarchy.hpp"
+#include "conceptree/hierarchy_graph.hpp"
 #include "conceptree/context.hpp"
 #include "conceptree/settings_record.hpp"
 #include "conceptree/text_list.hpp"
@@ -180,38 +181,13 @@ std::vector<HierarchyLink> extract_links(const SimilarityMatrix& similarity, con
 }
 
 void assign_depths(Hierarchy& hierarchy) {
-  const std::size_t n = hierarchy.nodes.size();
-  std::vector<std::vector<std::uint32_t>> children(n);
-  std::vector<std::int64_t> depth(n, -1);
-  for (const auto& link : hierarchy.links) children[link.parent].push_back(link.child);
-  std::vector<std::uint32_t> frontier = hierarchy.top_level();
-  for (std::uint32_t node : frontier) depth[node] = 0;
-  for (std::size_t next = 0; next < frontier.size(); ++next) {
-    const std::uint32_t node = frontier[next];
-    for (std::uint32_t child : children[node]) {
-      if (depth[child] >= 0) continue;
-      depth[child] = depth[node] + 1;
-      frontier.push_back(child);
-    }
-  }
-  for (std::size_t i = 0; i < n; ++i) hierarchy.nodes[i].depth = depth[i];
+  const std::vector<std::int64_t> depth = HierarchyGraph(hierarchy).depths();
+  for (std::size_t i = 0; i < hierarchy.nodes.size(); ++i) hierarchy.nodes[i].depth = depth[i];
 }
 
-std::size_t Hierarchy::max_parents() const {
-  std::vector<std::size_t> parents(nodes.size(), 0);
-  for (const auto& link : links) ++parents[link.child];
-  return parents.empty() ? 0 : *std::max_element(parents.begin(), parents.end());
-}
+std::size_t Hierarchy::max_parents() const { return HierarchyGraph(*this).max_parents(); }
 
-std::vector<std::uint32_t> Hierarchy::top_level() const {
-  std::vector<bool> has_parent(nodes.size(), false);
-  for (const auto& link : links) has_parent[link.child] = true;
-  std::vector<std::uint32_t> top;
-  for (std::uint32_t i = 0; i < nodes.size(); ++i) {
-    if (!has_parent[i]) top.push_back(i);
-  }
-  return top;
-}
+std::vector<std::uint32_t> Hierarchy::top_level() const { return HierarchyGraph(*this).top_level(); }
 
 namespace {
 

@@ -9,6 +9,7 @@
 #include "conceptree/atomic_file.hpp"
 #include "conceptree/error.hpp"
 #include "conceptree/hierarchy.hpp"
+#include "conceptree/hierarchy_graph.hpp"
 
 namespace conceptree {
 namespace fs = std::filesystem;
@@ -151,27 +152,12 @@ std::string newick_name(const std::string& name) {
 }
 
 std::string to_newick(const Hierarchy& h) {
-  if (h.max_parents() > 1) throw FatalError("newick holds trees only, and this hierarchy gives some concepts several parents (use --parents 1)");
-  std::vector<std::vector<std::uint32_t>> children(h.nodes.size());
-  std::vector<float> support(h.nodes.size(), -1.0f);
-  for (const auto& link : h.links) {
-    children[link.parent].push_back(link.child);
-    support[link.child] = link.support;
-  }
+  const HierarchyGraph graph(h);
+  if (graph.max_parents() > 1) throw FatalError("newick holds trees only, and this hierarchy gives some concepts several parents (use --parents 1)");
   // With one parent each, a node no top-level concept reaches sits on a cycle.
-  std::vector<bool> reached(h.nodes.size(), false);
-  std::vector<std::uint32_t> frontier = h.top_level();
-  for (std::uint32_t node : frontier) reached[node] = true;
-  for (std::size_t next = 0; next < frontier.size(); ++next) {
-    for (std::uint32_t child : children[frontier[next]]) {
-      if (!reached[child]) {
-        reached[child] = true;
-        frontier.push_back(child);
-      }
-    }
-  }
+  const std::vector<std::int64_t> depth = graph.depths();
   for (std::size_t i = 0; i < h.nodes.size(); ++i) {
-    if (!reached[i]) throw FatalError("newick holds trees only, and this hierarchy has a cycle through '" + h.nodes[i].id + "'");
+    if (depth[i] < 0) throw FatalError("newick holds trees only, and this hierarchy has a cycle through '" + h.nodes[i].id + "'");
   }
   std::string out;
   // Iterative, so a deep chain cannot exhaust the stack.
@@ -179,7 +165,7 @@ std::string to_newick(const Hierarchy& h) {
     std::vector<std::pair<std::uint32_t, std::size_t>> stack{{root, 0}};
     while (!stack.empty()) {
       const auto [node, next_child] = stack.back();
-      const auto& kids = children[node];
+      const auto kids = graph.children(node);
       if (next_child < kids.size()) {
         out += next_child == 0 ? '(' : ',';
         ++stack.back().second;
@@ -189,11 +175,14 @@ std::string to_newick(const Hierarchy& h) {
       if (!kids.empty()) out += ')';
       out += newick_name(h.nodes[node].id);
       // The support of the branch above a node, as an NHX comment (ete3 reads it as node.support).
-      if (support[node] >= 0) out += fmt::format("[&&NHX:support={}]", support[node]);
+      const auto link_above = graph.parent_edges(node);
+      if (!link_above.empty() && h.links[link_above.front()].support >= 0) {
+        out += fmt::format("[&&NHX:support={}]", h.links[link_above.front()].support);
+      }
       stack.pop_back();
     }
   };
-  const auto top = h.top_level();
+  const auto top = graph.top_level();
   if (top.size() == 1) {
     emit(top.front());
   } else {

@@ -8,6 +8,7 @@
 #include "conceptree/error.hpp"
 #include "conceptree/graph.hpp"
 #include "conceptree/hierarchy.hpp"
+#include "conceptree/hierarchy_graph.hpp"
 #include "conceptree/similarity.hpp"
 #include "hdf5/hdf5.hpp"
 
@@ -168,10 +169,9 @@ HierarchyFileSummary summarize_hierarchy(const fs::path& path) {
     }
     summary.alternatives = h.alternatives.size();
   }
-  const auto top = h.top_level();
+  const HierarchyGraph graph(h);
+  const auto top = graph.top_level();
   summary.top_level = top.size();
-  std::vector<std::vector<std::uint32_t>> children(h.nodes.size());
-  for (const auto& link : h.links) children[link.parent].push_back(link.child);
   for (const auto& node : h.nodes) {
     if (node.depth < 0) {
       ++summary.unreachable;
@@ -182,29 +182,26 @@ HierarchyFileSummary summarize_hierarchy(const fs::path& path) {
     ++summary.nodes_per_depth[static_cast<std::size_t>(node.depth)];
   }
   std::uint64_t child_links = 0;
-  for (const auto& list : children) {
-    if (list.empty()) continue;
+  for (std::uint32_t node = 0; node < graph.node_count(); ++node) {
+    const std::size_t children = graph.children(node).size();
+    if (children == 0) continue;
     ++summary.parents_with_children;
-    child_links += list.size();
-    summary.max_children = std::max<std::uint64_t>(summary.max_children, list.size());
+    child_links += children;
+    summary.max_children = std::max<std::uint64_t>(summary.max_children, children);
   }
   summary.mean_children = summary.parents_with_children > 0 ? static_cast<double>(child_links) / static_cast<double>(summary.parents_with_children) : 0;
-  const bool forest = summary.unreachable == 0 && h.max_parents() <= 1;
+  const bool forest = summary.unreachable == 0 && graph.max_parents() <= 1;
   summary.shape = summary.unreachable > 0 ? "graph with cycles" : !forest ? "DAG" : top.size() == 1 ? "tree" : "forest";
 
   std::vector<std::uint64_t> size(h.nodes.size(), 0);
   if (forest) {
-    // Deepest nodes first, each adds itself and its subtree to its parent.
-    std::vector<std::uint32_t> by_depth(h.nodes.size());
-    for (std::uint32_t i = 0; i < by_depth.size(); ++i) by_depth[i] = i;
-    std::sort(by_depth.begin(), by_depth.end(), [&](std::uint32_t a, std::uint32_t b) { return h.nodes[a].depth > h.nodes[b].depth; });
-    std::vector<std::int64_t> parent(h.nodes.size(), -1);
-    for (const auto& link : h.links) parent[link.child] = link.parent;
-    for (std::uint32_t node : by_depth) {
-      if (parent[node] >= 0) size[static_cast<std::size_t>(parent[node])] += size[node] + 1;
+    // Children before their parents (the breadth-first order backwards): each adds itself and its subtree to its parent.
+    const auto order = graph.breadth_first_order();
+    for (auto node = order.rbegin(); node != order.rend(); ++node) {
+      for (std::uint32_t parent : graph.parents(*node)) size[parent] += size[*node] + 1;
     }
   } else {
-    for (std::size_t i = 0; i < size.size(); ++i) size[i] = children[i].size();
+    for (std::uint32_t node = 0; node < graph.node_count(); ++node) size[node] = graph.children(node).size();
   }
   std::vector<std::uint32_t> ranked = top;
   std::stable_sort(ranked.begin(), ranked.end(), [&](std::uint32_t a, std::uint32_t b) { return size[a] > size[b]; });

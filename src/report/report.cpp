@@ -16,6 +16,7 @@
 #include "conceptree/error.hpp"
 #include "conceptree/evaluate.hpp"
 #include "conceptree/hierarchy.hpp"
+#include "conceptree/hierarchy_graph.hpp"
 #include "conceptree/context.hpp"
 #include "conceptree/similarity.hpp"
 #include "conceptree/version.hpp"
@@ -212,14 +213,9 @@ void ReportWriter::run() {
 
   std::vector<std::size_t> similarity_row_to_concept(similarity.size());
   for (std::size_t i = 0; i < similarity.size(); ++i) similarity_row_to_concept[i] = index.add(similarity.names[i]);
-  std::vector<std::vector<std::size_t>> parents(concepts.size()), children(concepts.size());
-  std::vector<std::vector<double>> parent_support(concepts.size());
-  for (const auto& link : hierarchy.links) {
-    const std::size_t parent = index.add(hierarchy.nodes[link.parent].id), child = index.add(hierarchy.nodes[link.child].id);
-    parents[child].push_back(parent);
-    parent_support[child].push_back(rounded(link.support, 3));
-    children[parent].push_back(child);
-  }
+  const HierarchyGraph graph(hierarchy);
+  std::vector<std::size_t> node_row(hierarchy.nodes.size());
+  for (std::size_t node = 0; node < hierarchy.nodes.size(); ++node) node_row[node] = index.add(hierarchy.nodes[node].id);
 
   const bool has_metrics = !set.metrics.empty();
   Json concept_entries = Json::array();
@@ -256,9 +252,16 @@ void ReportWriter::run() {
     item["in_hierarchy"] = node != nullptr;
     item["centrality"] = node ? Json(node->centrality) : Json(nullptr);
     item["depth"] = node && node->depth >= 0 ? Json(node->depth) : Json(nullptr);
-    item["parents"] = parents[row];
-    item["children"] = children[row];
-    if (hierarchy.has_support()) item["parent_support"] = parent_support[row];
+    Json parents = Json::array(), children = Json::array(), parent_support = Json::array();
+    if (entry.in_hierarchy) {
+      const auto node_index = static_cast<HierarchyGraph::Node>(*entry.in_hierarchy);
+      for (HierarchyGraph::Node parent : graph.parents(node_index)) parents.push_back(node_row[parent]);
+      for (HierarchyGraph::Node child : graph.children(node_index)) children.push_back(node_row[child]);
+      for (std::size_t link : graph.parent_edges(node_index)) parent_support.push_back(rounded(hierarchy.links[link].support, 3));
+    }
+    item["parents"] = std::move(parents);
+    item["children"] = std::move(children);
+    if (hierarchy.has_support()) item["parent_support"] = std::move(parent_support);
     Json similar_to = Json::array(), similar_from = Json::array();
     if (entry.in_similarity) {
       const std::size_t i = *entry.in_similarity;
@@ -281,7 +284,7 @@ void ReportWriter::run() {
 
   summary_.hierarchy_nodes = hierarchy.nodes.size();
   summary_.links = hierarchy.links.size();
-  summary_.top_level = hierarchy.top_level().size();
+  summary_.top_level = graph.top_level().size();
   summary_.max_depth = 0;
   for (const auto& node : hierarchy.nodes) summary_.max_depth = std::max(summary_.max_depth, node.depth);
 

@@ -22,6 +22,7 @@
 #include "conceptree/concept_set.hpp"
 #include "conceptree/error.hpp"
 #include "conceptree/hierarchy.hpp"
+#include "conceptree/hierarchy_graph.hpp"
 #include "conceptree/journal.hpp"
 #include "conceptree/context.hpp"
 #include "conceptree/progress.hpp"
@@ -334,6 +335,57 @@ nlohmann::ordered_json test_json(const TcavTest& test) {
           {"p_rank", number_or_null(test.p_rank)}, {"q_t", number_or_null(test.q_t)}, {"q_rank", number_or_null(test.q_rank)}};
 }
 
+// The direction a concept's subtree agrees on: its own, when it and every concept below it are
+// significant that way, else 0; a cycle agrees with nothing. Depth first on a stack of its own,
+// since the hierarchy comes from a file and may be as deep as it is long; each subtree's answer
+// is kept for the roots asked later.
+class SubtreeAgreement {
+ public:
+  // `graph` and `results` (one per node) must outlive the object.
+  SubtreeAgreement(const HierarchyGraph& graph, const std::vector<TcavResult>& results)
+      : graph_(graph), results_(results), known_(graph.node_count(), kNotKnown), on_path_(graph.node_count(), 0) {}
+
+  int direction(HierarchyGraph::Node root) {
+    if (known_[root] != kNotKnown) return known_[root];
+    on_path_[root] = 1;
+    stack_.push_back({root, 0, results_[root].direction});
+    int finished = 0;
+    while (!stack_.empty()) {
+      Visit& visit = stack_.back();
+      const auto children = graph_.children(visit.node);
+      if (visit.next_child < children.size()) {
+        const HierarchyGraph::Node child = children[visit.next_child++];
+        if (known_[child] == kNotKnown && !on_path_[child]) {
+          on_path_[child] = 1;
+          stack_.push_back({child, 0, results_[child].direction});
+        } else if ((known_[child] == kNotKnown ? 0 : known_[child]) != visit.direction) {
+          visit.direction = 0;
+        }
+        continue;
+      }
+      finished = known_[visit.node] = visit.direction;
+      on_path_[visit.node] = 0;
+      stack_.pop_back();
+      if (!stack_.empty() && finished != stack_.back().direction) stack_.back().direction = 0;
+    }
+    return finished;
+  }
+
+ private:
+  static constexpr int kNotKnown = 2;  // directions are -1, 0 and 1
+  struct Visit {
+    HierarchyGraph::Node node;
+    std::size_t next_child;
+    int direction;                     // so far: the node's own, or 0 once a child disagrees
+  };
+
+  const HierarchyGraph& graph_;
+  const std::vector<TcavResult>& results_;
+  std::vector<int> known_;
+  std::vector<std::uint8_t> on_path_;
+  std::vector<Visit> stack_;
+};
+
 }  // namespace
 
 TcavJob::TcavJob(TcavConfig config, const Context& context) : config_(std::move(config)), context_(context) {}
@@ -432,7 +484,7 @@ void TcavJob::run() {
   std::unordered_map<std::string, std::size_t> tested;
   for (std::size_t i = 0; i < concepts.size(); ++i) tested.emplace(concepts[i].id, i);
   std::vector<std::string> labels(concepts.size());
-  std::vector<std::vector<std::size_t>> parents(concepts.size()), children(concepts.size());
+  std::vector<HierarchyGraph::Edge> tested_links;
   for (std::size_t i = 0; i < concepts.size(); ++i) labels[i] = concepts[i].id;
   if (hierarchy) {
     std::vector<std::optional<std::size_t>> node_concept(hierarchy->nodes.size());
@@ -446,22 +498,11 @@ void TcavJob::run() {
       if (link.parent >= node_concept.size() || link.child >= node_concept.size()) continue;
       const auto parent = node_concept[link.parent], child = node_concept[link.child];
       if (!parent || !child) continue;
-      parents[*child].push_back(*parent);
-      children[*parent].push_back(*child);
+      tested_links.push_back({static_cast<HierarchyGraph::Node>(*parent), static_cast<HierarchyGraph::Node>(*child)});
     }
   }
-  // A subtree agrees when its root and every concept below it are significant in one direction.
-  std::vector<int> subtree_direction(concepts.size(), 2);  // 2: not computed yet; 0: no agreement
-  const auto agreement = [&](auto&& self, std::size_t node, std::vector<std::uint8_t>& on_path) -> int {
-    if (subtree_direction[node] != 2) return subtree_direction[node];
-    if (on_path[node]) return 0;  // a cycle agrees with nothing
-    on_path[node] = 1;
-    int direction = results[node].direction;
-    for (const std::size_t child : children[node])
-      if (self(self, child, on_path) != direction) direction = 0;
-    on_path[node] = 0;
-    return subtree_direction[node] = direction;
-  };
+  const HierarchyGraph tested_graph(concepts.size(), tested_links);
+  SubtreeAgreement agreement(tested_graph, results);
 
   nlohmann::ordered_json json_concepts = nlohmann::ordered_json::array();
   for (std::size_t i = 0; i < concepts.size(); ++i) {
@@ -488,13 +529,13 @@ void TcavJob::run() {
                                       {"q_welch", number_or_null(r.runs_test.q_welch)},
                                       {"q_permutation", number_or_null(r.runs_test.q_permutation)}}}};
     nlohmann::ordered_json parent_ids = nlohmann::ordered_json::array(), child_ids = nlohmann::ordered_json::array();
-    for (const std::size_t p : parents[i]) parent_ids.push_back(concepts[p].id);
-    for (const std::size_t c : children[i]) child_ids.push_back(concepts[c].id);
+    const auto node = static_cast<HierarchyGraph::Node>(i);
+    for (const HierarchyGraph::Node p : tested_graph.parents(node)) parent_ids.push_back(concepts[p].id);
+    for (const HierarchyGraph::Node c : tested_graph.children(node)) child_ids.push_back(concepts[c].id);
     entry["parents"] = std::move(parent_ids);
     entry["children"] = std::move(child_ids);
-    if (hierarchy && !children[i].empty()) {
-      std::vector<std::uint8_t> on_path(concepts.size(), 0);
-      entry["subtree_agrees"] = agreement(agreement, i, on_path) != 0;
+    if (hierarchy && !tested_graph.children(node).empty()) {
+      entry["subtree_agrees"] = agreement.direction(node) != 0;
     } else {
       entry["subtree_agrees"] = nullptr;
     }
