@@ -129,9 +129,9 @@ std::string format_default(const auto& field) {
   if constexpr (std::is_same_v<T, bool>) {
     return field ? "True" : "False";
   } else if constexpr (Choice<T>) {
-    return "'" + std::string(choice_name(field)) + "'";
+    return std::string(1, '\'').append(choice_name(field)).append(1, '\'');
   } else if constexpr (IsOptionalChoice<T>::value) {
-    return field ? "'" + std::string(choice_name(*field)) + "'" : std::string("None");
+    return field ? std::string(1, '\'').append(choice_name(*field)).append(1, '\'') : std::string("None");
   } else if constexpr (std::is_same_v<T, std::string>) {
     return "'" + field + "'";
   } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
@@ -666,34 +666,50 @@ void run_job(const py::kwargs& options, const py::object& progress) {
   });
 }
 
-void run_command(const std::string& command, const py::object& progress, const py::kwargs& options) {
-  if (command == "embed") return run_job<AudioEmbedder, EmbedConfig>(options, progress);
-  if (command == "import") return run_job<EmbeddingImporter, ImportConfig>(options, progress);
-  if (command == "train") return run_job<ConceptTrainer, TrainConfig>(options, progress);
-  if (command == "similarity") return run_job<SimilarityComputer, SimilarityConfig>(options, progress);
-  if (command == "hierarchy") return run_job<HierarchyExtractor, HierarchyConfig>(options, progress);
-  if (command == "bootstrap") return run_job<HierarchyBootstrap, BootstrapConfig>(options, progress);
-  if (command == "evaluate") return run_job<HierarchyEvaluator, EvaluateConfig>(options, progress);
-  if (command == "explain") return run_job<ExplainJob, ExplainConfig>(options, progress);
-  if (command == "tcav") return run_job<TcavJob, TcavConfig>(options, progress);
-  if (command == "report") return run_job<ReportWriter, ReportConfig>(options, progress);
-  if (command == "synth") return run_job<SyntheticCorpus, SynthConfig>(options, progress);
-  if (command == "corpus") return run_job<DemoCorpus, DemoCorpusConfig>(options, progress);
-  if (command == "demo") return run_job<DemoPipeline, DemoConfig>(options, progress);
-  if (command == "cavs") {
-    CavImportConfig config;
-    apply_options(config, options);
-    py::gil_scoped_release release;
-    import_cavs(config);
-    return;
-  }
-  throw py::value_error("unknown command '" + command +
-                        "'; one of: embed, import, train, cavs, similarity, hierarchy, bootstrap, evaluate, explain, tcav, report, synth, corpus, demo");
+void run_cavs(const py::kwargs& options, const py::object&) {
+  CavImportConfig config;
+  apply_options(config, options);
+  py::gil_scoped_release release;
+  import_cavs(config);
 }
 
 template <class Config>
-std::string command_doc(const char* name, const char* what) {
-  return std::string("run('") + name + "', ...): " + what + options_doc(Config{});
+std::string options_help() {
+  return options_doc(Config{});
+}
+
+// Every command run() knows, once: its name, what it does, how it runs and its options' help.
+struct Command {
+  const char* name;
+  const char* what;
+  void (*run)(const py::kwargs&, const py::object&);
+  std::string (*help)();
+};
+constexpr Command kCommands[] = {
+    {"embed", "audio files to an embedding store", &run_job<AudioEmbedder, EmbedConfig>, &options_help<EmbedConfig>},
+    {"import", "precomputed embeddings to an embedding store", &run_job<EmbeddingImporter, ImportConfig>, &options_help<ImportConfig>},
+    {"train", "a store and memberships to a concept set", &run_job<ConceptTrainer, TrainConfig>, &options_help<TrainConfig>},
+    {"cavs", "CAVs learned elsewhere to a concept set", &run_cavs, &options_help<CavImportConfig>},
+    {"similarity", "a concept set to a similarity file", &run_job<SimilarityComputer, SimilarityConfig>, &options_help<SimilarityConfig>},
+    {"hierarchy", "a similarity file to a hierarchy", &run_job<HierarchyExtractor, HierarchyConfig>, &options_help<HierarchyConfig>},
+    {"bootstrap", "B learnings to a consensus hierarchy with support", &run_job<HierarchyBootstrap, BootstrapConfig>,
+     &options_help<BootstrapConfig>},
+    {"evaluate", "a hierarchy against a truth and/or proxies", &run_job<HierarchyEvaluator, EvaluateConfig>, &options_help<EvaluateConfig>},
+    {"explain", "recordings explained with the concepts", &run_job<ExplainJob, ExplainConfig>, &options_help<ExplainConfig>},
+    {"tcav", "which concepts drive a model's output", &run_job<TcavJob, TcavConfig>, &options_help<TcavConfig>},
+    {"report", "one offline HTML page of it all", &run_job<ReportWriter, ReportConfig>, &options_help<ReportConfig>},
+    {"synth", "a synthetic corpus with a planted hierarchy", &run_job<SyntheticCorpus, SynthConfig>, &options_help<SynthConfig>},
+    {"corpus", "the rendered demo audio corpus", &run_job<DemoCorpus, DemoCorpusConfig>, &options_help<DemoCorpusConfig>},
+    {"demo", "the whole pipeline on the demo corpus", &run_job<DemoPipeline, DemoConfig>, &options_help<DemoConfig>},
+};
+
+const Command& find_command(const std::string& name) {
+  std::string names;
+  for (const Command& command : kCommands) {
+    if (name == command.name) return command;
+    names += (names.empty() ? "" : ", ") + std::string(command.name);
+  }
+  throw py::value_error("unknown command '" + name + "'; one of: " + names);
 }
 
 }  // namespace
@@ -946,24 +962,13 @@ PYBIND11_MODULE(_conceptree, m) {
         ("Explain tracks with the kept concepts: a (frames, dim) array (one track) or Frames (every track); returns a list of "
          "Explanation." + options_doc(ExplainOptions{}))
             .c_str());
-  m.def("run", &run_command, py::arg("command"), py::kw_only(), py::arg("progress") = py::none(),
-        "Run a conceptree command on files exactly as the CLI does, with its options as keywords ('_' for '-'); see "
-        "command_help(command).");
-  m.def("command_help", [](const std::string& command) -> std::string {
-    if (command == "embed") return command_doc<EmbedConfig>("embed", "audio files to an embedding store");
-    if (command == "import") return command_doc<ImportConfig>("import", "precomputed embeddings to an embedding store");
-    if (command == "train") return command_doc<TrainConfig>("train", "a store and memberships to a concept set");
-    if (command == "cavs") return command_doc<CavImportConfig>("cavs", "CAVs learned elsewhere to a concept set");
-    if (command == "similarity") return command_doc<SimilarityConfig>("similarity", "a concept set to a similarity file");
-    if (command == "hierarchy") return command_doc<HierarchyConfig>("hierarchy", "a similarity file to a hierarchy");
-    if (command == "bootstrap") return command_doc<BootstrapConfig>("bootstrap", "B learnings to a consensus hierarchy with support");
-    if (command == "evaluate") return command_doc<EvaluateConfig>("evaluate", "a hierarchy against a truth and/or proxies");
-    if (command == "explain") return command_doc<ExplainConfig>("explain", "recordings explained with the concepts");
-    if (command == "tcav") return command_doc<TcavConfig>("tcav", "which concepts drive a model's output");
-    if (command == "report") return command_doc<ReportConfig>("report", "one offline HTML page of it all");
-    if (command == "synth") return command_doc<SynthConfig>("synth", "a synthetic corpus with a planted hierarchy");
-    if (command == "corpus") return command_doc<DemoCorpusConfig>("corpus", "the rendered demo audio corpus");
-    if (command == "demo") return command_doc<DemoConfig>("demo", "the whole pipeline on the demo corpus");
-    throw py::value_error("unknown command '" + command + "'");
+  m.def(
+      "run", [](const std::string& command, const py::object& progress, const py::kwargs& options) { find_command(command).run(options, progress); },
+      py::arg("command"), py::kw_only(), py::arg("progress") = py::none(),
+      "Run a conceptree command on files exactly as the CLI does, with its options as keywords ('_' for '-'); see "
+      "command_help(command).");
+  m.def("command_help", [](const std::string& name) {
+    const Command& command = find_command(name);
+    return std::string("run('") + command.name + "', ...): " + command.what + command.help();
   }, py::arg("command"));
 }
