@@ -44,14 +44,19 @@ class AudioReader {
 // The whole file as mono samples at `target_rate` (for short clips and tests).
 std::vector<float> read_audio(const std::filesystem::path& path, double target_rate);
 
-// Sample rates conceptree accepts for audio held in memory (a file's rate is the decoder's word).
+// What conceptree accepts of any audio, from a file or held in memory: a header declaring a
+// 1 Hz rate or 10,000 channels is damage, not music. Samples are nominally within [-1, 1]; some
+// tools write float files at integer scale (±32768), so only magnitudes no audio has are refused,
+// before they overflow the spectrum to Inf.
 inline constexpr double kMinSampleRate = 1000;
 inline constexpr double kMaxSampleRate = 768000;
+inline constexpr int kMaxChannels = 256;
+inline constexpr float kMaxSampleMagnitude = 1e6f;
 
 // A waveform held in memory as mono samples at `target_rate`, downmixed and resampled as a file
 // is: `samples` holds frames x `channels` values, interleaved, at `source_rate` Hz. Throws
-// InputError naming `item` for no samples, a non-finite sample, or a rate outside
-// [kMinSampleRate, kMaxSampleRate].
+// InputError naming `item` for no samples, a non-finite or absurd sample, a rate outside
+// [kMinSampleRate, kMaxSampleRate] or more than kMaxChannels channels.
 std::vector<float> waveform_to_mono(std::span<const float> samples, std::size_t channels, double source_rate, double target_rate,
                                     const std::string& item);
 

@@ -56,6 +56,21 @@ std::string truncation_problem(SNDFILE* file) {
   return {};
 }
 
+void check_stream_shape(const std::string& item, double rate, std::size_t channels) {
+  if (channels == 0 || channels > static_cast<std::size_t>(kMaxChannels)) {
+    throw InputError(item, fmt::format("{} channels (conceptree reads 1 to {})", channels, kMaxChannels));
+  }
+  if (!(rate >= kMinSampleRate && rate <= kMaxSampleRate)) {
+    throw InputError(item, fmt::format("sample rate {} Hz is outside [{}, {}] Hz", rate, kMinSampleRate, kMaxSampleRate));
+  }
+}
+
+void check_sample(const std::string& item, float value, std::uint64_t frame, std::size_t channel) {
+  if (std::isfinite(value) && std::abs(value) <= kMaxSampleMagnitude) return;
+  const std::string what = std::isnan(value) ? "a NaN sample" : std::isinf(value) ? "an infinite sample" : fmt::format("a sample of {:g}", value);
+  throw InputError(item, fmt::format("{} at frame {}, channel {}", what, frame, channel));
+}
+
 }  // namespace
 
 struct AudioReader::State {
@@ -104,10 +119,7 @@ struct AudioReader::State {
       const float* frame = interleaved.data() + f * channels;
       float sum = 0;
       for (std::size_t c = 0; c < channels; ++c) {
-        if (!std::isfinite(frame[c])) {
-          throw InputError(item, fmt::format("{} sample at frame {}, channel {}", std::isnan(frame[c]) ? "NaN" : "infinite",
-                                             frames_read + f, c));
-        }
+        check_sample(item, frame[c], frames_read + f, c);
         sum += frame[c];
       }
       mono[f] = channels == 1 ? sum : sum / static_cast<float>(channels);
@@ -140,9 +152,7 @@ AudioReader::AudioReader(const fs::path& path, double target_rate) : state_(std:
   // libsndfile uses SF_COUNT_MAX for a length it cannot know (e.g. a stream).
   s.info.source_frames = sf_info.frames > 0 && sf_info.frames < SF_COUNT_MAX ? static_cast<std::uint64_t>(sf_info.frames) : 0;
   s.info.format = major_format_name(sf_info.format);
-  if (sf_info.samplerate <= 0 || sf_info.channels <= 0) {
-    throw InputError(s.item, fmt::format("invalid {} stream: {} Hz, {} channels", s.info.format, sf_info.samplerate, sf_info.channels));
-  }
+  check_stream_shape(s.item, sf_info.samplerate, sf_info.channels < 0 ? 0 : static_cast<std::size_t>(sf_info.channels));
   if (sf_info.frames == 0) throw InputError(s.item, "holds no audio samples");
   if (std::string problem = truncation_problem(s.file); !problem.empty()) throw InputError(s.item, problem);
 
@@ -212,10 +222,7 @@ bool AudioReader::read(std::vector<float>& out, std::size_t max_samples) {
 
 std::vector<float> waveform_to_mono(std::span<const float> samples, std::size_t channels, double source_rate, double target_rate,
                                     const std::string& item) {
-  if (channels == 0) throw InputError(item, "0 channels");
-  if (!(source_rate >= kMinSampleRate && source_rate <= kMaxSampleRate)) {
-    throw InputError(item, fmt::format("sample rate {} Hz is outside [{}, {}] Hz", source_rate, kMinSampleRate, kMaxSampleRate));
-  }
+  check_stream_shape(item, source_rate, channels);
   if (samples.size() % channels != 0) throw InputError(item, fmt::format("{} values are not whole frames of {} channels", samples.size(), channels));
   const std::size_t frames = samples.size() / channels;
   if (frames == 0) throw InputError(item, "holds no audio samples");
@@ -224,9 +231,7 @@ std::vector<float> waveform_to_mono(std::span<const float> samples, std::size_t 
     float sum = 0;
     for (std::size_t c = 0; c < channels; ++c) {
       const float value = samples[f * channels + c];
-      if (!std::isfinite(value)) {
-        throw InputError(item, fmt::format("{} sample at frame {}, channel {}", std::isnan(value) ? "NaN" : "infinite", f, c));
-      }
+      check_sample(item, value, f, c);
       sum += value;
     }
     mono[f] = channels == 1 ? sum : sum / static_cast<float>(channels);

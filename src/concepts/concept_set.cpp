@@ -167,6 +167,15 @@ ConceptSet read_concept_set(const fs::path& path, const std::string& layer) {
     throw InputError(path.string(), "concept set arrays disagree in size (names, types, kept, weights, bias)");
   }
   set.dim = shape[1];
+  if (set.dim == 0) throw InputError(path.string(), cav_path(set.layer, "weights") + " has no column");
+  // One NaN weight or bias would turn every similarity it touches into NaN, silently.
+  if (const auto bad = std::find_if_not(set.weights.begin(), set.weights.end(), [](float w) { return std::isfinite(w); }); bad != set.weights.end()) {
+    const auto position = static_cast<std::size_t>(bad - set.weights.begin());
+    throw InputError(path.string(), "a non-finite CAV weight for concept '" + set.names[position / set.dim] + "'");
+  }
+  if (const auto bad = std::find_if_not(set.bias.begin(), set.bias.end(), [](float b) { return std::isfinite(b); }); bad != set.bias.end()) {
+    throw InputError(path.string(), "a non-finite CAV bias for concept '" + set.names[static_cast<std::size_t>(bad - set.bias.begin())] + "'");
+  }
   for (const char* text : {"source", "backbone", "store", "memberships", "large"}) {
     if (auto value = h5::string_attribute(root, text)) set.text_attributes.emplace_back(text, *value);
   }
@@ -192,8 +201,9 @@ ConceptSet read_concept_set(const fs::path& path, const std::string& layer) {
       TrackLists& lists = set.splits.*part.member;
       lists.offsets = h5::read_vector<std::uint64_t>(root, std::string("/splits/") + part.path + "/offsets", name);
       lists.indices = h5::read_vector<std::uint32_t>(root, std::string("/splits/") + part.path + "/indices", name);
-      if (lists.offsets.size() != k + 1 || lists.offsets.back() != lists.indices.size()) {
-        throw InputError(path.string(), std::string("split ") + part.path + " is inconsistent");
+      if (lists.offsets.size() != k + 1 || lists.offsets.front() != 0 || !std::is_sorted(lists.offsets.begin(), lists.offsets.end()) ||
+          lists.offsets.back() != lists.indices.size()) {
+        throw InputError(path.string(), std::string("split ") + part.path + " is inconsistent: its offsets must rise from 0 to the number of indices");
       }
       for (auto index : lists.indices)
         if (index >= set.splits.track_ids.size()) throw InputError(path.string(), std::string("split ") + part.path + " indexes past /splits/track_ids");

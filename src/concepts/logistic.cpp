@@ -9,6 +9,8 @@
 #include <numeric>
 #include <stdexcept>
 
+#include "conceptree/error.hpp"
+
 namespace conceptree::logistic {
 
 namespace {
@@ -122,6 +124,9 @@ Model fit(const Problem& problem, double lambda, const Model& start, const Solve
     // LBFGSpp throws when its line search finds no step that lowers the loss, which happens once
     // the loss is flat to float precision; the best point evaluated is then the answer.
     parameters = objective.best_parameters;
+  }
+  if (!std::isfinite(objective.best_loss)) {
+    throw InputError("training problem", "the loss is not finite anywhere (non-finite frames or weights?)");
   }
   model.evaluations = objective.evaluations;
   model.weights.assign(parameters.data(), parameters.data() + cols);

@@ -386,6 +386,8 @@ StoreFrames::StoreFrames(const EmbeddingStore& store, const Context& context)
   }
   loading.finish();
   load_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  // Checked here too so a NaN in the file is reported against the file, not "frames".
+  check_frame_view(view(), store.path().string());
 }
 
 StoreFrames::~StoreFrames() { std::free(data_); }

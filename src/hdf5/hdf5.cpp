@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <mutex>
+
+#include <unistd.h>
 
 #include "conceptree/error.hpp"
 
@@ -27,10 +30,37 @@ hid_t checked_id(hid_t id, const std::string& what) {
   return id;
 }
 
-Handle string_type() {
+std::string name_of(hid_t object, ssize_t (*get)(hid_t, char*, std::size_t)) {
+  const ssize_t length = get(object, nullptr, 0);
+  if (length <= 0) return "?";
+  std::string name(static_cast<std::size_t>(length), '\0');
+  get(object, name.data(), name.size() + 1);
+  return name;
+}
+
+// Read failures come from the file's contents, so they name the file and the object, as any
+// InputError does: HDF5 knows both from the identifier.
+[[noreturn]] void throw_unreadable(hid_t object, const std::string& problem) {
+  throw InputError(name_of(object, H5Fget_name), name_of(object, H5Iget_name) + ": " + problem);
+}
+
+void check_read(herr_t status, hid_t object, const std::string& what) {
+  if (status < 0) throw_unreadable(object, what + " failed (damaged or truncated file?)");
+}
+
+std::uint64_t physical_memory_bytes() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES);
+  const long page_size = ::sysconf(_SC_PAGESIZE);
+  return pages > 0 && page_size > 0 ? static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page_size)
+                                    : std::numeric_limits<std::uint64_t>::max();
+}
+
+// HDF5 converts no string between character sets: reads take the stored set (ASCII from some
+// writers), writes are UTF-8.
+Handle string_type(H5T_cset_t character_set = H5T_CSET_UTF8) {
   Handle type(checked_id(H5Tcopy(H5T_C_S1), "string type"));
   check(H5Tset_size(type.id(), H5T_VARIABLE), "string type");
-  check(H5Tset_cset(type.id(), H5T_CSET_UTF8), "string type");
+  check(H5Tset_cset(type.id(), character_set), "string type");
   return type;
 }
 
@@ -111,6 +141,7 @@ File::File(const std::filesystem::path& path, Mode mode) : name_(path.string()) 
   }
   if (!std::filesystem::exists(path)) throw InputError(name_, "no such file");
   if (!is_hdf5(path)) throw InputError(name_, "not an HDF5 file");
+  probe_file(path);
   const hid_t id = H5Fopen(name_.c_str(), mode == Mode::ReadOnly ? H5F_ACC_RDONLY : H5F_ACC_RDWR, H5P_DEFAULT);
   if (id < 0) throw InputError(name_, "cannot open HDF5 file (truncated or corrupt?)");
   handle_ = Handle(id);
@@ -189,6 +220,33 @@ std::vector<std::uint64_t> dims(hid_t dataset) {
   return {extent.begin(), extent.end()};
 }
 
+std::uint64_t check_value_count(hid_t dataset, std::size_t memory_value_size) {
+  const auto extent = dims(dataset);
+  std::uint64_t count = 1;
+  for (auto d : extent) {
+    if (d != 0 && count > std::numeric_limits<std::uint64_t>::max() / d) throw_unreadable(dataset, "declares more values than can be counted");
+    count *= d;
+  }
+  if (count == 0) return 0;
+  Handle stored(checked_id(H5Dget_type(dataset), "dataset type"));
+  const double stored_value_size = static_cast<double>(std::max<std::size_t>(H5Tget_size(stored.id()), 1));
+  // Deflate cannot shrink data by more than about 1032:1; a dataset declaring far more than that
+  // over what it stores is damaged (conceptree never writes sparse datasets).
+  constexpr double kMaxCompression = 1100;
+  const double stored_bytes = static_cast<double>(H5Dget_storage_size(dataset));
+  if (static_cast<double>(count) * stored_value_size > stored_bytes * kMaxCompression + double(1 << 20)) {
+    throw_unreadable(dataset, "declares " + std::to_string(count) + " values but stores only " +
+                                  std::to_string(static_cast<std::uint64_t>(stored_bytes)) + " bytes (damaged or truncated file?)");
+  }
+  const double needed = static_cast<double>(count) * static_cast<double>(memory_value_size);
+  if (needed > static_cast<double>(physical_memory_bytes())) {
+    throw_unreadable(dataset, "reading its " + std::to_string(count) + " values needs " +
+                                  std::to_string(static_cast<std::uint64_t>(needed / double(1 << 20))) + " MiB, more than this machine's " +
+                                  std::to_string(physical_memory_bytes() >> 20) + " MiB of memory");
+  }
+  return count;
+}
+
 std::vector<std::string> member_names(hid_t group) {
   H5G_info_t info;
   check(H5Gget_info(group, &info), "group info");
@@ -222,6 +280,9 @@ Handle create_extendable(hid_t location, const std::string& path, hid_t type, st
   check(H5Pset_obj_track_times(creation.id(), false), "time tracking");
   if (layout.shuffle) check(H5Pset_shuffle(creation.id()), "shuffle filter");
   if (layout.deflate_level > 0) check(H5Pset_deflate(creation.id(), static_cast<unsigned>(layout.deflate_level)), "deflate filter");
+  // Last, so it sums the bytes as stored: a damaged chunk then fails to read instead of giving
+  // other numbers. HDF5 refuses it on variable-length data (whose chunks hold heap references).
+  if (H5Tis_variable_str(type) <= 0 && H5Tget_class(type) != H5T_VLEN) check(H5Pset_fletcher32(creation.id()), "checksum filter");
   create_parent_groups(location, path);
   Handle links = link_creation_with_parents();
   return Handle(checked_id(H5Dcreate2(location, path.c_str(), type, space.id(), links.id(), creation.id(), H5P_DEFAULT),
@@ -263,7 +324,8 @@ void append_rows(hid_t dataset, hid_t memory_type, const void* data, std::uint64
 void read_rows(hid_t dataset, hid_t memory_type, std::uint64_t first, std::uint64_t count, void* out) {
   if (count == 0) return;
   auto [file_space, memory_space] = select_rows(dataset, first, count);
-  check(H5Dread(dataset, memory_type, memory_space.id(), file_space.id(), H5P_DEFAULT, out), "read rows");
+  check_read(H5Dread(dataset, memory_type, memory_space.id(), file_space.id(), H5P_DEFAULT, out),
+             dataset, "reading rows " + std::to_string(first) + ".." + std::to_string(first + count));
 }
 
 Handle create_extendable_strings(hid_t location, const std::string& path, std::uint64_t chunk_rows) {
@@ -281,8 +343,10 @@ void append_strings(hid_t dataset, std::span<const std::string> values) {
 
 std::vector<std::string> read_strings(hid_t dataset) {
   const auto extent = dims(dataset);
-  if (extent.size() != 1) throw FatalError("HDF5: expected a 1-D string dataset");
+  if (extent.size() != 1) throw_unreadable(dataset, "expected a 1-D list of strings, found " + std::to_string(extent.size()) + " dimensions");
   Handle stored_type(checked_id(H5Dget_type(dataset), "dataset type"));
+  // Each string costs at least its std::string, whatever its stored width.
+  check_value_count(dataset, std::max<std::size_t>(sizeof(std::string), H5Tget_size(stored_type.id())));
   std::vector<std::string> values;
   values.reserve(extent[0]);
   if (H5Tget_class(stored_type.id()) == H5T_INTEGER) {
@@ -291,10 +355,10 @@ std::vector<std::string> read_strings(hid_t dataset) {
     for (long long number : numbers) values.push_back(std::to_string(number));
     return values;
   }
-  if (H5Tget_class(stored_type.id()) != H5T_STRING) throw FatalError("HDF5: dataset holds neither strings nor integers");
+  if (H5Tget_class(stored_type.id()) != H5T_STRING) throw_unreadable(dataset, "holds neither strings nor integers");
   if (H5Tis_variable_str(stored_type.id()) > 0) {
     std::vector<char*> pointers(extent[0], nullptr);
-    Handle type = string_type();
+    Handle type = string_type(H5Tget_cset(stored_type.id()));
     read_rows(dataset, type.id(), 0, extent[0], pointers.data());
     for (char* p : pointers) values.emplace_back(p ? p : "");
     Handle space(checked_id(H5Dget_space(dataset), "dataspace"));
@@ -345,7 +409,7 @@ void write_uint64s(hid_t location, const std::string& path, std::span<const std:
 }
 
 void read_dataset(hid_t dataset, hid_t memory_type, void* out) {
-  check(H5Dread(dataset, memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out), "read dataset");
+  check_read(H5Dread(dataset, memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out), dataset, "reading the values");
 }
 
 namespace {
@@ -357,10 +421,18 @@ void write_scalar_attribute(hid_t object, const std::string& name, hid_t type, c
   check(H5Awrite(attribute.id(), type, value), "write attribute " + name);
 }
 
+// Reading an attribute fills a buffer sized for every value it holds: one value, or it is not
+// the scalar conceptree expects (an array-valued attribute would overrun a single value).
+bool holds_one_value(hid_t attribute) {
+  Handle space(H5Aget_space(attribute));
+  return space.valid() && H5Sget_simple_extent_npoints(space.id()) == 1;
+}
+
 template <class T>
 std::optional<T> numeric_attribute(hid_t object, const std::string& name, hid_t memory_type) {
   if (H5Aexists(object, name.c_str()) <= 0) return std::nullopt;
   Handle attribute(checked_id(H5Aopen(object, name.c_str(), H5P_DEFAULT), "open attribute " + name));
+  if (!holds_one_value(attribute.id())) return std::nullopt;
   Handle type(checked_id(H5Aget_type(attribute.id()), "attribute type"));
   const H5T_class_t type_class = H5Tget_class(type.id());
   if (type_class != H5T_INTEGER && type_class != H5T_FLOAT) return std::nullopt;
@@ -387,18 +459,19 @@ void set_attribute(hid_t object, const std::string& name, std::uint64_t value) {
 std::optional<std::string> string_attribute(hid_t object, const std::string& name) {
   if (H5Aexists(object, name.c_str()) <= 0) return std::nullopt;
   Handle attribute(checked_id(H5Aopen(object, name.c_str(), H5P_DEFAULT), "open attribute " + name));
+  if (!holds_one_value(attribute.id())) return std::nullopt;
   Handle stored(checked_id(H5Aget_type(attribute.id()), "attribute type"));
   if (H5Tget_class(stored.id()) != H5T_STRING) return std::nullopt;
   if (H5Tis_variable_str(stored.id()) > 0) {
-    Handle type = string_type();
+    Handle type = string_type(H5Tget_cset(stored.id()));
     char* pointer = nullptr;
-    check(H5Aread(attribute.id(), type.id(), &pointer), "read attribute " + name);
+    check_read(H5Aread(attribute.id(), type.id(), &pointer), object, "reading attribute " + name);
     std::string value = pointer ? pointer : "";
     H5free_memory(pointer);
     return value;
   }
   std::string value(H5Tget_size(stored.id()), '\0');
-  check(H5Aread(attribute.id(), stored.id(), value.data()), "read attribute " + name);
+  check_read(H5Aread(attribute.id(), stored.id(), value.data()), object, "reading attribute " + name);
   value.resize(strnlen(value.c_str(), value.size()));
   return value;
 }
@@ -470,6 +543,7 @@ StorageInfo storage_info(hid_t dataset) {
     if (!info.filters.empty()) info.filters += "+";
     if (filter == H5Z_FILTER_DEFLATE) info.filters += "deflate(" + std::to_string(values_count ? values[0] : 0) + ")";
     else if (filter == H5Z_FILTER_SHUFFLE) info.filters += "shuffle";
+    else if (filter == H5Z_FILTER_FLETCHER32) info.filters += "fletcher32";
     else info.filters += name;
   }
   return info;

@@ -4,6 +4,7 @@
 
 #include <hdf5.h>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -69,12 +70,23 @@ class File {
 // Does a file start with the HDF5 signature? Cheap, and says nothing about its contents.
 bool is_hdf5(const std::filesystem::path& path);
 
+// Reads every object's metadata, attributes and strings of an HDF5 file in a forked child, where
+// a crash or hang of libhdf5 on a damaged file cannot take this process down; throws
+// InputError(path, ...) naming the object being read when the child dies, hangs past
+// `time_limit` or finds an absurd string. Every File opened for reading is probed first.
+void probe_file(const std::filesystem::path& path, std::chrono::milliseconds time_limit = std::chrono::seconds(60));
+
 bool exists(hid_t location, const std::string& path);
 Handle create_group(hid_t location, const std::string& path);  // creates intermediate groups too
 Handle open_dataset(hid_t location, const std::string& path, const std::string& file_name);
 Handle open_group(hid_t location, const std::string& path, const std::string& file_name);
 
 std::vector<std::uint64_t> dims(hid_t dataset);
+// The number of values a dataset declares, checked before anything is allocated for it: the
+// product does not overflow, the file really stores that much (allowing for compression), and
+// `memory_value_size` bytes per value fit in this machine's memory. Throws InputError naming the
+// file and dataset otherwise.
+std::uint64_t check_value_count(hid_t dataset, std::size_t memory_value_size);
 // Names of a group's direct members, in creation order where tracked, else alphabetical.
 std::vector<std::string> member_names(hid_t group);
 
@@ -132,8 +144,7 @@ std::vector<T> read_vector(hid_t location, const std::string& path, const std::s
                            std::vector<std::uint64_t>* shape = nullptr) {
   Handle dataset = open_dataset(location, path, file_name);
   const auto extent = dims(dataset.id());
-  std::uint64_t count = 1;
-  for (auto d : extent) count *= d;
+  const std::uint64_t count = check_value_count(dataset.id(), sizeof(T));
   std::vector<T> values(count);
   if (count > 0) read_dataset(dataset.id(), native_type<T>(), values.data());
   if (shape) *shape = extent;

@@ -10,6 +10,7 @@
 #include "conceptree/error.hpp"
 #include "conceptree/hierarchy.hpp"
 #include "conceptree/hierarchy_graph.hpp"
+#include "common/json_input.hpp"
 
 namespace conceptree {
 namespace fs = std::filesystem;
@@ -243,12 +244,7 @@ Hierarchy read_hierarchy_json(const fs::path& path) {
   const std::string name = path.string();
   std::ifstream in(path);
   if (!in) throw InputError(name, "cannot open");
-  Json document;
-  try {
-    document = Json::parse(in);
-  } catch (const Json::exception& error) {
-    throw InputError(name, std::string("not valid JSON: ") + error.what());
-  }
+  Json document = parse_json_input<Json>(in, name);
   if (!document.is_object() || !document.contains("nodes") || !document["nodes"].is_array() || !document.contains("links") ||
       !document["links"].is_array()) {
     throw InputError(name, "expected an object with 'nodes' and 'links' arrays");

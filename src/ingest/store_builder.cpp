@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <exception>
+#include <new>
 #include <optional>
 
 #include "conceptree/atomic_file.hpp"
@@ -67,6 +68,13 @@ StoreBuild build_store(const TrackSource& source, const StoreBuildOptions& optio
           loaded[i - batch_start] = source.load(i);
         } catch (const InputError& error) {
           failures[i - batch_start] = error;
+        } catch (const std::bad_alloc&) {
+          failures[i - batch_start] = InputError(source.id(i), "needs more memory than this machine can give it");
+        } catch (const FatalError&) {
+          crashes[i - batch_start] = std::current_exception();
+        } catch (const std::exception& error) {
+          // A library's own exception about one item's contents (a conversion, a length) is that item's problem.
+          failures[i - batch_start] = InputError(source.id(i), std::string("cannot be read: ") + error.what());
         } catch (...) {
           // An exception must not leave an OpenMP region; rethrown below, in order.
           crashes[i - batch_start] = std::current_exception();

@@ -164,8 +164,16 @@ FloatTensor parse_tensor_proto(const std::string& item, std::span<const unsigned
     throw InputError(item, "unsupported tensor dtype " + std::to_string(dtype) + " (expected 1 = float32, 2 = float64 or 19 = float16)");
   }
   if (!has_shape) reader.fail("no tensor_shape");
-  const std::uint64_t count =
-      std::accumulate(tensor.shape.begin(), tensor.shape.end(), std::uint64_t{1}, std::multiplies<>());
+  // A protobuf message is at most 2 GiB, but a shape can declare anything (TensorFlow repeats the
+  // last listed value to fill it): the product is bounded before it is used to allocate.
+  constexpr std::uint64_t kMaxValues = std::uint64_t{1} << 31;
+  std::uint64_t count = 1;
+  for (const std::uint64_t extent : tensor.shape) {
+    if (extent != 0 && count > kMaxValues / extent) {
+      throw InputError(item, "the tensor's shape declares more than 2^31 values; conceptree reads at most 2^31 values per tensor");
+    }
+    count *= extent;
+  }
   if (!content.empty()) {
     const std::size_t element_size = dtype == kDtFloat ? 4 : dtype == kDtDouble ? 8 : 2;
     if (content.size() != count * element_size) {

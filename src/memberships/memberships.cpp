@@ -11,6 +11,7 @@
 #include "conceptree/batch_errors.hpp"
 #include "conceptree/error.hpp"
 #include "conceptree/text_list.hpp"
+#include "common/json_input.hpp"
 
 namespace conceptree {
 namespace fs = std::filesystem;
@@ -94,9 +95,9 @@ Memberships read_json(const fs::path& path, std::istream& stream, BatchErrors& e
   // Ordered, so concepts keep their order in the file as the TSV reader keeps it.
   nlohmann::ordered_json document;
   try {
-    document = nlohmann::ordered_json::parse(stream);
-  } catch (const nlohmann::json::parse_error& error) {
-    throw FatalError(path.string() + ": not valid JSON: " + error.what());
+    document = parse_json_input<nlohmann::ordered_json>(stream, path.string());
+  } catch (const InputError& error) {
+    throw FatalError(error.what());
   }
   if (!document.is_object()) throw FatalError(path.string() + ": expected a JSON object {\"concept\": [\"track\", ...]}");
   MembershipBuilder builder;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <charconv>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -62,10 +63,15 @@ std::vector<std::uint64_t> parse_shape(const std::string& item, const std::strin
     if (at >= text.size() - 1) break;
     std::size_t digits_end = at;
     while (digits_end < text.size() - 1 && std::isdigit(static_cast<unsigned char>(text[digits_end]))) ++digits_end;
-    if (digits_end == at) throw InputError(item, "bad .npy shape " + text);
-    shape.push_back(std::stoull(text.substr(at, digits_end - at)));
+    std::uint64_t extent = 0;
+    if (digits_end == at || std::from_chars(text.data() + at, text.data() + digits_end, extent).ec != std::errc()) {
+      throw InputError(item, "bad .npy shape " + text);
+    }
+    shape.push_back(extent);
     at = digits_end;
   }
+  // numpy's own limit is 64 dimensions; a shape is checked against the file size afterwards.
+  if (shape.size() > 64) throw InputError(item, "bad .npy shape: " + std::to_string(shape.size()) + " dimensions");
   return shape;
 }
 
@@ -139,14 +145,26 @@ NpyHeader parse_npy_header(const std::string& item, std::span<const unsigned cha
   if (descr.size() < 3) throw InputError(item, "unsupported dtype '" + descr + "'");
   header.big_endian = descr[0] == '>';
   header.kind = descr[1];
-  try {
-    header.item_size = std::stoul(descr.substr(2));
-  } catch (const std::exception&) {
+  const char* size_text = descr.data() + 2;
+  if (std::from_chars(size_text, descr.data() + descr.size(), header.item_size).ec != std::errc() || header.item_size == 0 ||
+      header.item_size > 16) {
     throw InputError(item, "unsupported dtype '" + descr + "'");
   }
   header.fortran_order = dict_value(item, dict, "fortran_order") == "True";
   header.shape = parse_shape(item, dict_value(item, dict, "shape"));
 
+  // Checked without overflow: a shape whose byte count wraps around 2^64 must not pass as small.
+  const bool empty = std::find(header.shape.begin(), header.shape.end(), 0) != header.shape.end();
+  const std::uint64_t data_values = (file_size >= header.data_offset ? file_size - header.data_offset : 0) / header.item_size;
+  std::uint64_t elements = 1;
+  for (const std::uint64_t extent : header.shape) {
+    if (empty) break;
+    if (elements > data_values / extent) {
+      throw InputError(item, "truncated .npy file: its shape " + dict_value(item, dict, "shape") + " needs more than the " +
+                                 std::to_string(data_values) + " values of " + std::to_string(header.item_size) + " bytes it holds");
+    }
+    elements *= extent;
+  }
   const std::uint64_t expected = header.data_offset + header.element_count() * header.item_size;
   if (file_size < expected) {
     throw InputError(item, "truncated .npy file: " + std::to_string(file_size) + " bytes, expected " +

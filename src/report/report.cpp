@@ -20,6 +20,7 @@
 #include "conceptree/context.hpp"
 #include "conceptree/similarity.hpp"
 #include "conceptree/version.hpp"
+#include "common/json_input.hpp"
 #include "report/assets.hpp"
 #include "report/cav_map.hpp"
 #include "report/html_page.hpp"
@@ -41,12 +42,7 @@ double rounded(double value, int decimals) {
 Json read_evaluation(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw InputError(path, "cannot open");
-  Json document;
-  try {
-    document = Json::parse(in);
-  } catch (const Json::exception& error) {
-    throw InputError(path, std::string("not valid JSON: ") + error.what());
-  }
+  Json document = parse_json_input<Json>(in, path);
   if (!document.is_object() || (!document.contains("truth") && !document.contains("proxy"))) {
     throw InputError(path, "expected the object 'conceptree evaluate --json' writes, with 'truth' or 'proxy' results");
   }
