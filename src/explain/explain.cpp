@@ -542,8 +542,11 @@ void ExplainJob::run() {
   if (!config_.tracks.empty() && config_.embeddings.empty()) throw FatalError("--tracks picks tracks of --embeddings");
   const fs::path output(config_.output);
   refuse_to_overwrite(output, config_.overwrite);
-  if (!config_.json.empty()) refuse_to_overwrite(config_.json, config_.overwrite);
-  if (!config_.html.empty()) refuse_to_overwrite(config_.html, config_.overwrite);
+  // OUTPUT is moved into place last: a run killed after --json or --html but before it left them
+  // beside its journal, and its rerun replaces them.
+  const bool resuming = fs::exists(partial_path(output));
+  if (!config_.json.empty()) refuse_to_overwrite(config_.json, config_.overwrite || resuming);
+  if (!config_.html.empty()) refuse_to_overwrite(config_.html, config_.overwrite || resuming);
 
   ConceptSet set;
   std::optional<Hierarchy> hierarchy;

@@ -247,7 +247,7 @@ TEST(ExplainCli, AKilledRunResumesAndEndsAsOneUninterruptedRun) {
   const auto explain = [&](const std::string& tracks, const fs::path& output, const std::vector<std::string>& more = {}) {
     std::string arguments = quoted_args({"explain", "-c", corpus.concepts.string(), "-e", corpus.store.string(), "--tracks", (dir / tracks).string(),
                                          "-o", output.string(), "--json", output.string() + ".json"});
-    for (const auto& argument : more) arguments += " " + testing::shell_quote(argument);
+    for (const auto& argument : more) arguments.append(1, ' ').append(testing::shell_quote(argument));
     return run_cli(arguments);
   };
   // Leaves OUTPUT.partial as a killed run over `tracks` would.
