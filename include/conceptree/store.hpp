@@ -89,6 +89,12 @@ void check_frame_view(const FrameView& frames, const std::string& name);
 // frames x dim block; the store accepts only finite frames.
 void check_finite_frames(const std::string& item, std::span<const float> frames, std::uint64_t dim);
 
+// Throws InputError naming `id` when a track could not be appended to a store of `layers` (each
+// dimension known) whose own frame rate is `store_hop`: what EmbeddingStoreWriter::append checks
+// besides the id, for a caller that keeps tracks elsewhere before they reach a store.
+void check_track_fits(const std::string& id, std::span<const StoreLayer> layers, double store_hop, std::span<const FrameMatrix> frames,
+                      std::span<const FrameMatrix> gradients);
+
 class EmbeddingStoreWriter {
  public:
   // Creates a new store at `path`, replacing any file there.

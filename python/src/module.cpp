@@ -327,7 +327,7 @@ void write_store(const std::filesystem::path& path, const Frames& frames, const 
   refuse_to_overwrite(path, overwrite);
   const FrameView view = frames.view();
   py::gil_scoped_release release;
-  AtomicOutput output(path, TempKind::Scratch);
+  AtomicOutput output(path);
   auto writer = EmbeddingStoreWriter::create(output.temp_path(), {{.name = frames.layer.empty() ? std::string("embedding") : frames.layer, .dim = view.dim}},
                                              {.backbone = backbone, .source = "python", .sample_rate = 0, .frame_hop_seconds = frames.frame_hop_seconds});
   for (std::size_t t = 0; t < view.track_count(); ++t) {

@@ -79,6 +79,7 @@ struct ConceptResult {
     }
     result.test_positive_scores = reader.get_vector<float>();
     result.test_negative_scores = reader.get_vector<float>();
+    if (!reader.at_end()) throw std::runtime_error("journal record too long");
     return result;
   }
 };
@@ -456,10 +457,18 @@ void ConceptTrainer::run() {
   journal_path += ".partial";
   Journal journal(journal_path, fingerprint(config_, store), context_);
   std::vector<std::optional<ConceptResult>> results(selection.to_train.size());
-  for (const auto& record : journal.recovered()) {
-    std::uint64_t ordinal = 0;
-    ConceptResult result = ConceptResult::decode(record, ordinal);
-    if (ordinal < results.size()) results[ordinal] = std::move(result);
+  try {
+    journal.for_each([&results](std::string_view record) {
+      std::uint64_t ordinal = 0;
+      ConceptResult result = ConceptResult::decode(record, ordinal);
+      if (ordinal >= results.size()) throw std::runtime_error(fmt::format("a record of concept {} of {}", ordinal, results.size()));
+      results[ordinal] = std::move(result);
+    });
+  } catch (const std::exception& error) {
+    // Whole records that do not decode: a journal that only looks like this run's.
+    context_.warning(fmt::format("{}: damaged ({}); starting over", journal.path().string(), error.what()));
+    journal.clear();
+    std::fill(results.begin(), results.end(), std::nullopt);
   }
   std::vector<std::size_t> pending;
   for (std::size_t i = 0; i < results.size(); ++i)

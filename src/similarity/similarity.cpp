@@ -347,7 +347,7 @@ void write_similarity(const fs::path& path, const SimilarityMatrix& similarity) 
       (!similarity.base_rate.empty() && similarity.base_rate.size() != k)) {
     throw FatalError(path.string() + ": similarity arrays disagree in size");
   }
-  AtomicOutput output(path, TempKind::Scratch);
+  AtomicOutput output(path);
   {
     h5::File file(output.temp_path(), h5::Mode::Create);
     const hid_t root = file.id();
