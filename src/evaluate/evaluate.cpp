@@ -13,6 +13,7 @@
 
 #include "conceptree/atomic_file.hpp"
 #include "conceptree/error.hpp"
+#include "conceptree/names.hpp"
 #include "conceptree/hierarchy_graph.hpp"
 #include "conceptree/context.hpp"
 #include "conceptree/npy.hpp"
@@ -371,6 +372,8 @@ Taxonomy read_taxonomy(const fs::path& path) {
         const std::string& child = line.fields[0];
         const std::string& parent = line.fields[1];
         if (child.empty()) throw InputError(line.where(), "empty child");
+        check_name(child, line.where(), "concept name");
+        check_name(parent, line.where(), "concept name");
         if (child == parent) throw InputError(line.where(), fmt::format("'{}' is its own parent", child));
         const std::uint32_t child_index = concept_index(child);
         if (parent.empty()) return;
@@ -394,6 +397,8 @@ Taxonomy taxonomy_from_pairs(const std::vector<std::pair<std::string, std::strin
   for (std::size_t pair = 0; pair < child_parent.size(); ++pair) {
     const auto& [child, parent] = child_parent[pair];
     if (child.empty()) throw InputError(fmt::format("{}[{}]", name, pair), "empty child");
+    check_name(child, fmt::format("{}[{}]", name, pair), "concept name");
+    check_name(parent, fmt::format("{}[{}]", name, pair), "concept name");
     if (child == parent) throw InputError(fmt::format("{}[{}]", name, pair), fmt::format("'{}' is its own parent", child));
     const std::uint32_t child_index = concept_index(child);
     if (parent.empty()) continue;
@@ -526,6 +531,8 @@ ProxyEmbeddings read_proxy_embeddings(const fs::path& vectors_path, const fs::pa
     throw InputError(vectors_path.string(), fmt::format("expected a 2-d array (concepts x dim), found {} dimensions", reader.header().shape.size()));
   }
   const std::vector<std::string> ids = read_text_list(ids_path);
+  // A list holds no blank line before its last entry, so entry i is on line i + 1.
+  for (std::size_t row = 0; row < ids.size(); ++row) check_name(ids[row], fmt::format("{}:{}", ids_path.string(), row + 1), "concept id");
   if (ids.size() != reader.rows()) {
     throw InputError(ids_path.string(), fmt::format("{} ids for the {} rows of {}", ids.size(), reader.rows(), vectors_path.string()));
   }
