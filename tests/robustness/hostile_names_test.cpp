@@ -285,6 +285,17 @@ TEST_F(HostileNames, NothingIsWrittenOutsideTheOutputFolder) {
   }
 }
 
+TEST(HostileNamesEmbed, AudioListIdsAreKeptOrRefusedAsImportedOnes) {
+  ScratchDir dir;
+  conceptree::testing::write_wav(dir / "tone.wav", conceptree::testing::tone(1.0, 440));
+  write_text(dir / "list.tsv", "../up/<b>\"x\" & 'y' \xf0\x9f\x8e\xb5\ttone.wav\nbad\x01id\ttone.wav\n");
+  const CommandResult result = run_cli(quoted_args({"embed", "--list", (dir / "list.tsv").string(), "-o", (dir / "store.h5").string()}));
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_THAT(result.err, HasSubstr("track id 'bad\\x01id' holds the control character \\x01"));
+  EXPECT_EQ(EmbeddingStore((dir / "store.h5").string()).ids(), std::vector<std::string>{"../up/<b>\"x\" & 'y' \xf0\x9f\x8e\xb5"});
+  EXPECT_FALSE(fs::exists(dir.path().parent_path() / "up"));
+}
+
 TEST_F(HostileNames, EveryOtherInputRefusesControlCharactersNamingFileAndItem) {
   const auto expect_refused = [](const CommandResult& result, const std::string& where) {
     EXPECT_EQ(result.exit_code, 1) << result.err;
