@@ -304,7 +304,7 @@ struct ItemAncestry {
   std::vector<std::uint64_t> above, below;
 };
 
-// Calls enter(item, position) for each item in pre-order and leave(item) once its subtree is done;
+// Calls enter(item) for each item in pre-order and leave(item) once its subtree is done;
 // item_of_node gives each node's item or -1.
 template <class Enter, class Leave>
 void walk_items(const ForestWalk& walk, const std::vector<std::int64_t>& item_of_node, Enter&& enter, Leave&& leave) {
@@ -316,7 +316,7 @@ void walk_items(const ForestWalk& walk, const std::vector<std::int64_t>& item_of
     }
     const std::uint32_t node = walk.order[position];
     if (item_of_node[node] < 0) continue;
-    enter(static_cast<std::size_t>(item_of_node[node]), position);
+    enter(static_cast<std::size_t>(item_of_node[node]));
     open.push_back(node);
   }
   for (auto node = open.rbegin(); node != open.rend(); ++node) leave(static_cast<std::size_t>(item_of_node[*node]));
@@ -328,7 +328,7 @@ ItemAncestry item_ancestry(const ForestWalk& walk, const std::vector<std::int64_
   std::uint64_t on_path = 0, seen = 0;
   walk_items(
       walk, item_of_node,
-      [&](std::size_t item, std::uint32_t) {
+      [&](std::size_t item) {
         ancestry.above[item] = on_path++;
         seen_before[item] = seen++;
       },
@@ -364,7 +364,7 @@ SharedAncestry shared_ancestry(const ForestWalk& predicted, const std::vector<st
   };
   walk_items(
       predicted, predicted_item,
-      [&](std::size_t item, std::uint32_t) {
+      [&](std::size_t item) {
         const auto [begin, end] = range(item);
         shared.above_both[item] = static_cast<std::uint64_t>(path_ranges.sum(0, begin + 1));
         shared.above_below[item] = static_cast<std::uint64_t>(path_points.sum(begin + 1, end));
