@@ -19,6 +19,7 @@
 #include "conceptree/batch_errors.hpp"
 #include "conceptree/embed.hpp"
 #include "conceptree/error.hpp"
+#include "conceptree/names.hpp"
 #include "conceptree/explain_page.hpp"
 #include "conceptree/context.hpp"
 #include "conceptree/journal.hpp"
@@ -593,7 +594,7 @@ void ExplainJob::run() {
       if (const auto index = store->index_of(id)) {
         items.push_back({id, {}, *index});
       } else {
-        errors.report(InputError(id, "not in " + config_.embeddings));
+        errors.report(InputError(printable_name(id), "not in " + config_.embeddings));
       }
     }
   } else {
@@ -605,7 +606,14 @@ void ExplainJob::run() {
     }
     embed.weights = config_.weights;
     embedder.emplace(embed);
-    for (auto& file : find_audio_files(config_.inputs, "")) items.push_back({file.id, file.path, 0});
+    for (auto& file : find_audio_files(config_.inputs, "")) {
+      try {
+        check_name(file.id, printable_name(file.id), "track id");
+        items.push_back({file.id, file.path, 0});
+      } catch (const InputError& error) {
+        errors.report(error);
+      }
+    }
   }
   summary_.tracks = items.size() + errors.count();
   const double store_hop = store ? store->provenance().frame_hop_seconds : 0;

@@ -12,6 +12,7 @@
 
 #include "conceptree/atomic_file.hpp"
 #include "conceptree/batch_errors.hpp"
+#include "conceptree/names.hpp"
 #include "conceptree/context.hpp"
 #include "conceptree/error.hpp"
 #include "conceptree/journal.hpp"
@@ -169,7 +170,8 @@ StoreBuild build_store(const TrackSource& source, const StoreBuildOptions& optio
       const int batch_threads = source.parallel_safe() ? threads : 1;
 #pragma omp parallel for num_threads(batch_threads) schedule(dynamic)
       for (std::size_t i = batch_start; i < batch_end; ++i) {
-        if (stored.contains(source.id(i))) continue;
+        // A refused id is reported below without loading its track.
+        if (!name_problem(source.id(i)).empty() || stored.contains(source.id(i))) continue;
         try {
           loaded[i - batch_start] = source.load(i);
         } catch (const InputError& error) {
@@ -192,7 +194,10 @@ StoreBuild build_store(const TrackSource& source, const StoreBuildOptions& optio
       // Journalled in source order so the store does not depend on the thread count.
       for (std::size_t k = 0; k < loaded.size(); ++k) {
         const std::string& id = source.id(batch_start + k);
+        // Messages and the errors file name the track in its printable form, on one line.
+        const std::string shown_id = printable_name(id);
         try {
+          check_name(id, shown_id, "track id");
           if (failures[k]) throw *failures[k];
           if (!loaded[k]) {
             ++build.already_present;
@@ -208,9 +213,8 @@ StoreBuild build_store(const TrackSource& source, const StoreBuildOptions& optio
           build.frames += track.layers.front().rows;
         } catch (const InputError& error) {
           // Name the track by its id when the error names only a file or a position.
-          errors.report(error.item() == id || error.item().find(id) != std::string::npos
-                            ? error
-                            : InputError(id + " (" + error.item() + ")", error.problem()));
+          errors.report(error.item().find(shown_id) != std::string::npos ? error
+                                                                          : InputError(shown_id + " (" + error.item() + ")", error.problem()));
           ++build.skipped;
         }
       }
