@@ -17,14 +17,16 @@
 
 namespace conceptree::fuzz {
 
-// A directory of this process's own under /dev/shm (memory, no disk wear at thousands of writes a
-// second), else $TMPDIR, else /tmp; removed when the harness exits normally. Per process, so
-// parallel fuzzing jobs (-jobs, -fork) never share a file.
+// A directory of this process's own under $CONCEPTREE_FUZZ_SCRATCH when set (scripts/fuzz.sh
+// points it at a folder it removes afterwards, with whatever crashed fork-mode jobs left in it),
+// else /dev/shm (memory, no disk wear at thousands of writes a second), else $TMPDIR or /tmp.
+// Removed when the harness exits normally. Per process, so parallel jobs never share a file.
 inline const std::filesystem::path& scratch_dir() {
   static const struct Scratch {
     std::filesystem::path path;
     Scratch() {
-      std::filesystem::path base = "/dev/shm";
+      const char* chosen = std::getenv("CONCEPTREE_FUZZ_SCRATCH");
+      std::filesystem::path base = chosen && *chosen ? chosen : "/dev/shm";
       if (!std::filesystem::is_directory(base) || access(base.c_str(), W_OK) != 0) {
         const char* tmpdir = std::getenv("TMPDIR");
         base = tmpdir && *tmpdir ? tmpdir : "/tmp";

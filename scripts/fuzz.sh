@@ -50,21 +50,17 @@ mkdir -p "$logs"
 rows=()
 any_finding=false
 
-# The scratch directory a harness process leaves behind when it dies (fuzz/fuzz_support.hpp).
-remove_scratch() {
-  rm -rf "/dev/shm/conceptree-fuzz-$1" "${TMPDIR:-/tmp}/conceptree-fuzz-$1"
-}
+# The harnesses' scratch files (fuzz/fuzz_support.hpp), removed with whatever crashed processes left.
+scratch_base=/dev/shm
+[ -d "$scratch_base" ] && [ -w "$scratch_base" ] || scratch_base=${TMPDIR:-/tmp}
+CONCEPTREE_FUZZ_SCRATCH=$(mktemp -d "$scratch_base/conceptree-fuzz-run.XXXXXX")
+export CONCEPTREE_FUZZ_SCRATCH
+trap 'rm -rf "$CONCEPTREE_FUZZ_SCRATCH"' EXIT
 
-# One libFuzzer run in the background, so its scratch directory can be found by its pid.
 run_fuzzer() {
   local log=$1
   shift
-  "$@" >"$log" 2>&1 &
-  local pid=$!
-  local status=0
-  wait "$pid" || status=$?
-  remove_scratch "$pid"
-  return "$status"
+  "$@" >"$log" 2>&1
 }
 
 for target in "${targets[@]}"; do
