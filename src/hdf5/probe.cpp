@@ -4,6 +4,7 @@
 // touch first; if the library dies or hangs there, only the child does, and the caller gets an
 // InputError naming the file and the object being read.
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -142,6 +143,10 @@ herr_t visit_object(hid_t location, const char* name, const H5O_info_t* info, vo
 
 [[noreturn]] void probe_in_child(const std::string& name, int pipe) {
   const ChildReport report{pipe};
+  // Whatever dies with the child (a sanitiser's report, a library's message) is not the user's
+  // business: the parent reports the outcome once.
+  const int null_device = ::open("/dev/null", O_WRONLY);
+  if (null_device >= 0) ::dup2(null_device, STDERR_FILENO);
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   const hid_t file = H5Fopen(name.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   if (file < 0) refuse(report, "the HDF5 library cannot open it (truncated or corrupt?)");
