@@ -285,7 +285,7 @@ Frames make_frames(const py::object& data, const py::object& offsets, std::vecto
   frames.layer = std::move(layer);
   frames.frame_hop_seconds = frame_hop_seconds;
   const FrameView view = frames.view();
-  check_frame_view(view, "frames");
+  check_frame_view(view);
   if (view.rows() != static_cast<std::uint64_t>(frames.data.shape(0))) {
     throw py::value_error("frames: offsets end at row " + std::to_string(view.rows()) + " but data has " + std::to_string(frames.data.shape(0)) + " rows");
   }

@@ -370,7 +370,7 @@ nlohmann::ordered_json recorded_train_settings(const TrainConfig& config) {
 
 StoreFrames::StoreFrames(const EmbeddingStore& store, const Context& context)
     : count_(store.total_frames() * store.dim()), offsets_(store.offsets()), track_ids_(store.ids()), layer_(store.layer().name),
-      dim_(store.dim()) {
+      source_(store.path().string()), dim_(store.dim()) {
   constexpr std::size_t kHugePage = 2u << 20;
   const std::size_t bytes = (std::max<std::size_t>(count_, 1) * sizeof(float) + kHugePage - 1) / kHugePage * kHugePage;
   data_ = static_cast<float*>(std::aligned_alloc(kHugePage, bytes));
@@ -387,8 +387,6 @@ StoreFrames::StoreFrames(const EmbeddingStore& store, const Context& context)
   }
   loading.finish();
   load_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  // Checked here too so a NaN in the file is reported against the file, not "frames".
-  check_frame_view(view(), store.path().string());
 }
 
 StoreFrames::~StoreFrames() { std::free(data_); }
@@ -407,7 +405,7 @@ ResolvedMemberships read_training_memberships(const std::string& path, const Emb
 
 ConceptSet learn_concepts(const FrameView& frames, const ResolvedMemberships& memberships, const TrainConfig& config, TrainSummary* summary,
                           const Context& context) {
-  check_frame_view(frames, "frames");
+  check_frame_view(frames);
   for (const auto& concept_entry : memberships.concepts) {
     for (std::uint32_t track : concept_entry.tracks) {
       if (track >= frames.track_count()) {

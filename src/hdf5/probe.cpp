@@ -57,12 +57,15 @@ bool strings_are_sane(hid_t memory_type, hid_t space, std::vector<char*>& pointe
   return sane;
 }
 
-// HDF5 converts no string between character sets, so the memory type takes the stored one's.
-Handle variable_string_type(hid_t stored) {
-  Handle type(H5Tcopy(H5T_C_S1));
-  H5Tset_size(type.id(), H5T_VARIABLE);
-  H5Tset_cset(type.id(), H5Tget_cset(stored));
-  return type;
+// Reads `count` variable-length strings through `read` (an attribute's or a dataset's) and refuses
+// the file when one is absurdly long; false when the library cannot read them.
+template <class Read>
+bool read_variable_strings(hid_t stored, hid_t space, std::size_t count, Read&& read, const ChildReport& report, const std::string& where) {
+  Handle type = string_type(H5Tget_cset(stored));
+  std::vector<char*> pointers(count, nullptr);
+  if (read(type.id(), pointers.data()) < 0) return false;
+  if (!strings_are_sane(type.id(), space, pointers)) refuse(report, where + " holds a string longer than 64 MiB");
+  return true;
 }
 
 // Reads one attribute whole, the way conceptree's readers would; false when it is unreadable.
@@ -75,13 +78,9 @@ bool read_attribute(hid_t attribute, const ChildReport& report, const std::strin
   if (count == 0) return true;  // an empty list (Keras writes them), or a null dataspace
   const H5T_class_t type_class = H5Tget_class(stored.id());
   if (type_class == H5T_STRING && H5Tis_variable_str(stored.id()) > 0) {
-    Handle type = variable_string_type(stored.id());
-    std::vector<char*> pointers(static_cast<std::size_t>(count), nullptr);
-    if (H5Aread(attribute, type.id(), pointers.data()) < 0) return false;
-    if (!strings_are_sane(type.id(), space.id(), pointers)) {
-      refuse(report, where + " holds a string longer than 64 MiB");
-    }
-    return true;
+    return read_variable_strings(
+        stored.id(), space.id(), static_cast<std::size_t>(count), [&](hid_t type, char** out) { return H5Aread(attribute, type, out); },
+        report, where);
   }
   if (type_class == H5T_STRING || type_class == H5T_INTEGER || type_class == H5T_FLOAT) {
     const std::size_t size = H5Tget_size(stored.id());
@@ -105,13 +104,9 @@ bool read_dataset_sample(hid_t dataset, const ChildReport& report, const std::st
   if (std::any_of(extent.begin(), extent.end(), [](hsize_t d) { return d == 0; })) return true;
   if (H5Tget_class(stored.id()) == H5T_STRING && H5Tis_variable_str(stored.id()) > 0) {
     if (rank != 1 || extent[0] > (std::uint64_t{1} << 28)) return true;  // the readers refuse these shapes themselves
-    Handle type = variable_string_type(stored.id());
-    std::vector<char*> pointers(extent[0], nullptr);
-    if (H5Dread(dataset, type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, pointers.data()) < 0) return false;
-    if (!strings_are_sane(type.id(), space.id(), pointers)) {
-      refuse(report, where + " holds a string longer than 64 MiB");
-    }
-    return true;
+    return read_variable_strings(
+        stored.id(), space.id(), extent[0],
+        [&](hid_t type, char** out) { return H5Dread(dataset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out); }, report, where);
   }
   std::vector<hsize_t> start(extent.size(), 0);
   std::vector<hsize_t> block(extent.size(), 1);

@@ -315,7 +315,7 @@ SimilarityMatrix activation_similarity(const ConceptSet& set, const EmbeddingSto
 
 SimilarityMatrix activation_similarity(const ConceptSet& set, const FrameView& frames, int jobs, BatchErrors& errors,
                                        ActivationStats* stats, const Context& context) {
-  check_frame_view(frames, "frames");
+  check_frame_view(frames);
   std::unordered_map<std::string_view, std::size_t> index;
   index.reserve(frames.track_count());
   for (std::size_t t = 0; t < frames.track_count(); ++t) index.emplace(frames.track_ids[t], t);

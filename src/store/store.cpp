@@ -117,7 +117,8 @@ void check_finite_frames(const std::string& item, std::span<const float> frames,
                              ", column " + std::to_string(position % dim));
 }
 
-void check_frame_view(const FrameView& frames, const std::string& name) {
+void check_frame_view(const FrameView& frames) {
+  const std::string& name = frames.source;
   const std::size_t tracks = frames.track_count();
   if (frames.dim == 0) throw InputError(name, "the frames have no column");
   if (frames.offsets.size() != tracks + 1) {

@@ -22,12 +22,14 @@
 #include "conceptree/npy.hpp"
 #include "conceptree/store.hpp"
 #include "hdf5/hdf5.hpp"
+#include "ingest/killed_import.hpp"
 #include "support/test_support.hpp"
 
 namespace conceptree {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::leave_killed_partial;
 using conceptree::testing::CommandResult;
 using conceptree::testing::quoted_args;
 using conceptree::testing::read_text;
@@ -452,18 +454,6 @@ ImportConfig npy_dir_import(const ScratchDir& scratch, const fs::path& output, c
   config.output = output.string();
   for (const auto& name : outputs) config.gradient += (config.gradient.empty() ? "" : ",") + name + "=" + (scratch / "grads" / name).string();
   return config;
-}
-
-// What an import killed once it had stored the tracks of scratch/in leaves: their records in
-// OUTPUT.partial, then a record cut short. Made by a run whose last step, moving the store into
-// place, fails: OUTPUT is a folder.
-void leave_killed_partial(ImportConfig config) {
-  fs::create_directories(fs::path(config.output) / "in the way");
-  config.overwrite = true;
-  EXPECT_THROW(EmbeddingImporter(config).run(), FatalError);
-  fs::remove_all(config.output);
-  std::ofstream torn(config.output + ".partial", std::ios::app | std::ios::binary);
-  torn << std::string("\x40\0\0\0\0\0\0\0torn", 12);
 }
 
 TEST(ImportGradientsResume, KilledRunResumesAndEveryTrackKeepsItsOwnGradients) {

@@ -25,12 +25,14 @@
 #include "conceptree/store.hpp"
 #include "conceptree/tensor_proto.hpp"
 #include "hdf5/hdf5.hpp"
+#include "ingest/killed_import.hpp"
 #include "support/test_support.hpp"
 
 namespace conceptree {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::leave_killed_partial;
 using conceptree::testing::CommandResult;
 using conceptree::testing::python_with_h5py;
 using conceptree::testing::read_text;
@@ -598,18 +600,6 @@ TEST(ImportOutput, ExistingOutputIsKeptUnlessOverwrite) {
   const CommandResult replaced = run_cli(command + " --overwrite");
   ASSERT_EQ(replaced.exit_code, 0) << replaced.err;
   expect_store_holds(output, tracks);
-}
-
-// What an import killed once it had stored the tracks of its input leaves: their records in
-// OUTPUT.partial, then a record cut short. Made by a run whose last step, moving the store into
-// place, fails: OUTPUT is a folder.
-void leave_killed_partial(ImportConfig config) {
-  fs::create_directories(fs::path(config.output) / "in the way");
-  config.overwrite = true;
-  EXPECT_THROW(EmbeddingImporter(config).run(), FatalError);
-  fs::remove_all(config.output);
-  std::ofstream torn(config.output + ".partial", std::ios::app | std::ios::binary);
-  torn << std::string("\x40\0\0\0\0\0\0\0torn", 12);
 }
 
 TEST(ImportResume, KilledRunResumesFromPartialAndImportsEachTrackOnce) {

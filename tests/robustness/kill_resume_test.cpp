@@ -274,40 +274,42 @@ void write_music(const fs::path& folder, int files) {
   for (int i = 0; i < files; ++i) write_wav(folder / ("tone" + std::to_string(i) + ".wav"), tone(2 + i % 3, 110.0 * (1 + i % 7)));
 }
 
-TEST(KillResume, Embed) {
-  const ScratchDir dir;
+// Embedding 120 short tones into dir/out/store.h5.
+Job embed_job(const ScratchDir& dir) {
   write_music(dir / "music", 120);
   fs::create_directories(dir / "out");
-  const Job job({"embed", (dir / "music").string(), "-o", (dir / "out" / "store.h5").string()}, {dir / "out" / "store.h5"});
-  expect_kills_lose_nothing(job, 16, 21);
+  return Job({"embed", (dir / "music").string(), "-o", (dir / "out" / "store.h5").string()}, {dir / "out" / "store.h5"});
+}
+
+TEST(KillResume, Embed) {
+  const ScratchDir dir;
+  expect_kills_lose_nothing(embed_job(dir), 16, 21);
 }
 
 TEST(KillResume, EmbedSurvivesADamagedPartial) {
   const ScratchDir dir;
-  write_music(dir / "music", 120);
-  fs::create_directories(dir / "out");
-  const Job job({"embed", (dir / "music").string(), "-o", (dir / "out" / "store.h5").string()}, {dir / "out" / "store.h5"});
+  const Job job = embed_job(dir);
   expect_damaged_partials_are_survived(job, job.reference(), 22);
+}
+
+// Training on the synthetic store in `corpus` into dir/out/concepts.h5.
+Job train_job(const ScratchDir& dir, const fs::path& corpus) {
+  fs::create_directories(dir / "out");
+  return Job({"train", "-e", (corpus / "store.h5").string(), "-m", (corpus / "memberships.tsv").string(), "-o",
+              (dir / "out" / "concepts.h5").string(), "--max-tracks", "300"},
+             {dir / "out" / "concepts.h5"});
 }
 
 TEST(KillResume, Train) {
   const ScratchDir dir;
   const fs::path corpus = synth(dir, "store", "1500", "12", "32");
-  fs::create_directories(dir / "out");
-  const Job job({"train", "-e", (corpus / "store.h5").string(), "-m", (corpus / "memberships.tsv").string(), "-o",
-                 (dir / "out" / "concepts.h5").string(), "--max-tracks", "300"},
-                {dir / "out" / "concepts.h5"});
-  expect_kills_lose_nothing(job, 16, 31);
+  expect_kills_lose_nothing(train_job(dir, corpus), 16, 31);
 }
 
 TEST(KillResume, TrainSurvivesADamagedPartial) {
   const ScratchDir dir;
   const fs::path corpus = synth(dir, "store", "1500", "12", "32");
-  fs::create_directories(dir / "out");
-  const Job job({"train", "-e", (corpus / "store.h5").string(), "-m", (corpus / "memberships.tsv").string(), "-o",
-                 (dir / "out" / "concepts.h5").string(), "--max-tracks", "300"},
-                {dir / "out" / "concepts.h5"});
-  expect_damaged_partials_are_survived(job, read_text(corpus / "store.h5"), 32);
+  expect_damaged_partials_are_survived(train_job(dir, corpus), read_text(corpus / "store.h5"), 32);
 }
 
 TEST(KillResume, Similarity) {
