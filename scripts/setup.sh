@@ -20,6 +20,7 @@ packages=(
   libeigen3-dev liblbfgspp-dev libopenblas-dev libboost-dev
   libsndfile1-dev libsoxr-dev libfftw3-dev libfluidsynth-dev fluid-soundfont-gm
   libgtest-dev libgmock-dev
+  openmpi-bin libopenmpi-dev
   python3 python3-numpy python3-scipy python3-h5py python3-sklearn python3-networkx python3-igraph graphviz
   python3-dev python3-venv python3-pybind11 pybind11-dev python3-pytest python3-setuptools python3-wheel
   chromium

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "conceptree/error.hpp"
+#include "conceptree/ranks.hpp"
 
 namespace conceptree {
 
@@ -48,6 +49,10 @@ class Context {
   // Receives a step's progress at most ten times a second and once when it finishes, possibly
   // from worker threads (one at a time). Empty: a line redrawn on stderr when it is a terminal.
   ProgressObserver progress;
+  // The processes the job is shared among (conceptree/ranks.hpp); empty: this process alone.
+  std::shared_ptr<const Ranks> ranks;
+
+  const Ranks& job_ranks() const { return ranks ? *ranks : one_process(); }
 
   void info(std::string_view text) const;
   void warning(std::string_view text) const;

@@ -16,6 +16,8 @@
 #include "conceptree/store.hpp"
 #include "conceptree/error.hpp"
 #include "conceptree/context.hpp"
+#include "conceptree/journal.hpp"
+#include "conceptree/ranks.hpp"
 #include "conceptree/settings_record.hpp"
 #include "conceptree/similarity.hpp"
 #include "conceptree/version.hpp"
@@ -139,61 +141,103 @@ void HierarchyBootstrap::run() {
   const fs::path workdir = config_.workdir.empty() ? fs::path(config_.output + ".runs") : fs::path(config_.workdir);
   summary_ = BootstrapSummary{};
 
+  // Under MPI each rank makes whole runs and rank 0 keeps them; a run inside is one process's.
+  const Ranks& ranks = context_.job_ranks();
+  Context one_rank = context_;
+  one_rank.ranks.reset();
   const std::string settings = run_settings(config_).dump(1);
   const fs::path settings_path = workdir / "settings.json";
-  if (fs::exists(settings_path)) {
-    std::ifstream in(settings_path);
-    const std::string recorded((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (recorded != settings) {
-      if (!config_.overwrite) {
-        throw FatalError(fmt::format("{} holds runs made with other settings or inputs ({}); pass --overwrite to redo them, or another --workdir",
-                                     workdir.string(), settings_path.string()));
+  if (ranks.is_root()) {
+    if (fs::exists(settings_path)) {
+      std::ifstream in(settings_path);
+      const std::string recorded((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      if (recorded != settings) {
+        if (!config_.overwrite) {
+          throw FatalError(fmt::format("{} holds runs made with other settings or inputs ({}); pass --overwrite to redo them, or another --workdir",
+                                       workdir.string(), settings_path.string()));
+        }
+        fs::remove_all(workdir);
       }
-      fs::remove_all(workdir);
     }
+    fs::create_directories(workdir);
+    write_file_atomically(settings_path, settings);
   }
-  fs::create_directories(workdir);
-  write_file_atomically(settings_path, settings);
 
   const EmbeddingStore store(config_.embeddings, config_.train.layer);
-  const ResolvedMemberships memberships = read_training_memberships(config_.memberships, store, config_.strict, context_);
+  const ResolvedMemberships memberships = read_training_memberships(config_.memberships, store, config_.strict, one_rank);
   // Each run's hierarchy is kept as it finishes; the frames are loaded once, and only when a run is left.
   const auto tree_of = [&workdir](std::uint64_t r) { return workdir / fmt::format("run{:04}-tree.json", r); };
-  std::optional<StoreFrames> frames;
-  std::vector<Hierarchy> hierarchies;
-  hierarchies.reserve(config_.runs);
+  std::vector<std::optional<Hierarchy>> finished(config_.runs);
+  std::vector<std::uint64_t> pending;
   for (std::uint64_t r = 0; r < config_.runs; ++r) {
-    const auto run_start = Clock::now();
-    if (fs::exists(tree_of(r))) {
-      try {
-        hierarchies.push_back(read_hierarchy_json(tree_of(r)));
-      } catch (const InputError& error) {
-        throw FatalError(fmt::format("{} (a finished run of an earlier bootstrap; remove it to redo the run)", error.what()));
-      }
-      ++summary_.runs_resumed;
-      context_.info(fmt::format("run {}/{} (seed {}): found finished", r + 1, config_.runs, config_.first_seed + r));
+    if (!ranks.is_root() || !fs::exists(tree_of(r))) {
+      pending.push_back(r);
       continue;
     }
+    try {
+      finished[r] = read_hierarchy_json(tree_of(r));
+    } catch (const InputError& error) {
+      throw FatalError(fmt::format("{} (a finished run of an earlier bootstrap; remove it to redo the run)", error.what()));
+    }
+    ++summary_.runs_resumed;
+    context_.info(fmt::format("run {}/{} (seed {}): found finished", r + 1, config_.runs, config_.first_seed + r));
+  }
+  if (ranks.distributed()) {
+    RecordWriter writer;
+    writer.put_vector(pending);
+    pending = RecordReader(ranks.broadcast(writer.bytes())).get_vector<std::uint64_t>();
+  }
+
+  std::optional<StoreFrames> frames;
+  const auto make_run = [&](std::uint64_t r) {
+    const auto run_start = Clock::now();
     if (!frames) {
-      frames.emplace(store, context_);
+      frames.emplace(store, one_rank);
       summary_.load_seconds = frames->load_seconds();
     }
     TrainConfig train = config_.train;
     train.seed = config_.first_seed + r;
     train.jobs = config_.jobs;
-    const ConceptSet set = learn_concepts(frames->view(), memberships, train, nullptr, context_);
+    const ConceptSet set = learn_concepts(frames->view(), memberships, train, nullptr, one_rank);
     summary_.train_seconds += seconds_since(run_start);
     const auto relate_start = Clock::now();
-    BatchErrors missing(config_.strict, context_);
-    const SimilarityMatrix similarity = activation_similarity(set, frames->view(), config_.jobs, missing, nullptr, context_);
+    BatchErrors missing(config_.strict, one_rank);
+    const SimilarityMatrix similarity = activation_similarity(set, frames->view(), config_.jobs, missing, nullptr, one_rank);
     summary_.similarity_seconds += seconds_since(relate_start);
     const auto extract_start = Clock::now();
-    hierarchies.push_back(extract_hierarchy(similarity, config_.options, config_.jobs, nullptr, context_));
-    write_hierarchy(tree_of(r), hierarchies.back(), HierarchyFormat::Json);
+    Hierarchy hierarchy = extract_hierarchy(similarity, config_.options, config_.jobs, nullptr, one_rank);
     summary_.hierarchy_seconds += seconds_since(extract_start);
     context_.info(fmt::format("run {}/{} (seed {}): {} concepts, {} links in {:.1f} s", r + 1, config_.runs, config_.first_seed + r,
-                         hierarchies.back().nodes.size(), hierarchies.back().links.size(), seconds_since(run_start)));
+                         hierarchy.nodes.size(), hierarchy.links.size(), seconds_since(run_start)));
+    return hierarchy;
+  };
+  if (!ranks.distributed()) {
+    for (std::uint64_t r : pending) {
+      write_hierarchy(tree_of(r), make_run(r), HierarchyFormat::Json);
+      // Read back from the file written, as a resumed run is, so every run reaches the consensus
+      // the same way, whichever process or rank made it.
+      finished[r] = read_hierarchy_json(tree_of(r));
+    }
+  } else {
+    // In rounds of one run per rank: rank 0 keeps each round's runs as it ends, so a killed job
+    // resumes from them.
+    const auto rank_count = static_cast<std::size_t>(ranks.size());
+    for (std::size_t round_start = 0; round_start < pending.size(); round_start += rank_count) {
+      RecordWriter writer;
+      const std::size_t mine = round_start + static_cast<std::size_t>(ranks.rank());
+      if (mine < pending.size()) writer.put_string(format_hierarchy(make_run(pending[mine]), HierarchyFormat::Json));
+      const std::vector<std::string> parts = ranks.gather(writer.bytes());
+      for (std::size_t from = 0; from < parts.size() && round_start + from < pending.size(); ++from) {
+        const std::uint64_t r = pending[round_start + from];
+        write_file_atomically(tree_of(r), RecordReader(parts[from]).get_string());
+        finished[r] = read_hierarchy_json(tree_of(r));
+      }
+    }
+    if (!ranks.is_root()) return;
   }
+  std::vector<Hierarchy> hierarchies;
+  hierarchies.reserve(config_.runs);
+  for (auto& run : finished) hierarchies.push_back(std::move(*run));
 
   hierarchy_ = consensus_hierarchy(hierarchies, {.min_support = config_.min_support, .parents = config_.options.parents});
   if (!config_.labels.empty()) apply_labels(hierarchy_, read_labels(config_.labels));

@@ -24,6 +24,7 @@
 #include "conceptree/atomic_file.hpp"
 #include "conceptree/error.hpp"
 #include "conceptree/journal.hpp"
+#include "conceptree/ranks.hpp"
 #include "conceptree/context.hpp"
 #include "conceptree/memberships.hpp"
 #include "conceptree/progress.hpp"
@@ -285,9 +286,8 @@ ConceptSelection select_concepts(const ResolvedMemberships& resolved, const Trai
 // sees each result as it is made (under a lock), before it is stored in `results`.
 void fit_concepts(const ConceptSelection& selection, const std::vector<std::size_t>& pending, const TrainConfig& config,
                   const FrameTable& table, std::uint64_t track_count, std::vector<std::optional<ConceptResult>>& results,
-                  const std::function<void(std::size_t, const ConceptResult&)>& on_fitted, const Context& context) {
+                  const std::function<void(std::size_t, const ConceptResult&)>& on_fitted, Progress& progress, const Context& context) {
   const int threads = config.jobs > 0 ? config.jobs : omp_get_max_threads();
-  Progress progress(context, "train", results.size(), results.size() - pending.size());
   std::vector<std::exception_ptr> failures(pending.size());
 #pragma omp parallel num_threads(threads)
   {
@@ -309,10 +309,41 @@ void fit_concepts(const ConceptSelection& selection, const std::vector<std::size
       }
     }
   }
-  progress.finish();
   for (const auto& failure : failures)
     if (failure) std::rethrow_exception(failure);
   context.throw_if_stopped();
+}
+
+// Under MPI: the pending concepts go in rounds, each rank fitting its share of a round (round robin
+// over the list), and rank 0 journals every result as its round ends, so a killed job loses at most
+// the last round. Only rank 0's `results` end up complete.
+void fit_concepts_over_ranks(const ConceptSelection& selection, const std::vector<std::size_t>& pending, const TrainConfig& config,
+                             const FrameTable& table, std::uint64_t track_count, std::vector<std::optional<ConceptResult>>& results,
+                             Journal* journal, Progress& progress, const Context& context) {
+  const Ranks& ranks = context.job_ranks();
+  const auto threads = static_cast<std::size_t>(config.jobs > 0 ? config.jobs : omp_get_max_threads());
+  const std::size_t round = 4 * threads * static_cast<std::size_t>(ranks.size());
+  for (std::size_t round_start = 0; round_start < pending.size(); round_start += round) {
+    std::vector<std::size_t> mine;
+    for (std::size_t p = round_start; p < std::min(pending.size(), round_start + round); ++p)
+      if (ranks.owns(p)) mine.push_back(pending[p]);
+    fit_concepts(selection, mine, config, table, track_count, results, {}, progress, context);
+    RecordWriter writer;
+    writer.put<std::uint64_t>(mine.size());
+    for (std::size_t ordinal : mine) writer.put_string(results[ordinal]->encode(ordinal));
+    const std::vector<std::string> parts = ranks.gather(writer.bytes());
+    for (std::size_t from = 0; from < parts.size(); ++from) {
+      RecordReader reader(parts[from]);
+      for (auto count = reader.get<std::uint64_t>(); count > 0; --count) {
+        const std::string record = reader.get_string();
+        std::uint64_t ordinal = 0;
+        ConceptResult result = ConceptResult::decode(record, ordinal);
+        if (from > 0) progress.advance();
+        journal->append(record);
+        results[ordinal] = std::move(result);
+      }
+    }
+  }
 }
 
 ConceptSet assemble_concept_set(const ConceptSelection& selection, const std::vector<std::optional<ConceptResult>>& results,
@@ -421,7 +452,11 @@ ConceptSet learn_concepts(const FrameView& frames, const ResolvedMemberships& me
   std::vector<std::optional<ConceptResult>> results(selection.to_train.size());
   std::vector<std::size_t> all(results.size());
   std::iota(all.begin(), all.end(), std::size_t{0});
-  fit_concepts(selection, all, config, FrameTable(frames), frames.track_count(), results, {}, context);
+  Progress progress(context, "train", results.size());
+  fit_concepts(selection, all, config, FrameTable(frames), frames.track_count(), results, {}, progress, context);
+  progress.finish();
+  // A progress observer may ask to stop from its last update.
+  context.throw_if_stopped();
   local.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   ConceptSet set = assemble_concept_set(selection, results, config, frames.layer, frames.dim, frames.track_ids, local);
   local.trained_this_run = local.trained;
@@ -451,26 +486,36 @@ void ConceptTrainer::run() {
                          summary_.skipped_large));
   }
 
-  fs::path journal_path = output_path;
-  journal_path += ".partial";
-  Journal journal(journal_path, fingerprint(config_, store), context_);
+  // Under MPI rank 0 alone keeps the journal and writes; the other ranks send it what they fit.
+  const Ranks& ranks = context_.job_ranks();
+  std::optional<Journal> journal;
   std::vector<std::optional<ConceptResult>> results(selection.to_train.size());
-  try {
-    journal.for_each([&results](std::string_view record) {
-      std::uint64_t ordinal = 0;
-      ConceptResult result = ConceptResult::decode(record, ordinal);
-      if (ordinal >= results.size()) throw std::runtime_error(fmt::format("a record of concept {} of {}", ordinal, results.size()));
-      results[ordinal] = std::move(result);
-    });
-  } catch (const std::exception& error) {
-    // Whole records that do not decode: a journal that only looks like this run's.
-    context_.warning(fmt::format("{}: damaged ({}); starting over", journal.path().string(), error.what()));
-    journal.clear();
-    std::fill(results.begin(), results.end(), std::nullopt);
+  if (ranks.is_root()) {
+    fs::path journal_path = output_path;
+    journal_path += ".partial";
+    journal.emplace(journal_path, fingerprint(config_, store), context_);
+    try {
+      journal->for_each([&results](std::string_view record) {
+        std::uint64_t ordinal = 0;
+        ConceptResult result = ConceptResult::decode(record, ordinal);
+        if (ordinal >= results.size()) throw std::runtime_error(fmt::format("a record of concept {} of {}", ordinal, results.size()));
+        results[ordinal] = std::move(result);
+      });
+    } catch (const std::exception& error) {
+      // Whole records that do not decode: a journal that only looks like this run's.
+      context_.warning(fmt::format("{}: damaged ({}); starting over", journal->path().string(), error.what()));
+      journal->clear();
+      std::fill(results.begin(), results.end(), std::nullopt);
+    }
   }
-  std::vector<std::size_t> pending;
+  std::vector<std::uint64_t> pending;
   for (std::size_t i = 0; i < results.size(); ++i)
     if (!results[i]) pending.push_back(i);
+  if (ranks.distributed()) {
+    RecordWriter writer;
+    writer.put_vector(pending);
+    pending = RecordReader(ranks.broadcast(writer.bytes())).get_vector<std::uint64_t>();
+  }
   if (pending.size() < results.size()) context_.info(fmt::format("resuming: {} of {} concepts already trained", results.size() - pending.size(), results.size()));
 
   std::optional<StoreFrames> frames;
@@ -478,17 +523,28 @@ void ConceptTrainer::run() {
     frames.emplace(store, context_);
     summary_.load_seconds = frames->load_seconds();
     const auto training_started = std::chrono::steady_clock::now();
-    fit_concepts(selection, pending, config_, FrameTable(frames->view()), store.track_count(), results,
-                 [&journal](std::size_t ordinal, const ConceptResult& result) { journal.append(result.encode(ordinal)); }, context_);
+    const std::vector<std::size_t> pending_ordinals(pending.begin(), pending.end());
+    const FrameTable table(frames->view());
+    Progress progress(context_, "train", results.size(), results.size() - pending.size());
+    if (ranks.distributed()) {
+      fit_concepts_over_ranks(selection, pending_ordinals, config_, table, store.track_count(), results, ranks.is_root() ? &*journal : nullptr,
+                              progress, context_);
+    } else {
+      fit_concepts(selection, pending_ordinals, config_, table, store.track_count(), results,
+                   [&journal](std::size_t ordinal, const ConceptResult& result) { journal->append(result.encode(ordinal)); }, progress, context_);
+    }
+    progress.finish();
+    context_.throw_if_stopped();
     summary_.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - training_started).count();
   }
+  if (!ranks.is_root()) return;
 
   ConceptSet set = assemble_concept_set(selection, results, config_, store.layer().name, store.dim(), store.ids(), summary_);
   set.text_attributes.insert(set.text_attributes.begin() + 1, {{"store", fs::absolute(config_.embeddings).string()},
                                                                {"memberships", fs::absolute(config_.memberships).string()},
                                                                {"backbone", store.provenance().backbone}});
   write_concept_set(output_path, set);
-  journal.remove();
+  journal->remove();
 
   summary_.trained_this_run = pending.size();
   summary_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

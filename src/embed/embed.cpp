@@ -276,6 +276,12 @@ void AudioEmbedder::run() {
   summary_.dim = build.dim;
   summary_.errors_file = build.errors_file;
   summary_.audio_seconds = embedder.audio_seconds();
+  if (context_.job_ranks().distributed()) {
+    // Every rank decoded its own share of the audio; rank 0 reports the whole.
+    std::int64_t audio_milliseconds = std::llround(summary_.audio_seconds * 1000);
+    context_.job_ranks().sum_at_root(std::span<std::int64_t>(&audio_milliseconds, 1));
+    summary_.audio_seconds = static_cast<double>(audio_milliseconds) / 1000;
+  }
   summary_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 }
 

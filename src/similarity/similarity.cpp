@@ -19,6 +19,7 @@
 #include "conceptree/error.hpp"
 #include "conceptree/context.hpp"
 #include "conceptree/progress.hpp"
+#include "conceptree/ranks.hpp"
 #include "conceptree/version.hpp"
 #include "common/gemm.hpp"
 #include "hdf5/hdf5.hpp"
@@ -37,6 +38,12 @@ constexpr std::size_t kTracksPerBlock = 16;
 constexpr std::size_t kConceptsPerSlice = 512;
 // Tracks read from the store at a time: bounds the frames and track activations held in memory.
 constexpr std::size_t kTracksPerWave = 2048;
+
+// Activations are sigmoids, in [0, 1]: 2^32 steps each keep 1e-10, far below a float's precision
+// at 0.5, and 2^31 of them still sum within an int64.
+constexpr double kFixedPointScale = 4294967296.0;
+inline std::int64_t to_fixed_point(float activation) { return static_cast<std::int64_t>(static_cast<double>(activation) * kFixedPointScale + 0.5); }
+inline double from_fixed_point(std::int64_t sum) { return static_cast<double>(sum) / kFixedPointScale; }
 
 struct KeptConcepts {
   std::vector<std::size_t> rows;  // rows of the concept set
@@ -200,41 +207,57 @@ SimilarityMatrix similarity_from_source(const ConceptSet& set, const TestFrameSo
     bias[r] = set.bias[kept.rows[r]];
   }
 
-  // Row sums accumulate in double, wave by wave in track order, so the result does not depend on
-  // how blocks were shared among threads.
-  std::vector<double> sums(k * k, 0.0);
-  std::vector<double> base_sums(k, 0.0);
+  // Row sums accumulate in fixed point (activations in [0, 1] to 2^-32): integer sums do not depend
+  // on their order, so neither the thread count nor how MPI ranks share the tracks changes a bit.
+  std::vector<std::int64_t> sums(k * k, 0);
+  std::vector<std::int64_t> base_sums(k, 0);
   std::vector<std::size_t> cursor(k, 0);
   // Aligned, so where Eigen peels scalar iterations off a row (its scalar and vector sigmoids
   // differ in the last bit) depends only on the row, not on where malloc put the buffer: the same
   // inputs give the same bits in every process.
   std::vector<float, Eigen::aligned_allocator<float>> track_activations;
+  std::vector<std::int64_t> fixed_activations;
   ActivationStats local;
   const int threads = jobs > 0 ? jobs : omp_get_max_threads();
   const SingleThreadedBlas single_threaded_blas;
   const Gemm gemm = fastest_gemm();
   local.gemm = describe(gemm);
+  // Under MPI each rank scores every N-th wave of tracks; the sums meet at rank 0.
+  const Ranks& ranks = context.job_ranks();
+  // Shared among ranks, waves shrink so that each rank gets a few of them even on small sets.
+  const auto rank_count = static_cast<std::size_t>(ranks.size());
+  const std::size_t wave_size =
+      ranks.distributed() ? std::clamp((test.tracks.size() + 4 * rank_count - 1) / (4 * rank_count), kTracksPerBlock, kTracksPerWave) : kTracksPerWave;
+  std::vector<std::size_t> my_waves;
+  std::size_t my_tracks = 0;
+  for (std::size_t wave_begin = 0, wave = 0; wave_begin < test.tracks.size(); wave_begin += wave_size, ++wave) {
+    if (!ranks.owns(wave)) continue;
+    my_waves.push_back(wave_begin);
+    my_tracks += std::min(wave_size, test.tracks.size() - wave_begin);
+  }
   Progress progress(context, "score tracks", test.tracks.size());
   // The next wave's frames are read into one buffer while this one is scored from the other.
   FrameBatch buffers[2];
   const auto read_wave = [&](std::size_t wave_begin, FrameBatch& into) {
-    const std::size_t wave_end = std::min(test.tracks.size(), wave_begin + kTracksPerWave);
+    const std::size_t wave_end = std::min(test.tracks.size(), wave_begin + wave_size);
     const auto read_start = Clock::now();
     source.read_tracks(std::span<const std::size_t>(test.tracks.data() + wave_begin, wave_end - wave_begin), into);
     return seconds_since(read_start);
   };
   std::future<double> next_wave;
-  if (!test.tracks.empty()) next_wave = std::async(std::launch::async, read_wave, 0, std::ref(buffers[0]));
-  for (std::size_t wave_begin = 0, wave = 0; wave_begin < test.tracks.size(); wave_begin += kTracksPerWave, ++wave) {
-    const std::size_t wave_end = std::min(test.tracks.size(), wave_begin + kTracksPerWave);
+  if (!my_waves.empty()) next_wave = std::async(std::launch::async, read_wave, my_waves.front(), std::ref(buffers[0]));
+  for (std::size_t m = 0; m < my_waves.size(); ++m) {
+    const std::size_t wave_begin = my_waves[m];
+    const std::size_t wave_end = std::min(test.tracks.size(), wave_begin + wave_size);
     local.read_seconds += next_wave.get();
     context.throw_if_stopped();
-    const FrameBatch& frames = buffers[wave % 2];
-    if (wave_end < test.tracks.size()) next_wave = std::async(std::launch::async, read_wave, wave_end, std::ref(buffers[(wave + 1) % 2]));
+    const FrameBatch& frames = buffers[m % 2];
+    if (m + 1 < my_waves.size()) next_wave = std::async(std::launch::async, read_wave, my_waves[m + 1], std::ref(buffers[(m + 1) % 2]));
     local.frames += frames.rows();
     const auto score_start = Clock::now();
     const std::size_t wave_tracks = wave_end - wave_begin;
     track_activations.resize(wave_tracks * k);
+    fixed_activations.resize(wave_tracks * k);
     const std::size_t blocks = (wave_tracks + kTracksPerBlock - 1) / kTracksPerBlock;
 #pragma omp parallel num_threads(threads)
     {
@@ -244,20 +267,33 @@ SimilarityMatrix similarity_from_source(const ConceptSet& set, const TestFrameSo
         const std::size_t first = block * kTracksPerBlock;
         const std::size_t count = std::min(kTracksPerBlock, wave_tracks - first);
         score_tracks(gemm, frames, first, count, weights, bias, scores, track_activations.data() + first * k);
+        for (std::size_t at = first * k; at < (first + count) * k; ++at) fixed_activations[at] = to_fixed_point(track_activations[at]);
         progress.advance(count);
       }
 #pragma omp for schedule(dynamic, 16)
       for (std::size_t r = 0; r < k; ++r) {
-        for (std::size_t t = 0; t < wave_tracks; ++t) base_sums[r] += track_activations[t * k + r];
-        double* row = sums.data() + r * k;
+        for (std::size_t t = 0; t < wave_tracks; ++t) base_sums[r] += fixed_activations[t * k + r];
+        std::int64_t* row = sums.data() + r * k;
         const auto& positions = test.positions[r];
+        // Past the tracks of other ranks' waves.
+        while (cursor[r] < positions.size() && positions[cursor[r]] < wave_begin) ++cursor[r];
         for (; cursor[r] < positions.size() && positions[cursor[r]] < wave_end; ++cursor[r]) {
-          const float* activation = track_activations.data() + (positions[cursor[r]] - wave_begin) * k;
+          const std::int64_t* activation = fixed_activations.data() + (positions[cursor[r]] - wave_begin) * k;
           for (std::size_t j = 0; j < k; ++j) row[j] += activation[j];
         }
       }
     }
     local.score_seconds += seconds_since(score_start);
+  }
+  if (ranks.distributed()) {
+    std::int64_t frames_scored = static_cast<std::int64_t>(local.frames);
+    ranks.sum_at_root(sums);
+    ranks.sum_at_root(base_sums);
+    ranks.sum_at_root(std::span<std::int64_t>(&frames_scored, 1));
+    // Only rank 0 has the whole sums; the others' part is done.
+    if (!ranks.is_root()) return {};
+    local.frames = static_cast<std::uint64_t>(frames_scored);
+    progress.advance(test.tracks.size() - my_tracks);
   }
   progress.finish();
 
@@ -266,7 +302,7 @@ SimilarityMatrix similarity_from_source(const ConceptSet& set, const TestFrameSo
   matrix.support.resize(k);
   matrix.base_rate.resize(k);
   for (std::size_t r = 0; r < k; ++r) {
-    matrix.base_rate[r] = test.tracks.empty() ? 0.0f : static_cast<float>(base_sums[r] / static_cast<double>(test.tracks.size()));
+    matrix.base_rate[r] = test.tracks.empty() ? 0.0f : static_cast<float>(from_fixed_point(base_sums[r]) / static_cast<double>(test.tracks.size()));
   }
   std::vector<std::size_t> used_rows;
   for (std::size_t r = 0; r < k; ++r) {
@@ -278,7 +314,7 @@ SimilarityMatrix similarity_from_source(const ConceptSet& set, const TestFrameSo
     }
     used_rows.push_back(r);
     matrix.support[r] = support;
-    for (std::size_t j = 0; j < k; ++j) matrix.values[r * k + j] = static_cast<float>(sums[r * k + j] / static_cast<double>(support));
+    for (std::size_t j = 0; j < k; ++j) matrix.values[r * k + j] = static_cast<float>(from_fixed_point(sums[r * k + j]) / static_cast<double>(support));
   }
   if (used_rows.empty()) throw FatalError("no kept concept has a test track in " + source.name);
   if (used_rows.size() < k) {
@@ -422,6 +458,9 @@ void SimilarityComputer::run() {
   if (measure == SimilarityMeasure::Activation && config_.embeddings.empty()) {
     throw FatalError("--measure activation needs --embeddings (the store holding the concepts' test tracks)");
   }
+  // Under MPI the activation measure shares its tracks among the ranks; the cosine is rank 0's alone.
+  const Ranks& ranks = context_.job_ranks();
+  if (measure == SimilarityMeasure::Cosine && !ranks.is_root()) return;
   BatchErrors errors(config_.strict, context_);
   SimilarityMatrix similarity;
   try {
@@ -436,6 +475,7 @@ void SimilarityComputer::run() {
   } catch (const InputError& error) {
     throw FatalError(error.what());
   }
+  if (!ranks.is_root()) return;
   similarity.text_attributes.emplace_back("concepts", fs::absolute(config_.concepts).string());
   write_similarity(config_.output, similarity);
   errors.write_report(config_.output);

@@ -26,6 +26,7 @@
 #include "conceptree/journal.hpp"
 #include "conceptree/context.hpp"
 #include "conceptree/progress.hpp"
+#include "conceptree/ranks.hpp"
 #include "conceptree/tcav_page.hpp"
 #include "conceptree/text_list.hpp"
 #include "conceptree/version.hpp"
@@ -232,12 +233,14 @@ void TcavAnalysis::run() {
     mean_gradient_norm += std::sqrt(squares) / static_cast<double>(gradients_.rows);
   }
   const TrackSums track_sums(frames_);
+  // Under MPI each rank makes every N-th CAV; rank 0 gathers the statistics and alone goes on.
+  const Ranks& ranks = context_.job_ranks();
   Progress progress(context_, "tcav", tasks);
   const int threads = jobs_ > 0 ? jobs_ : omp_get_max_threads();
 #pragma omp parallel for num_threads(threads) schedule(dynamic)
   for (std::int64_t task = 0; task < static_cast<std::int64_t>(tasks); ++task) {
     const auto t = static_cast<std::size_t>(task);
-    if (context_.stop_requested()) continue;
+    if (context_.stop_requested() || !ranks.owns(t)) continue;
     if (t < concept_tasks) {
       const TcavConcept& concept_entry = concepts_[t / runs];
       auto rng = run_rng(options_.seed, "concept " + concept_entry.id, t % runs);
@@ -254,8 +257,22 @@ void TcavAnalysis::run() {
     }
     progress.advance();
   }
-  progress.finish();
   context_.throw_if_stopped();
+  if (ranks.distributed()) {
+    RecordWriter writer;
+    for (std::size_t t = 0; t < tasks; ++t)
+      if (ranks.owns(t)) writer.put(t < concept_tasks ? concept_runs[t] : null_runs[t - concept_tasks]);
+    const std::vector<std::string> parts = ranks.gather(writer.bytes());
+    if (!ranks.is_root()) return;
+    for (std::size_t from = 1; from < parts.size(); ++from) {
+      RecordReader reader(parts[from]);
+      for (std::size_t t = from; t < tasks; t += parts.size()) {
+        (t < concept_tasks ? concept_runs[t] : null_runs[t - concept_tasks]) = reader.get<RunStatistics>();
+        progress.advance();
+      }
+    }
+  }
+  progress.finish();
 
   const auto runs_of = [](const std::vector<RunStatistics>& all, std::size_t first, std::size_t count, double RunStatistics::*statistic) {
     std::vector<double> values(count);
@@ -478,6 +495,7 @@ void TcavJob::run() {
 
   TcavAnalysis analysis(frames, gradients, concepts, config_.options, config_.jobs, context_);
   analysis.run();
+  if (!context_.job_ranks().is_root()) return;
   const auto& results = analysis.results();
 
   // Labels, parents and children from the hierarchy, among the concepts tested.
