@@ -20,10 +20,12 @@ namespace fs = std::filesystem;
 namespace {
 
 // Rows of S computed and scanned together: a block is kRowsPerBlock x K floats (100 MB at
-// K = 100,000), and its GEMM is cut into slices of a fixed height, so which kernel computes an
-// entry, and so its bits, does not depend on the thread count.
+// K = 100,000). Its GEMM is cut into slices of a fixed width of columns, so which kernel computes
+// an entry, and so its bits, does not depend on the thread count. Slices of columns rather than
+// of rows: each GEMM call packs its right-hand factor, and slicing rows would pack all K
+// concepts once per slice (half the run time, measured at 30,000 concepts).
 constexpr std::size_t kRowsPerBlock = 256;
-constexpr std::size_t kRowsPerSlice = 16;
+constexpr std::size_t kColumnsPerSlice = 2048;
 // Columns one thread updates at a time: their heaps and sums stay in its cache across the block's rows.
 constexpr std::size_t kColumnsPerChunk = 2048;
 
@@ -48,8 +50,12 @@ class TopEntries {
       std::push_heap(heap_.begin(), heap_.end(), better);
     }
   }
-  // Cheap pre-test: could `value` enter? (Equal values are left to offer(), which knows the index.)
-  bool may_take(float value, std::size_t capacity) const { return heap_.size() < capacity || value >= heap_.front().value; }
+  // Values below this cannot enter (equal ones are left to offer(), which knows the index): a
+  // plain float to compare with in the scans, where reaching into the heap for it would cost a
+  // cache miss per value.
+  float floor(std::size_t capacity) const {
+    return heap_.size() < capacity ? -std::numeric_limits<float>::infinity() : heap_.front().value;
+  }
   const std::vector<Entry>& entries() const { return heap_; }
 
  private:
@@ -61,7 +67,12 @@ class TopEntries {
 class KeptEntries {
  public:
   KeptEntries(std::size_t concepts, const SparsityOptions& sparsity)
-      : concepts_(concepts), sparsity_(sparsity), rows_(concepts), columns_(concepts), column_sums_(concepts, 0.0) {}
+      : concepts_(concepts),
+        sparsity_(sparsity),
+        rows_(concepts),
+        columns_(concepts),
+        column_floors_(concepts, TopEntries{}.floor(sparsity.top_k)),
+        column_sums_(concepts, 0.0) {}
 
   // Rows [first, first + count) of S, row-major, K wide. Called with first ascending.
   void add_rows(std::size_t first, std::size_t count, const float* block, int threads) {
@@ -75,13 +86,21 @@ class KeptEntries {
         const std::size_t row = first + r;
         const float* values = block + r * concepts_;
         TopEntries top;
+        float floor = top.floor(capacity);
         std::vector<Entry>& kept = rows_[row];
-        for (std::size_t j = 0; j < concepts_; ++j) {
-          if (j == row) continue;
-          const float value = values[j];
-          if (value > above) kept.push_back({static_cast<std::uint32_t>(j), value});
-          if (top.may_take(value, capacity)) top.offer({static_cast<std::uint32_t>(j), value}, capacity);
-        }
+        // The diagonal is left out by scanning the columns on either side of it.
+        const auto scan = [&](std::size_t begin, std::size_t end) {
+          for (std::size_t j = begin; j < end; ++j) {
+            const float value = values[j];
+            if (value > above) kept.push_back({static_cast<std::uint32_t>(j), value});
+            if (value >= floor) {
+              top.offer({static_cast<std::uint32_t>(j), value}, capacity);
+              floor = top.floor(capacity);
+            }
+          }
+        };
+        scan(0, row);
+        scan(row + 1, concepts_);
         kept.insert(kept.end(), top.entries().begin(), top.entries().end());
       }
 #pragma omp for schedule(dynamic, 1)
@@ -90,10 +109,21 @@ class KeptEntries {
         for (std::size_t r = 0; r < count; ++r) {
           const std::size_t row = first + r;
           const float* values = block + r * concepts_;
-          for (std::size_t j = begin; j < end; ++j) {
-            if (j == row) continue;
-            column_sums_[j] += values[j];
-            if (columns_[j].may_take(values[j], capacity)) columns_[j].offer({static_cast<std::uint32_t>(row), values[j]}, capacity);
+          const auto scan = [&](std::size_t from, std::size_t to) {
+            for (std::size_t j = from; j < to; ++j) {
+              const float value = values[j];
+              column_sums_[j] += value;
+              if (value >= column_floors_[j]) {
+                columns_[j].offer({static_cast<std::uint32_t>(row), value}, capacity);
+                column_floors_[j] = columns_[j].floor(capacity);
+              }
+            }
+          };
+          if (row >= begin && row < end) {
+            scan(begin, row);
+            scan(row + 1, end);
+          } else {
+            scan(begin, end);
           }
         }
       }
@@ -131,6 +161,7 @@ class KeptEntries {
   SparsityOptions sparsity_;
   std::vector<std::vector<Entry>> rows_;
   std::vector<TopEntries> columns_;
+  std::vector<float> column_floors_;  // columns_[j].floor(), beside each other for the scans
   std::vector<double> column_sums_;
 };
 
@@ -203,13 +234,13 @@ SparseSimilarity cosine_sparse_similarity(const ConceptSet& set, const SparsityO
   for (std::size_t first = 0; first < k; first += kRowsPerBlock) {
     context.throw_if_stopped();
     const std::size_t count = std::min(kRowsPerBlock, k - first);
-    const std::size_t slices = (count + kRowsPerSlice - 1) / kRowsPerSlice;
+    const std::size_t slices = (k + kColumnsPerSlice - 1) / kColumnsPerSlice;
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
     for (std::size_t slice = 0; slice < slices; ++slice) {
-      const std::size_t slice_first = slice * kRowsPerSlice;
-      const std::size_t height = std::min(kRowsPerSlice, count - slice_first);
-      sgemm_row_major(gemm, height, k, width, unit.data() + (first + slice_first) * width, width, unit_transposed.data(), k,
-                      block.data() + slice_first * k, k);
+      const std::size_t slice_first = slice * kColumnsPerSlice;
+      const std::size_t slice_width = std::min(kColumnsPerSlice, k - slice_first);
+      sgemm_row_major(gemm, count, slice_width, width, unit.data() + first * width, width, unit_transposed.data() + slice_first, k,
+                      block.data() + slice_first, k);
     }
     kept.add_rows(first, count, block.data(), threads);
     progress.advance(count);
