@@ -13,7 +13,8 @@
 //   /sparse/offsets   K+1 uint64: row i's entries are [offsets[i], offsets[i+1]) (CSR)
 //   /sparse/columns   uint32: column of each entry, ascending within a row
 //   /sparse/values    float32: S[i][column]
-//   /column_mean      K float64: mean over i != j of S[i][j], all K-1 values
+//   /column_mean      K float64: mean over i != j of S[i][j], all K-1 values (double, as the dense
+//                     generality() is: float32 would merge near-ties and reorder the visits)
 //   /names, /types, /support, /base_rate   as in the dense layout (similarity.hpp)
 //   attributes format=conceptree.similarity, layout=sparse, top_k, keep_above, measure, layer, ...
 // In Python: scipy.sparse.csr_matrix((values, columns, offsets), shape=(K, K)); absent entries
@@ -25,7 +26,6 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -56,12 +56,6 @@ struct SparseSimilarity {
   std::vector<std::pair<std::string, std::string>> text_attributes;  // provenance
 
   std::size_t size() const { return names.size(); }
-  std::span<const std::uint32_t> row_columns(std::size_t row) const {
-    return std::span<const std::uint32_t>(columns).subspan(offsets[row], offsets[row + 1] - offsets[row]);
-  }
-  std::span<const float> row_values(std::size_t row) const {
-    return std::span<const float>(values).subspan(offsets[row], offsets[row + 1] - offsets[row]);
-  }
 };
 
 // The kept entries of a dense similarity (activation at a size where K x K fits).
