@@ -140,6 +140,17 @@ struct HierarchySummary;
 Hierarchy extract_hierarchy(const SimilarityMatrix& similarity, const HierarchyOptions& options, int jobs,
                             HierarchySummary* summary = nullptr, const Context& context = default_context());
 
+struct SparseSimilarity;
+// The same on a sparse similarity (sparse_similarity.hpp), never K x K. Exact where the kept
+// entries decide: the concept graph (FatalError when --threshold is below the file's keep_above),
+// generality (the file's column means), top1, threshold and matching (FatalError when
+// --matching-threshold is below keep_above); heymann picks each concept's parent among the kept
+// entries of its column (its top_k best candidates and every value above keep_above), the same
+// parent as on the dense matrix unless all of them are full or not yet placed. random-top and
+// random-sim need every value (FatalError), as does --calibration lift with --order generality.
+Hierarchy extract_hierarchy(const SparseSimilarity& similarity, const HierarchyOptions& options, int jobs,
+                            HierarchySummary* summary = nullptr, const Context& context = default_context());
+
 // Formats; `format` one of json, graphml, dot, newick, tsv. Newick needs a tree or forest
 // (FatalError otherwise). write_hierarchy goes through a temporary file and a rename.
 std::string format_hierarchy(const Hierarchy& hierarchy, HierarchyFormat format);

@@ -10,6 +10,8 @@
 //   /base_rate    K float32 (activation only): concept j's mean activation over every distinct
 //                 test track scored, the level S[i][j] is compared with when calibrated
 //   attributes format=conceptree.similarity, measure, layer, concepts, embeddings
+// Above 20,000 concepts (--layout auto) the file holds the sparse layout instead (attribute
+// layout=sparse, sparse_similarity.hpp); read_similarity refuses it.
 //
 //   SimilarityComputer computer(config);
 //   computer.run();
@@ -78,12 +80,22 @@ template <>
 inline constexpr ChoiceNames<SimilarityMeasure, 2> kChoiceNames<SimilarityMeasure>{
     {{{SimilarityMeasure::Activation, "activation"}, {SimilarityMeasure::Cosine, "cosine"}}}};
 
+// dense: the K x K matrix; sparse: each concept's top-k plus every value above a threshold
+// (sparse_similarity.hpp); auto: sparse above kSparseLayoutAbove concepts.
+enum class SimilarityLayout { Dense, Sparse, Auto };
+template <>
+inline constexpr ChoiceNames<SimilarityLayout, 3> kChoiceNames<SimilarityLayout>{
+    {{{SimilarityLayout::Dense, "dense"}, {SimilarityLayout::Sparse, "sparse"}, {SimilarityLayout::Auto, "auto"}}}};
+
 struct SimilarityConfig {
   std::string concepts{};      // concept set (HDF5)
   std::string embeddings{};    // embedding store with the concept set's test tracks
   std::string output{};        // similarity file to write
   std::optional<SimilarityMeasure> measure;  // unset = activation when embeddings are given, else cosine
   std::string layer{};         // concept-set layer; empty = its only or first layer
+  SimilarityLayout layout = SimilarityLayout::Auto;
+  std::uint64_t top_k = 32;    // sparse layout: per row and per column
+  double keep_above = 0.5;     // sparse layout: every value above it is kept (the graph threshold)
   int jobs = 0;
   bool strict = false;
   bool overwrite = false;
@@ -95,6 +107,9 @@ struct SimilarityConfig {
     v(output, {.name = "output", .help = "similarity file to write (HDF5)", .required = true, .short_name = "o"});
     v(measure, {.name = "measure", .help = "activation (mean CAV activation over test tracks) or cosine (of [v; b]); default: activation when --embeddings is given, else cosine"});
     v(layer, {.name = "layer", .help = "CAV layer of the concept set (default: its only or first layer)"});
+    v(layout, {.name = "layout", .help = "dense (K x K matrix), sparse (each concept's --top-k most similar concepts and best candidate parents, plus every value above --keep-above; for 100,000 concepts) or auto (sparse above 20,000 concepts)"});
+    v(top_k, {.name = "top-k", .help = "sparse layout: the largest values kept in each row and in each column", .min = 1, .max = 1e6});
+    v(keep_above, {.name = "keep-above", .help = "sparse layout: every value above this is kept too; 'hierarchy --threshold' must not go below it", .min = -1, .max = 1e9});
     v(jobs, {.name = "jobs", .help = "threads, 0 = all cores", .min = 0, .max = 1024, .short_name = "j"});
     v(strict, {.name = "strict", .help = "stop when a test track is missing from the store instead of leaving it out"});
     v(overwrite, {.name = "overwrite", .help = "replace the output if it exists"});
@@ -104,6 +119,8 @@ struct SimilarityConfig {
 struct SimilaritySummary {
   std::uint64_t concepts = 0;             // rows of S
   std::string measure;
+  SimilarityLayout layout = SimilarityLayout::Dense;  // as written (never auto)
+  std::uint64_t kept_entries = 0;         // sparse layout: entries written
   ActivationStats activation;
   std::uint64_t concepts_missing_tracks = 0;  // concepts with test tracks not in the store (left out)
   double seconds = 0;

@@ -14,7 +14,9 @@
 #include "conceptree/hierarchy_graph.hpp"
 #include "conceptree/context.hpp"
 #include "conceptree/settings_record.hpp"
+#include "conceptree/sparse_similarity.hpp"
 #include "conceptree/text_list.hpp"
+#include "hierarchy/extract_internal.hpp"
 
 namespace conceptree {
 namespace fs = std::filesystem;
@@ -23,13 +25,16 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Concepts by decreasing centrality, ties by index.
+}  // namespace
+
 std::vector<std::uint32_t> centrality_order(const std::vector<double>& centrality) {
   std::vector<std::uint32_t> order(centrality.size());
   std::iota(order.begin(), order.end(), 0u);
   std::stable_sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) { return centrality[a] > centrality[b]; });
   return order;
 }
+
+namespace {
 
 std::vector<HierarchyLink> heymann_links(const SimilarityMatrix& s, const std::vector<double>& centrality, const HierarchyOptions& options) {
   const std::size_t n = s.size();
@@ -193,10 +198,6 @@ std::size_t Hierarchy::max_parents() const { return HierarchyGraph(*this).max_pa
 
 std::vector<std::uint32_t> Hierarchy::top_level() const { return HierarchyGraph(*this).top_level(); }
 
-namespace {
-
-// The settings that shaped the links, recorded through the options' own declarations; settings of
-// other methods are left out (--paper is recorded as the settings it fixed).
 void record_params(const HierarchyOptions& options, const std::string& measure, std::uint64_t graph_edges, Hierarchy& hierarchy) {
   const bool heymann = options.method == HierarchyMethod::Heymann;
   const bool random = options.method == HierarchyMethod::RandomTop || options.method == HierarchyMethod::RandomSim;
@@ -228,9 +229,11 @@ void record_params(const HierarchyOptions& options, const std::string& measure, 
   params.emplace_back("graph_edges", static_cast<double>(graph_edges));
 }
 
-}  // namespace
-
 HierarchyOptions resolve_options(const HierarchyOptions& options, const SimilarityMatrix& similarity) {
+  return resolve_options(options, similarity.measure, !similarity.base_rate.empty());
+}
+
+HierarchyOptions resolve_options(const HierarchyOptions& options, const std::string& measure, bool has_base_rates) {
   HierarchyOptions resolved = options;
   if (options.paper) {
     if (options.calibration != Calibration::None || options.order || options.min_similarity != HierarchyOptions{}.min_similarity) {
@@ -240,10 +243,10 @@ HierarchyOptions resolve_options(const HierarchyOptions& options, const Similari
     resolved.min_similarity = 0.2;
   }
   if (!resolved.order) resolved.order = VisitOrder::Generality;
-  if (resolved.calibration == Calibration::Lift && similarity.base_rate.empty()) {
+  if (resolved.calibration == Calibration::Lift && !has_base_rates) {
     throw FatalError(fmt::format("--calibration lift needs the concepts' base rates, which a {} similarity file does not hold{}",
-                                 similarity.measure,
-                                 similarity.measure == "activation" ? " (made before they were kept: rerun 'conceptree similarity')" : ""));
+                                 measure,
+                                 measure == "activation" ? " (made before they were kept: rerun 'conceptree similarity')" : ""));
   }
   return resolved;
 }
@@ -301,8 +304,11 @@ void HierarchyExtractor::run() {
   const HierarchyFormat format = config_.format.value_or(hierarchy_format_for(config_.output));
   summary_ = HierarchySummary{};
   try {
-    const SimilarityMatrix similarity = read_similarity(config_.similarity);
-    hierarchy_ = extract_hierarchy(similarity, config_.options, config_.jobs, &summary_, context_);
+    if (is_sparse_similarity(config_.similarity)) {
+      hierarchy_ = extract_hierarchy(read_sparse_similarity(config_.similarity), config_.options, config_.jobs, &summary_, context_);
+    } else {
+      hierarchy_ = extract_hierarchy(read_similarity(config_.similarity), config_.options, config_.jobs, &summary_, context_);
+    }
     hierarchy_.params.insert(hierarchy_.params.begin() + 1, {"similarity", fs::absolute(config_.similarity).string()});
     if (!config_.labels.empty()) {
       const auto labels = read_labels(config_.labels);

@@ -20,6 +20,7 @@
 #include "conceptree/context.hpp"
 #include "conceptree/progress.hpp"
 #include "conceptree/ranks.hpp"
+#include "conceptree/sparse_similarity.hpp"
 #include "conceptree/version.hpp"
 #include "common/gemm.hpp"
 #include "hdf5/hdf5.hpp"
@@ -413,6 +414,9 @@ SimilarityMatrix read_similarity(const fs::path& path) {
   const hid_t root = file.id();
   const auto format = h5::string_attribute(root, "format");
   if (!format || *format != kSimilarityFormat) throw InputError(name, "not a conceptree similarity file (format attribute missing)");
+  if (h5::string_attribute(root, "layout").value_or("dense") != "dense") {
+    throw InputError(name, "holds a sparse similarity, which only 'conceptree hierarchy' reads; for this, write a dense one with 'conceptree similarity --layout dense'");
+  }
   SimilarityMatrix similarity;
   similarity.measure = h5::string_attribute(root, "measure").value_or("");
   similarity.layer = h5::string_attribute(root, "layer").value_or("");
@@ -462,24 +466,44 @@ void SimilarityComputer::run() {
   const Ranks& ranks = context_.job_ranks();
   if (measure == SimilarityMeasure::Cosine && !ranks.is_root()) return;
   BatchErrors errors(config_.strict, context_);
+  const SparsityOptions sparsity{.top_k = config_.top_k, .keep_above = config_.keep_above};
   SimilarityMatrix similarity;
+  SparseSimilarity sparse;
   try {
     const ConceptSet set = read_concept_set(config_.concepts, config_.layer);
+    const auto kept = static_cast<std::size_t>(std::count(set.kept.begin(), set.kept.end(), std::uint8_t{1}));
+    summary_.layout = config_.layout != SimilarityLayout::Auto ? config_.layout
+                      : kept > kSparseLayoutAbove               ? SimilarityLayout::Sparse
+                                                                : SimilarityLayout::Dense;
     if (measure == SimilarityMeasure::Cosine) {
-      similarity = cosine_similarity(set);
+      // Blocked, never K x K: the only measure that reaches 100,000 concepts on one machine.
+      if (summary_.layout == SimilarityLayout::Sparse) {
+        sparse = cosine_sparse_similarity(set, sparsity, config_.jobs, context_);
+      } else {
+        similarity = cosine_similarity(set);
+      }
     } else {
       const EmbeddingStore store(config_.embeddings, set.layer);
+      // Activation accumulates K x K sums internally whatever the layout: sparse only shrinks the file.
       similarity = activation_similarity(set, store, config_.jobs, errors, &summary_.activation, context_);
       similarity.text_attributes.emplace_back("embeddings", fs::absolute(config_.embeddings).string());
+      if (summary_.layout == SimilarityLayout::Sparse && ranks.is_root()) sparse = sparsify(similarity, sparsity);
     }
   } catch (const InputError& error) {
     throw FatalError(error.what());
   }
   if (!ranks.is_root()) return;
-  similarity.text_attributes.emplace_back("concepts", fs::absolute(config_.concepts).string());
-  write_similarity(config_.output, similarity);
+  if (summary_.layout == SimilarityLayout::Sparse) {
+    sparse.text_attributes.emplace_back("concepts", fs::absolute(config_.concepts).string());
+    write_sparse_similarity(config_.output, sparse);
+    summary_.concepts = sparse.size();
+    summary_.kept_entries = sparse.values.size();
+  } else {
+    similarity.text_attributes.emplace_back("concepts", fs::absolute(config_.concepts).string());
+    write_similarity(config_.output, similarity);
+    summary_.concepts = similarity.size();
+  }
   errors.write_report(config_.output);
-  summary_.concepts = similarity.size();
   summary_.measure = choice_name(measure);
   summary_.concepts_missing_tracks = errors.count();
   summary_.seconds = seconds_since(start);

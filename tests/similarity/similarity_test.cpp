@@ -23,6 +23,7 @@
 #include "conceptree/hierarchy.hpp"
 #include "conceptree/npy.hpp"
 #include "conceptree/similarity.hpp"
+#include "conceptree/sparse_similarity.hpp"
 #include "conceptree/store.hpp"
 #include "hdf5/hdf5.hpp"
 #include "support/test_support.hpp"
@@ -238,6 +239,38 @@ TEST(SimilarityCli, OneAndTwoThreadsWriteByteIdenticalFiles) {
   const std::string one_bytes = read_text(dir / "one.h5");
   EXPECT_FALSE(one_bytes.empty());
   EXPECT_TRUE(one_bytes == read_text(dir / "two.h5")) << "the files differ";
+}
+
+TEST(SimilarityCli, ActivationInTheSparseLayoutKeepsTheDenseValuesAndBaseRates) {
+  ScratchDir dir;
+  ASSERT_NO_FATAL_FAILURE(make_trained_concepts(dir));
+  const auto dense_run = similarity_cli(dir, dir / "dense.h5", true);
+  ASSERT_EQ(dense_run.exit_code, 0) << dense_run.err;
+  // --top-k 1 and --keep-above 0.3: row and column maxima plus everything above 0.3.
+  const auto sparse_run = similarity_cli(dir, dir / "sparse.h5", true, "--layout sparse --top-k 1 --keep-above 0.3");
+  ASSERT_EQ(sparse_run.exit_code, 0) << sparse_run.err;
+  const SimilarityMatrix dense = read_similarity(dir / "dense.h5");
+  const SparseSimilarity sparse = read_sparse_similarity(dir / "sparse.h5");
+  EXPECT_EQ(sparse.names, dense.names);
+  EXPECT_EQ(sparse.support, dense.support);
+  EXPECT_EQ(sparse.base_rate, dense.base_rate);
+  EXPECT_EQ(sparse.sparsity.top_k, 1u);
+  EXPECT_EQ(sparse.sparsity.keep_above, 0.3);
+  const SparseSimilarity expected = sparsify(dense, sparse.sparsity);
+  EXPECT_EQ(sparse.offsets, expected.offsets);
+  EXPECT_EQ(sparse.columns, expected.columns);
+  EXPECT_EQ(sparse.values, expected.values);
+  EXPECT_EQ(sparse.column_mean, generality(dense));
+
+  // The calibrated hierarchy the dense file gives, where the kept entries decide it (top1 keeps
+  // each column's maximum, which lift does not reorder).
+  for (const char* file : {"dense", "sparse"}) {
+    const auto hierarchy = run_cli(quoted_args({"hierarchy", "-s", (dir / fmt::format("{}.h5", file)).string(), "-o",
+                                                (dir / fmt::format("{}.tsv", file)).string(), "--method", "top1", "--calibration", "lift",
+                                                "--threshold", "0.99"}));
+    ASSERT_EQ(hierarchy.exit_code, 0) << file << ": " << hierarchy.err;
+  }
+  EXPECT_EQ(read_text(dir / "sparse.tsv"), read_text(dir / "dense.tsv"));
 }
 
 TEST(SimilarityCli, ActivationWithoutEmbeddingsIsAClearError) {
