@@ -4,6 +4,10 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <random>
 
 #include "conceptree/error.hpp"
 #include "conceptree/progress.hpp"
@@ -235,20 +239,57 @@ ConceptGraph graph_from_edges(std::size_t n, std::span<const std::pair<std::uint
   return graph;
 }
 
-BetweennessCentrality::BetweennessCentrality(const ConceptGraph& graph, int jobs, const Context& context)
-    : graph_(graph), context_(context), jobs_(jobs) {}
+std::vector<std::uint32_t> sample_sources(std::size_t n, std::uint64_t count, std::uint64_t seed) {
+  count = std::min<std::uint64_t>(count, n);
+  // A partial Fisher-Yates shuffle over mt19937_64, whose output the standard fixes; the standard
+  // distributions are not fixed across libraries, so the reduction to a range is done here.
+  std::mt19937_64 generator(seed);
+  std::vector<std::uint32_t> nodes(n);
+  std::iota(nodes.begin(), nodes.end(), 0u);
+  for (std::uint64_t i = 0; i < count; ++i) {
+    const std::uint64_t span = n - i;
+    const std::uint64_t limit = std::numeric_limits<std::uint64_t>::max() - std::numeric_limits<std::uint64_t>::max() % span;
+    std::uint64_t draw = generator();
+    while (draw >= limit) draw = generator();
+    std::swap(nodes[i], nodes[i + draw % span]);
+  }
+  nodes.resize(count);
+  std::sort(nodes.begin(), nodes.end());
+  return nodes;
+}
+
+BetweennessCentrality::BetweennessCentrality(const ConceptGraph& graph, int jobs, const Context& context, BetweennessOptions options)
+    : graph_(graph), context_(context), jobs_(jobs), options_(options) {}
+
+double BetweennessCentrality::error_bound() const {
+  const std::size_t n = graph_.node_count();
+  if (!sampled() || n < 3 || sources_searched_ == 0) return 0;
+  const double nodes = static_cast<double>(n);
+  const double per_source_mean = std::sqrt(std::log(2 * nodes / (1 - options_.confidence)) / (2 * static_cast<double>(sources_searched_)));
+  // The normalised score is n / (n-1) times the mean over sources of dependency / (n-2).
+  return nodes / (nodes - 1) * per_source_mean;
+}
 
 void BetweennessCentrality::run() {
   const std::size_t n = graph_.node_count();
   scores_.assign(n, 0.0);
   edges_traversed_ = 0;
+  sources_searched_ = 0;
   if (n == 0) return;
+  std::vector<std::uint32_t> sources;
+  if (options_.sources > 0 && options_.sources < n) {
+    sources = sample_sources(n, options_.sources, options_.seed);
+  } else {
+    sources.resize(n);
+    std::iota(sources.begin(), sources.end(), 0u);
+  }
+  const std::size_t source_count = sources.size();
   const int threads = jobs_ > 0 ? jobs_ : omp_get_max_threads();
-  const std::size_t blocks = (n + kSourcesPerBlock - 1) / kSourcesPerBlock;
+  const std::size_t blocks = (source_count + kSourcesPerBlock - 1) / kSourcesPerBlock;
   const std::size_t wave_blocks = 4 * static_cast<std::size_t>(threads);
   std::vector<double> partial(wave_blocks * n);
   std::vector<std::uint64_t> traversed(static_cast<std::size_t>(threads), 0);
-  Progress progress(context_, "betweenness", n);
+  Progress progress(context_, "betweenness", source_count);
 #pragma omp parallel num_threads(threads)
   {
     SourceWorkspace workspace(n);
@@ -258,10 +299,8 @@ void BetweennessCentrality::run() {
       for (std::size_t block = wave; block < wave_end; ++block) {
         double* sums = partial.data() + (block - wave) * n;
         std::fill(sums, sums + n, 0.0);
-        const std::size_t last = std::min(n, (block + 1) * kSourcesPerBlock);
-        for (std::size_t source = block * kSourcesPerBlock; source < last; ++source) {
-          workspace.accumulate(graph_, static_cast<std::uint32_t>(source), sums);
-        }
+        const std::size_t last = std::min(source_count, (block + 1) * kSourcesPerBlock);
+        for (std::size_t k = block * kSourcesPerBlock; k < last; ++k) workspace.accumulate(graph_, sources[k], sums);
         progress.advance(last - block * kSourcesPerBlock);
       }
       // Blocks are added in block order, whichever thread computed them.
@@ -274,8 +313,10 @@ void BetweennessCentrality::run() {
   }
   progress.finish();
   for (std::uint64_t count : traversed) edges_traversed_ += count;
+  sources_searched_ = source_count;
   if (n > 2) {
-    const double scale = 1.0 / (static_cast<double>(n - 1) * static_cast<double>(n - 2));
+    const double sampling = static_cast<double>(n) / static_cast<double>(source_count);
+    const double scale = sampling / (static_cast<double>(n - 1) * static_cast<double>(n - 2));
     for (double& score : scores_) score *= scale;
   }
 }

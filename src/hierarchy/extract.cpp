@@ -201,7 +201,8 @@ void record_params(const HierarchyOptions& options, const std::string& measure, 
     if (name == "order" || name == "min-sim" || name == "max-children" || name == "parents" || name == "additional-threshold") return heymann;
     if (name == "matching-threshold") return options.method == HierarchyMethod::Matching;
     if (name == "random-density") return options.method == HierarchyMethod::RandomSim;
-    if (name == "seed") return random;
+    if (name == "seed") return random || options.centrality_sources > 0;
+    if (name == "centrality-sources") return options.centrality_sources > 0;
     return true;
   };
   HierarchyOptions recorded = options;
@@ -236,6 +237,7 @@ HierarchyOptions resolve_options(const HierarchyOptions& options, const Similari
     resolved.min_similarity = 0.2;
   }
   if (!resolved.order) resolved.order = VisitOrder::Generality;
+  if (resolved.centrality_sources == 0 && similarity.size() > kExactCentralityLimit) resolved.centrality_sources = kSampledCentralitySources;
   if (resolved.calibration == Calibration::Lift && similarity.base_rate.empty()) {
     throw FatalError(fmt::format("--calibration lift needs the concepts' base rates, which a {} similarity file does not hold{}",
                                  similarity.measure,
@@ -264,8 +266,13 @@ Hierarchy extract_hierarchy(const SimilarityMatrix& raw, const HierarchyOptions&
   const std::size_t n = similarity.size();
   const ConceptGraph graph = threshold_graph(similarity.values, n, options.threshold);
   const auto centrality_start = Clock::now();
-  BetweennessCentrality centrality(graph, jobs, context);
+  BetweennessCentrality centrality(graph, jobs, context, {.sources = options.centrality_sources, .seed = options.seed});
   centrality.run();
+  if (centrality.sampled()) {
+    context.info(fmt::format("betweenness estimated from {} of {} concepts as sources: every score within {:.2g} of the exact one with 95 % "
+                             "probability (--centrality-sources)",
+                             centrality.sources_searched(), n, centrality.error_bound()));
+  }
   if (summary) {
     summary->centrality_seconds = std::chrono::duration<double>(Clock::now() - centrality_start).count();
     summary->edges_traversed = centrality.edges_traversed();
@@ -285,6 +292,7 @@ Hierarchy extract_hierarchy(const SimilarityMatrix& raw, const HierarchyOptions&
   assign_depths(hierarchy);
 
   record_params(options, similarity.measure, graph.edge_count(), hierarchy);
+  if (centrality.sampled()) hierarchy.params.emplace_back("centrality-error-bound", centrality.error_bound());
   return hierarchy;
 }
 

@@ -11,6 +11,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <random>
 #include <sstream>
 #include <string>
@@ -257,6 +258,75 @@ TEST(GraphBetweenness, IdenticalBitsForOneAndTwoThreads) {
   BetweennessCentrality counted(graph, 2);
   counted.run();
   EXPECT_GT(counted.edges_traversed(), 0u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sampled sources (Brandes & Pich pivots)
+
+std::vector<double> ranks_of(const std::vector<double>& values) {
+  std::vector<std::size_t> order(values.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return values[a] < values[b]; });
+  std::vector<double> ranks(values.size());
+  for (std::size_t i = 0; i < order.size();) {
+    std::size_t j = i;
+    while (j + 1 < order.size() && values[order[j + 1]] == values[order[i]]) ++j;
+    for (std::size_t k = i; k <= j; ++k) ranks[order[k]] = (static_cast<double>(i) + static_cast<double>(j)) / 2;
+    i = j + 1;
+  }
+  return ranks;
+}
+
+double spearman(const std::vector<double>& a, const std::vector<double>& b) {
+  const auto ra = ranks_of(a), rb = ranks_of(b);
+  const double mean = (static_cast<double>(a.size()) - 1) / 2;
+  double cov = 0, va = 0, vb = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    cov += (ra[i] - mean) * (rb[i] - mean);
+    va += (ra[i] - mean) * (ra[i] - mean);
+    vb += (rb[i] - mean) * (rb[i] - mean);
+  }
+  return cov / std::sqrt(va * vb);
+}
+
+TEST(GraphSampledBetweenness, SourcesAreDistinctAscendingAndFixedBySeed) {
+  const auto drawn = sample_sources(1000, 100, 7);
+  ASSERT_EQ(drawn.size(), 100u);
+  EXPECT_TRUE(std::is_sorted(drawn.begin(), drawn.end()));
+  EXPECT_EQ(std::adjacent_find(drawn.begin(), drawn.end()), drawn.end());
+  EXPECT_LT(drawn.back(), 1000u);
+  EXPECT_EQ(drawn, sample_sources(1000, 100, 7));
+  EXPECT_NE(drawn, sample_sources(1000, 100, 8));
+  EXPECT_EQ(sample_sources(5, 100, 7).size(), 5u);
+}
+
+TEST(GraphSampledBetweenness, AllNodesAsSourcesIsTheExactComputation) {
+  const std::size_t n = 120;
+  const ConceptGraph graph = graph_from_edges(n, random_edges(n, 0.1, 9, 2));
+  BetweennessCentrality all(graph, 2, default_context(), {.sources = n});
+  all.run();
+  EXPECT_FALSE(all.sampled());
+  EXPECT_EQ(all.error_bound(), 0.0);
+  expect_scores_match(all.scores(), betweenness(graph, 2), "all sources");
+}
+
+TEST(GraphSampledBetweenness, ASampleRanksNodesAsTheExactScoresDoAndIsThreadCountIndependent) {
+  // Hubs make a spread of centralities worth ranking, as in a concept graph.
+  const std::size_t n = 2000;
+  const ConceptGraph graph = graph_from_edges(n, random_edges(n, 0.004, 11, 20));
+  const auto exact = betweenness(graph, 2);
+  BetweennessCentrality one(graph, 1, default_context(), {.sources = 400, .seed = 3});
+  BetweennessCentrality two(graph, 2, default_context(), {.sources = 400, .seed = 3});
+  one.run();
+  two.run();
+  EXPECT_TRUE(one.sampled());
+  EXPECT_EQ(one.sources_searched(), 400u);
+  for (std::size_t v = 0; v < n; ++v) ASSERT_EQ(std::bit_cast<std::uint64_t>(one.scores()[v]), std::bit_cast<std::uint64_t>(two.scores()[v]));
+  EXPECT_GT(spearman(one.scores(), exact), 0.95);
+  double worst = 0;
+  for (std::size_t v = 0; v < n; ++v) worst = std::max(worst, std::fabs(one.scores()[v] - exact[v]));
+  EXPECT_GT(one.error_bound(), 0.0);
+  EXPECT_LE(worst, one.error_bound());
 }
 
 // ---------------------------------------------------------------------------------------------
