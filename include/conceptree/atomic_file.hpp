@@ -3,17 +3,16 @@
 // leaves a corrupt file there.
 
 #include <filesystem>
+#include <string>
 
 namespace conceptree {
 
-enum class TempKind {
-  Scratch,    // PATH.tmp.<pid>: removed when the job fails
-  Resumable,  // PATH.partial: kept when the job is killed or fails, so the same command can resume
-};
-
+// Written as PATH.tmp.<pid> and renamed onto PATH by commit(); the temporary file is removed when
+// the job fails. One that a killed run left (its process is gone) is removed by the next
+// AtomicOutput of the same PATH, so a rerun leaves no stray temporaries.
 class AtomicOutput {
  public:
-  AtomicOutput(std::filesystem::path final_path, TempKind kind);
+  explicit AtomicOutput(std::filesystem::path final_path);
   AtomicOutput(const AtomicOutput&) = delete;
   AtomicOutput& operator=(const AtomicOutput&) = delete;
   ~AtomicOutput();
@@ -22,15 +21,15 @@ class AtomicOutput {
   const std::filesystem::path& final_path() const { return final_path_; }
   // Renames the temporary file onto the final path (atomic within one file system).
   void commit();
-  // Removes the temporary file, e.g. when --strict stops a job.
-  void discard();
 
  private:
   std::filesystem::path final_path_;
   std::filesystem::path temp_path_;
-  TempKind kind_;
   bool done_ = false;
 };
+
+// PATH.partial: the progress journal a resumable job keeps beside its output (conceptree/journal.hpp).
+std::filesystem::path partial_path(const std::filesystem::path& final_path);
 
 // Throws FatalError when `path` exists and the user did not ask to overwrite it.
 void refuse_to_overwrite(const std::filesystem::path& path, bool overwrite);

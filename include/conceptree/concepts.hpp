@@ -100,7 +100,9 @@ class StoreFrames {
   std::size_t dim() const { return dim_; }
   std::size_t track_count() const { return track_ids_.size(); }
   double load_seconds() const { return load_seconds_; }
-  FrameView view() const { return {.data = data_, .dim = dim_, .offsets = offsets_, .track_ids = track_ids_, .layer = layer_}; }
+  FrameView view() const {
+    return {.data = data_, .dim = dim_, .offsets = offsets_, .track_ids = track_ids_, .layer = layer_, .source = source_};
+  }
 
  private:
   float* data_ = nullptr;
@@ -108,6 +110,7 @@ class StoreFrames {
   std::vector<std::uint64_t> offsets_;
   std::vector<std::string> track_ids_;
   std::string layer_;
+  std::string source_;  // the store's path
   std::size_t dim_ = 0;
   double load_seconds_ = 0;
 };

@@ -78,16 +78,24 @@ struct FrameView {
   std::span<const std::uint64_t> offsets;     // track_ids.size() + 1 entries, from 0, non-decreasing
   std::span<const std::string> track_ids;
   std::string layer;                          // recorded in what is learned from them
+  std::string source = "frames";              // where they came from (a store's path), named in errors
   std::size_t track_count() const { return track_ids.size(); }
   std::uint64_t rows() const { return offsets.empty() ? 0 : offsets.back(); }
 };
-// Throws InputError naming `name` when the view is not one frames x dim matrix of finite values
-// with one offsets entry per track plus one, from 0 and non-decreasing, and distinct non-empty ids.
-void check_frame_view(const FrameView& frames, const std::string& name);
+// Throws InputError naming frames.source when the view is not one frames x dim matrix of finite
+// values with one offsets entry per track plus one, from 0 and non-decreasing, and distinct
+// non-empty ids.
+void check_frame_view(const FrameView& frames);
 
 // Throws InputError(item, "NaN at frame r, column c") for the first non-finite value of a
 // frames x dim block; the store accepts only finite frames.
 void check_finite_frames(const std::string& item, std::span<const float> frames, std::uint64_t dim);
+
+// Throws InputError naming `id` when a track could not be appended to a store of `layers` (each
+// dimension known) whose own frame rate is `store_hop`: what EmbeddingStoreWriter::append checks
+// besides the id, for a caller that keeps tracks elsewhere before they reach a store.
+void check_track_fits(const std::string& id, std::span<const StoreLayer> layers, double store_hop, std::span<const FrameMatrix> frames,
+                      std::span<const FrameMatrix> gradients);
 
 class EmbeddingStoreWriter {
  public:

@@ -285,7 +285,7 @@ Frames make_frames(const py::object& data, const py::object& offsets, std::vecto
   frames.layer = std::move(layer);
   frames.frame_hop_seconds = frame_hop_seconds;
   const FrameView view = frames.view();
-  check_frame_view(view, "frames");
+  check_frame_view(view);
   if (view.rows() != static_cast<std::uint64_t>(frames.data.shape(0))) {
     throw py::value_error("frames: offsets end at row " + std::to_string(view.rows()) + " but data has " + std::to_string(frames.data.shape(0)) + " rows");
   }
@@ -327,7 +327,7 @@ void write_store(const std::filesystem::path& path, const Frames& frames, const 
   refuse_to_overwrite(path, overwrite);
   const FrameView view = frames.view();
   py::gil_scoped_release release;
-  AtomicOutput output(path, TempKind::Scratch);
+  AtomicOutput output(path);
   auto writer = EmbeddingStoreWriter::create(output.temp_path(), {{.name = frames.layer.empty() ? std::string("embedding") : frames.layer, .dim = view.dim}},
                                              {.backbone = backbone, .source = "python", .sample_rate = 0, .frame_hop_seconds = frames.frame_hop_seconds});
   for (std::size_t t = 0; t < view.track_count(); ++t) {

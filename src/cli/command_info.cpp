@@ -27,13 +27,12 @@ std::string human_bytes(std::uint64_t bytes) {
   return unit == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", value, units[unit]);
 }
 
-std::string join_numbers(const std::vector<std::uint64_t>& values, const char* separator) {
-  std::string text;
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) text += separator;
-    text += std::to_string(values[i]);
-  }
-  return text;
+// With `limit`, at most that many values followed by ", ..." when there are more.
+std::string join_numbers(const std::vector<std::uint64_t>& values, const char* separator, std::size_t limit = static_cast<std::size_t>(-1)) {
+  std::vector<std::string> texts;
+  for (std::size_t i = 0; i < values.size() && i < limit; ++i) texts.push_back(std::to_string(values[i]));
+  if (values.size() > limit) texts.emplace_back("...");
+  return join(texts, separator);
 }
 
 void print_store(const std::string& path) {
@@ -125,7 +124,7 @@ void print_hierarchy(const std::string& path) {
   fmt::print("  concepts          {}\n", s.nodes);
   fmt::print("  links             {}\n", s.links);
   fmt::print("  top level         {} concepts\n", s.top_level);
-  fmt::print("  depth             {} (concepts per depth: {}){}\n", s.max_depth, join_numbers(s.nodes_per_depth, ", "),
+  fmt::print("  depth             {} (concepts per depth: {}){}\n", s.max_depth, join_numbers(s.nodes_per_depth, ", ", 20),
              s.unreachable > 0 ? fmt::format("; {} on cycles, below no top-level concept", s.unreachable) : "");
   fmt::print("  branching         {} concepts have children: mean {:.1f}, max {}\n", s.parents_with_children, s.mean_children, s.max_children);
   if (s.mean_support > 0) {

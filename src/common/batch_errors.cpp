@@ -3,6 +3,7 @@
 #include <system_error>
 
 #include "conceptree/atomic_file.hpp"
+#include "conceptree/names.hpp"
 
 namespace conceptree {
 
@@ -29,15 +30,6 @@ std::filesystem::path BatchErrors::report_path(const std::filesystem::path& outp
   return path;
 }
 
-namespace {
-// Tabs and newlines inside a field would break the two-column layout.
-std::string tsv_field(std::string text) {
-  for (char& c : text)
-    if (c == '\t' || c == '\n' || c == '\r') c = ' ';
-  return text;
-}
-}  // namespace
-
 std::filesystem::path BatchErrors::write_report(const std::filesystem::path& output) const {
   const auto path = report_path(output);
   const auto skipped = items();
@@ -47,7 +39,8 @@ std::filesystem::path BatchErrors::write_report(const std::filesystem::path& out
     return {};
   }
   std::string contents = "item\tproblem\n";
-  for (const auto& bad : skipped) contents += tsv_field(bad.item) + "\t" + tsv_field(bad.problem) + "\n";
+  // Printable, so a tab or newline in a name cannot break the two-column layout.
+  for (const auto& bad : skipped) contents += printable_name(bad.item) + "\t" + printable_name(bad.problem) + "\n";
   write_file_atomically(path, contents);
   return path;
 }

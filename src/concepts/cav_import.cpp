@@ -8,6 +8,7 @@
 #include "conceptree/concept_set.hpp"
 #include "conceptree/atomic_file.hpp"
 #include "conceptree/error.hpp"
+#include "conceptree/names.hpp"
 #include "conceptree/npy.hpp"
 #include "conceptree/text_list.hpp"
 
@@ -35,6 +36,8 @@ CavImportSummary import_cavs(CavImportConfig config) {
     set.bias = bias.read_all_as_float();
     std::unordered_set<std::string> seen;
     for (std::size_t i = 0; i < k; ++i) {
+      // A list holds no blank line before its last entry, so entry i is on line i + 1.
+      check_name(set.names[i], config.names + ":" + std::to_string(i + 1), "concept name");
       if (!seen.insert(set.names[i]).second) throw InputError(config.names, "duplicate concept name '" + set.names[i] + "'");
       const bool finite = std::isfinite(set.bias[i]) &&
                           std::all_of(set.weights.begin() + static_cast<std::ptrdiff_t>(i * set.dim),
@@ -44,6 +47,7 @@ CavImportSummary import_cavs(CavImportConfig config) {
     }
     set.types = config.types.empty() ? std::vector<std::string>(k, config.type) : read_text_list(config.types);
     if (set.types.size() != k) throw InputError(config.types, std::to_string(set.types.size()) + " types for " + std::to_string(k) + " names");
+    for (std::size_t i = 0; i < k; ++i) check_name(set.types[i], config.types.empty() ? "--type" : config.types + ":" + std::to_string(i + 1), "concept type");
     set.kept.assign(k, 1);
     set.text_attributes = {{"source", "cavs import " + fs::absolute(config.weights).string()}};
     write_concept_set(config.output, set);

@@ -77,7 +77,7 @@ void write_concept_set(const fs::path& path, const ConceptSet& set) {
       (!set.calibration.empty() && (set.calibration.test_positive.size() != k || set.calibration.test_negative.size() != k))) {
     throw FatalError(path.string() + ": concept set arrays disagree in size");
   }
-  AtomicOutput output(path, TempKind::Scratch);
+  AtomicOutput output(path);
   {
     h5::File file(output.temp_path(), h5::Mode::Create);
     const hid_t root = file.id();

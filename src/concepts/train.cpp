@@ -79,6 +79,7 @@ struct ConceptResult {
     }
     result.test_positive_scores = reader.get_vector<float>();
     result.test_negative_scores = reader.get_vector<float>();
+    if (!reader.at_end()) throw std::runtime_error("journal record too long");
     return result;
   }
 };
@@ -369,7 +370,7 @@ nlohmann::ordered_json recorded_train_settings(const TrainConfig& config) {
 
 StoreFrames::StoreFrames(const EmbeddingStore& store, const Context& context)
     : count_(store.total_frames() * store.dim()), offsets_(store.offsets()), track_ids_(store.ids()), layer_(store.layer().name),
-      dim_(store.dim()) {
+      source_(store.path().string()), dim_(store.dim()) {
   constexpr std::size_t kHugePage = 2u << 20;
   const std::size_t bytes = (std::max<std::size_t>(count_, 1) * sizeof(float) + kHugePage - 1) / kHugePage * kHugePage;
   data_ = static_cast<float*>(std::aligned_alloc(kHugePage, bytes));
@@ -386,8 +387,6 @@ StoreFrames::StoreFrames(const EmbeddingStore& store, const Context& context)
   }
   loading.finish();
   load_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  // Checked here too so a NaN in the file is reported against the file, not "frames".
-  check_frame_view(view(), store.path().string());
 }
 
 StoreFrames::~StoreFrames() { std::free(data_); }
@@ -406,7 +405,7 @@ ResolvedMemberships read_training_memberships(const std::string& path, const Emb
 
 ConceptSet learn_concepts(const FrameView& frames, const ResolvedMemberships& memberships, const TrainConfig& config, TrainSummary* summary,
                           const Context& context) {
-  check_frame_view(frames, "frames");
+  check_frame_view(frames);
   for (const auto& concept_entry : memberships.concepts) {
     for (std::uint32_t track : concept_entry.tracks) {
       if (track >= frames.track_count()) {
@@ -456,10 +455,18 @@ void ConceptTrainer::run() {
   journal_path += ".partial";
   Journal journal(journal_path, fingerprint(config_, store), context_);
   std::vector<std::optional<ConceptResult>> results(selection.to_train.size());
-  for (const auto& record : journal.recovered()) {
-    std::uint64_t ordinal = 0;
-    ConceptResult result = ConceptResult::decode(record, ordinal);
-    if (ordinal < results.size()) results[ordinal] = std::move(result);
+  try {
+    journal.for_each([&results](std::string_view record) {
+      std::uint64_t ordinal = 0;
+      ConceptResult result = ConceptResult::decode(record, ordinal);
+      if (ordinal >= results.size()) throw std::runtime_error(fmt::format("a record of concept {} of {}", ordinal, results.size()));
+      results[ordinal] = std::move(result);
+    });
+  } catch (const std::exception& error) {
+    // Whole records that do not decode: a journal that only looks like this run's.
+    context_.warning(fmt::format("{}: damaged ({}); starting over", journal.path().string(), error.what()));
+    journal.clear();
+    std::fill(results.begin(), results.end(), std::nullopt);
   }
   std::vector<std::size_t> pending;
   for (std::size_t i = 0; i < results.size(); ++i)

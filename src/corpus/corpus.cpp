@@ -601,7 +601,7 @@ void write_wav(const fs::path& path, const std::string& track_id, std::span<cons
   if (!(peak > 1e-6f)) throw FatalError(track_id + ": fluidsynth rendered silence; is the SoundFont a General MIDI one?");
   const double scale = kPeakLevel * 32767.0 / peak;
 
-  AtomicOutput output(path, TempKind::Scratch);
+  AtomicOutput output(path);
   SF_INFO info{};
   info.samplerate = kDemoSampleRate;
   info.channels = 1;

@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <deque>
 #include <limits>
 #include <map>
+#include <numeric>
 #include <set>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
@@ -13,6 +15,7 @@
 
 #include "conceptree/atomic_file.hpp"
 #include "conceptree/error.hpp"
+#include "conceptree/names.hpp"
 #include "conceptree/hierarchy_graph.hpp"
 #include "conceptree/context.hpp"
 #include "conceptree/npy.hpp"
@@ -36,10 +39,48 @@ HierarchyGraph taxonomy_graph(const Taxonomy& taxonomy) {
   return HierarchyGraph(taxonomy.concepts.size(), edges);
 }
 
+// The top-level concept reached by following first parents; on a cycle, its lowest index. A root
+// once found is kept for every later walk that reaches its node, so each node is walked once.
+std::vector<std::uint32_t> first_parent_roots(const HierarchyGraph& graph) {
+  const auto n = static_cast<std::uint32_t>(graph.node_count());
+  constexpr std::uint32_t kUnknown = std::numeric_limits<std::uint32_t>::max();
+  std::vector<std::uint32_t> roots(n, kUnknown);
+  std::vector<std::uint32_t> position(n, 0);  // 1 + index on the current walk, 0 = not on it
+  std::vector<std::uint32_t> walk;
+  for (std::uint32_t start = 0; start < n; ++start) {
+    walk.clear();
+    std::uint32_t node = start;
+    while (roots[node] == kUnknown && !graph.parents(node).empty() && position[node] == 0) {
+      position[node] = static_cast<std::uint32_t>(walk.size()) + 1;
+      walk.push_back(node);
+      node = graph.parents(node).front();
+    }
+    std::uint32_t root = node;
+    if (roots[node] != kUnknown) {
+      root = roots[node];
+    } else if (position[node] != 0) {
+      root = *std::min_element(walk.begin() + position[node] - 1, walk.end());
+    } else {
+      roots[node] = node;
+    }
+    for (std::uint32_t visited : walk) {
+      position[visited] = 0;
+      roots[visited] = root;
+    }
+  }
+  return roots;
+}
+
 // The concepts without a parent above each concept; a concept only on a cycle is its own group.
 std::vector<std::vector<std::uint32_t>> top_level_ancestors(const HierarchyGraph& graph) {
   const auto n = static_cast<std::uint32_t>(graph.node_count());
   std::vector<std::vector<std::uint32_t>> tops(n);
+  if (graph.max_parents() <= 1) {
+    // With one parent each, the only top-level concept above a node is where its parents lead.
+    const auto roots = first_parent_roots(graph);
+    for (std::uint32_t node = 0; node < n; ++node) tops[node] = {graph.parents(roots[node]).empty() ? roots[node] : node};
+    return tops;
+  }
   AncestorFinder finder(graph);
   for (std::uint32_t node = 0; node < n; ++node) {
     if (graph.parents(node).empty()) {
@@ -53,28 +94,6 @@ std::vector<std::vector<std::uint32_t>> top_level_ancestors(const HierarchyGraph
     if (tops[node].empty()) tops[node] = {node};
   }
   return tops;
-}
-
-// The top-level concept reached by following first parents; on a cycle, its lowest index.
-std::vector<std::uint32_t> first_parent_roots(const HierarchyGraph& graph) {
-  const auto n = static_cast<std::uint32_t>(graph.node_count());
-  std::vector<std::uint32_t> roots(n);
-  std::vector<std::uint32_t> position(n, 0);  // 1 + index on the current walk, 0 = not on it
-  std::vector<std::uint32_t> walk;
-  for (std::uint32_t start = 0; start < n; ++start) {
-    walk.clear();
-    std::uint32_t node = start;
-    while (!graph.parents(node).empty() && position[node] == 0) {
-      position[node] = static_cast<std::uint32_t>(walk.size()) + 1;
-      walk.push_back(node);
-      node = graph.parents(node).front();
-    }
-    std::uint32_t root = node;
-    if (position[node] != 0) root = *std::min_element(walk.begin() + position[node] - 1, walk.end());
-    for (std::uint32_t visited : walk) position[visited] = 0;
-    roots[start] = root;
-  }
-  return roots;
 }
 
 double ratio(std::uint64_t numerator, std::uint64_t denominator) {
@@ -172,43 +191,301 @@ double cumulative_fowlkes_mallows(const ItemView& a, const ItemView& b) {
 // of its cotopy in `predicted` that is also its cotopy in `truth`, its local recall the reverse;
 // the scores are their means over the items. An empty cotopy scores 1 where the other one is
 // empty too (both leave the item alone), else 0, as Dellschaft & Staab's empty-cotopy rule.
+// An item's local precision (or recall): the share of its `count` related items that are related in
+// both taxonomies; an empty cotopy scores 1 when the other one is empty too, else 0.
+double local_cotopy_score(std::uint64_t common, std::uint64_t count, std::uint64_t other_count) {
+  return count == 0 ? (other_count == 0 ? 1.0 : 0.0) : static_cast<double>(common) / static_cast<double>(count);
+}
+
 void semantic_cotopy_scores(const ItemView& predicted, const ItemView& truth, double& precision, double& recall, double& f1) {
   const std::size_t items = predicted.node.size();
   if (items == 0) {
     precision = recall = f1 = kNotAvailable;
     return;
   }
-  // related[i * items + j]: j is above or below i.
+  // Per item, the other items above or below it, ascending.
   const auto relations = [&](const ItemView& view) {
-    std::vector<std::uint8_t> related(items * items, 0);
+    std::vector<std::vector<std::uint32_t>> related(items);
     std::unordered_map<std::uint32_t, std::uint32_t> item_of_node;
     for (std::uint32_t item = 0; item < items; ++item) item_of_node.emplace(view.node[item], item);
     for (std::uint32_t item = 0; item < items; ++item)
       for (std::uint32_t ancestor : view.ancestors[item]) {
         const auto found = item_of_node.find(ancestor);
         if (found == item_of_node.end() || found->second == item) continue;
-        related[item * items + found->second] = related[found->second * items + item] = 1;
+        related[item].push_back(found->second);
+        related[found->second].push_back(item);
       }
+    for (auto& list : related) {
+      std::sort(list.begin(), list.end());
+      list.erase(std::unique(list.begin(), list.end()), list.end());
+    }
     return related;
   };
   const auto in_predicted = relations(predicted), in_truth = relations(truth);
   double precision_sum = 0, recall_sum = 0;
+  std::vector<std::uint32_t> common;
   for (std::size_t i = 0; i < items; ++i) {
-    std::uint64_t predicted_count = 0, truth_count = 0, common = 0;
-    for (std::size_t j = 0; j < items; ++j) {
-      predicted_count += in_predicted[i * items + j];
-      truth_count += in_truth[i * items + j];
-      common += in_predicted[i * items + j] & in_truth[i * items + j];
-    }
-    const auto local = [&](std::uint64_t count, std::uint64_t other_count) {
-      return count == 0 ? (other_count == 0 ? 1.0 : 0.0) : static_cast<double>(common) / static_cast<double>(count);
-    };
-    precision_sum += local(predicted_count, truth_count);
-    recall_sum += local(truth_count, predicted_count);
+    common.clear();
+    std::set_intersection(in_predicted[i].begin(), in_predicted[i].end(), in_truth[i].begin(), in_truth[i].end(), std::back_inserter(common));
+    precision_sum += local_cotopy_score(common.size(), in_predicted[i].size(), in_truth[i].size());
+    recall_sum += local_cotopy_score(common.size(), in_truth[i].size(), in_predicted[i].size());
   }
   precision = precision_sum / static_cast<double>(items);
   recall = recall_sum / static_cast<double>(items);
   f1 = f1_score(precision, recall);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The same scores for two forests (one parent per node, no cycles), in n log n: a chain as deep as
+// it is long has quadratically many ancestor pairs, so they are counted, never listed.
+
+bool is_forest(const HierarchyGraph& graph) {
+  if (graph.max_parents() > 1) return false;
+  const auto depths = graph.depths();
+  return std::none_of(depths.begin(), depths.end(), [](std::int64_t depth) { return depth < 0; });
+}
+
+// A forest in pre-order: node order[p] at position p, its subtree at positions [enter, leave) so
+// that a is d or above it exactly when enter[a] <= enter[d] < leave[a], and depth 1 at the top.
+struct ForestWalk {
+  std::vector<std::uint32_t> order;
+  std::vector<std::uint32_t> enter, leave, depth;
+};
+
+ForestWalk walk_forest(const HierarchyGraph& forest) {
+  const std::size_t n = forest.node_count();
+  ForestWalk walk{{}, std::vector<std::uint32_t>(n), std::vector<std::uint32_t>(n), std::vector<std::uint32_t>(n)};
+  walk.order.reserve(n);
+  std::vector<std::pair<std::uint32_t, std::size_t>> stack;  // node, its next child
+  const auto visit = [&](std::uint32_t node, std::uint32_t depth) {
+    walk.enter[node] = static_cast<std::uint32_t>(walk.order.size());
+    walk.depth[node] = depth;
+    walk.order.push_back(node);
+    stack.emplace_back(node, 0);
+  };
+  for (std::uint32_t root : forest.top_level()) {
+    visit(root, 1);
+    while (!stack.empty()) {
+      const auto [node, next] = stack.back();
+      const auto children = forest.children(node);
+      if (next < children.size()) {
+        ++stack.back().second;
+        visit(children[next], walk.depth[node] + 1);
+      } else {
+        walk.leave[node] = static_cast<std::uint32_t>(walk.order.size());
+        stack.pop_back();
+      }
+    }
+  }
+  return walk;
+}
+
+// Sums over positions: add at one, total over a range, in log time each.
+class FenwickTree {
+ public:
+  explicit FenwickTree(std::size_t size) : tree_(size + 1, 0) {}
+  void add(std::size_t position, std::int64_t delta) {
+    for (std::size_t i = position + 1; i < tree_.size(); i += i & (~i + 1)) tree_[i] += delta;
+  }
+  // Over [begin, end).
+  std::int64_t sum(std::size_t begin, std::size_t end) const { return prefix(end) - prefix(begin); }
+
+ private:
+  std::int64_t prefix(std::size_t end) const {
+    std::int64_t total = 0;
+    for (std::size_t i = end; i > 0; i -= i & (~i + 1)) total += tree_[i];
+    return total;
+  }
+  std::vector<std::int64_t> tree_;
+};
+
+// Per item: how many items are above it and below it in one forest.
+struct ItemAncestry {
+  std::vector<std::uint64_t> above, below;
+};
+
+// Calls enter(item) for each item in pre-order and leave(item) once its subtree is done;
+// item_of_node gives each node's item or -1.
+template <class Enter, class Leave>
+void walk_items(const ForestWalk& walk, const std::vector<std::int64_t>& item_of_node, Enter&& enter, Leave&& leave) {
+  std::vector<std::uint32_t> open;  // items whose subtree is being walked, as their nodes
+  for (std::uint32_t position = 0; position < walk.order.size(); ++position) {
+    while (!open.empty() && walk.leave[open.back()] <= position) {
+      leave(static_cast<std::size_t>(item_of_node[open.back()]));
+      open.pop_back();
+    }
+    const std::uint32_t node = walk.order[position];
+    if (item_of_node[node] < 0) continue;
+    enter(static_cast<std::size_t>(item_of_node[node]));
+    open.push_back(node);
+  }
+  for (auto node = open.rbegin(); node != open.rend(); ++node) leave(static_cast<std::size_t>(item_of_node[*node]));
+}
+
+ItemAncestry item_ancestry(const ForestWalk& walk, const std::vector<std::int64_t>& item_of_node, std::size_t items) {
+  ItemAncestry ancestry{std::vector<std::uint64_t>(items), std::vector<std::uint64_t>(items)};
+  std::vector<std::uint64_t> seen_before(items);
+  std::uint64_t on_path = 0, seen = 0;
+  walk_items(
+      walk, item_of_node,
+      [&](std::size_t item) {
+        ancestry.above[item] = on_path++;
+        seen_before[item] = seen++;
+      },
+      [&](std::size_t item) {
+        --on_path;
+        ancestry.below[item] = seen - seen_before[item] - 1;
+      });
+  return ancestry;
+}
+
+// For each item, the items related to it in both forests, by kind: above it in both, below it in
+// both, above it in `predicted` and below it in `truth`, and the reverse. One walk of `predicted`
+// keeps the items on its current path and those seen so far as marks on `truth`'s positions: an
+// item's truth subtree is a range of them, and its truth ancestors are the items whose range holds it.
+struct SharedAncestry {
+  std::vector<std::uint64_t> above_both, below_both, above_below, below_above;
+};
+
+SharedAncestry shared_ancestry(const ForestWalk& predicted, const std::vector<std::int64_t>& predicted_item, const ForestWalk& truth,
+                               const std::vector<std::uint32_t>& truth_node) {
+  const std::size_t items = truth_node.size();
+  SharedAncestry shared{std::vector<std::uint64_t>(items), std::vector<std::uint64_t>(items), std::vector<std::uint64_t>(items),
+                        std::vector<std::uint64_t>(items)};
+  const std::size_t positions = truth.order.size();
+  // *_points: one mark at each item's truth position; *_ranges: one over each item's truth subtree
+  // (as +1 at enter, -1 at leave, so the sum up to a position counts the ranges over it).
+  FenwickTree path_points(positions), path_ranges(positions + 1), seen_points(positions), seen_ranges(positions + 1);
+  std::vector<std::int64_t> seen_points_before(items), seen_ranges_before(items);
+  const auto range = [&](std::size_t item) { return std::pair<std::size_t, std::size_t>{truth.enter[truth_node[item]], truth.leave[truth_node[item]]}; };
+  const auto cover = [](FenwickTree& ranges, std::size_t begin, std::size_t end, std::int64_t delta) {
+    ranges.add(begin, delta);
+    ranges.add(end, -delta);
+  };
+  walk_items(
+      predicted, predicted_item,
+      [&](std::size_t item) {
+        const auto [begin, end] = range(item);
+        shared.above_both[item] = static_cast<std::uint64_t>(path_ranges.sum(0, begin + 1));
+        shared.above_below[item] = static_cast<std::uint64_t>(path_points.sum(begin + 1, end));
+        seen_points_before[item] = seen_points.sum(begin, end);
+        seen_ranges_before[item] = seen_ranges.sum(0, begin + 1);
+        path_points.add(begin, 1);
+        cover(path_ranges, begin, end, 1);
+        seen_points.add(begin, 1);
+        cover(seen_ranges, begin, end, 1);
+      },
+      [&](std::size_t item) {
+        const auto [begin, end] = range(item);
+        path_points.add(begin, -1);
+        cover(path_ranges, begin, end, -1);
+        // What was seen while walking the item's predicted subtree, less the item itself.
+        shared.below_both[item] = static_cast<std::uint64_t>(seen_points.sum(begin, end) - seen_points_before[item] - 1);
+        shared.below_above[item] = static_cast<std::uint64_t>(seen_ranges.sum(0, begin + 1) - seen_ranges_before[item] - 1);
+      });
+  return shared;
+}
+
+// Ancestor precision, recall and F1, and the cotopy scores, of two forests over the same items.
+void score_forest_ancestry(const ForestWalk& predicted, const std::vector<std::int64_t>& predicted_item, const ForestWalk& truth,
+                           const std::vector<std::int64_t>& truth_item, const std::vector<std::uint32_t>& truth_node, TruthScores& scores) {
+  const std::size_t items = truth_node.size();
+  const ItemAncestry in_predicted = item_ancestry(predicted, predicted_item, items), in_truth = item_ancestry(truth, truth_item, items);
+  const SharedAncestry shared = shared_ancestry(predicted, predicted_item, truth, truth_node);
+  std::uint64_t predicted_pairs = 0, truth_pairs = 0, common_pairs = 0;
+  for (std::size_t item = 0; item < items; ++item) {
+    predicted_pairs += in_predicted.above[item];
+    truth_pairs += in_truth.above[item];
+    common_pairs += shared.above_both[item];
+  }
+  scores.ancestor_precision = ratio(common_pairs, predicted_pairs);
+  scores.ancestor_recall = ratio(common_pairs, truth_pairs);
+  scores.ancestor_f1 = f1_score(scores.ancestor_precision, scores.ancestor_recall);
+  if (items == 0) {
+    scores.taxonomic_precision = scores.taxonomic_recall = scores.taxonomic_f1 = kNotAvailable;
+    return;
+  }
+  // In a forest what is above an item and what is below it never overlap, so the counts add up.
+  double precision_sum = 0, recall_sum = 0;
+  for (std::size_t item = 0; item < items; ++item) {
+    const std::uint64_t predicted_count = in_predicted.above[item] + in_predicted.below[item];
+    const std::uint64_t truth_count = in_truth.above[item] + in_truth.below[item];
+    const std::uint64_t common = shared.above_both[item] + shared.below_both[item] + shared.above_below[item] + shared.below_above[item];
+    precision_sum += local_cotopy_score(common, predicted_count, truth_count);
+    recall_sum += local_cotopy_score(common, truth_count, predicted_count);
+  }
+  scores.taxonomic_precision = precision_sum / static_cast<double>(items);
+  scores.taxonomic_recall = recall_sum / static_cast<double>(items);
+  scores.taxonomic_f1 = f1_score(scores.taxonomic_precision, scores.taxonomic_recall);
+}
+
+// cumulative_fowlkes_mallows for two forests. An item is in one cluster per depth down to its own:
+// the node above it (or itself) there. Pairs sharing a cluster in one forest come from each node's
+// item count; pairs sharing one in both from the cells (cluster in a, cluster in b) of the items
+// deep enough in both, kept from the deepest level up: the cells one level up are those of their
+// parents, plus the items whose shallower depth is that level.
+double forest_fowlkes_mallows(const HierarchyGraph& a, const ForestWalk& walk_a, const std::vector<std::uint32_t>& node_a,
+                              const HierarchyGraph& b, const ForestWalk& walk_b, const std::vector<std::uint32_t>& node_b) {
+  const std::size_t items = node_a.size();
+  std::uint32_t deepest = 0;
+  for (std::size_t item = 0; item < items; ++item) deepest = std::max({deepest, walk_a.depth[node_a[item]], walk_b.depth[node_b[item]]});
+  const auto pairs = [](std::uint64_t count) { return count * (count - 1) / 2; };
+  // Pairs of items sharing a cluster at each depth, in one forest.
+  const auto pairs_per_depth = [&](const ForestWalk& walk, const std::vector<std::uint32_t>& nodes) {
+    std::vector<std::uint64_t> items_before(walk.order.size() + 1, 0);  // items at positions before p
+    for (std::uint32_t node : nodes) items_before[walk.enter[node] + 1] = 1;
+    std::partial_sum(items_before.begin(), items_before.end(), items_before.begin());
+    std::vector<std::uint64_t> per_depth(deepest + 1, 0);
+    for (std::uint32_t node : walk.order) {
+      if (walk.depth[node] > deepest) continue;
+      per_depth[walk.depth[node]] += pairs(items_before[walk.leave[node]] - items_before[walk.enter[node]]);
+    }
+    return per_depth;
+  };
+  const auto pairs_a = pairs_per_depth(walk_a, node_a), pairs_b = pairs_per_depth(walk_b, node_b);
+  // Each item's cluster at its shallower depth, in both forests: the node at that depth on its path.
+  std::vector<std::uint32_t> shallower(items);
+  for (std::size_t item = 0; item < items; ++item) shallower[item] = std::min(walk_a.depth[node_a[item]], walk_b.depth[node_b[item]]);
+  const auto clusters_at_shallower = [&](const ForestWalk& walk, const std::vector<std::uint32_t>& nodes) {
+    std::vector<std::int64_t> item_of_node(walk.order.size(), -1);
+    for (std::size_t item = 0; item < items; ++item) item_of_node[nodes[item]] = static_cast<std::int64_t>(item);
+    std::vector<std::uint32_t> clusters(items), path;
+    for (std::uint32_t position = 0; position < walk.order.size(); ++position) {
+      while (!path.empty() && walk.leave[path.back()] <= position) path.pop_back();
+      const std::uint32_t node = walk.order[position];
+      path.push_back(node);
+      if (item_of_node[node] >= 0) clusters[static_cast<std::size_t>(item_of_node[node])] = path[shallower[static_cast<std::size_t>(item_of_node[node])] - 1];
+    }
+    return clusters;
+  };
+  const auto cluster_a = clusters_at_shallower(walk_a, node_a), cluster_b = clusters_at_shallower(walk_b, node_b);
+  std::vector<std::vector<std::uint32_t>> joining(deepest + 1);  // items by their shallower depth
+  for (std::size_t item = 0; item < items; ++item) joining[shallower[item]].push_back(static_cast<std::uint32_t>(item));
+
+  std::vector<std::uint64_t> shared(deepest + 1, 0);
+  std::vector<std::pair<Pair, std::uint64_t>> cells, merged;  // (cluster in a, cluster in b), items
+  for (std::uint32_t d = deepest; d >= 1; --d) {
+    for (auto& [cell, count] : cells) {
+      cell = make_pair_key(a.parents(static_cast<std::uint32_t>(cell >> 32)).front(), b.parents(static_cast<std::uint32_t>(cell)).front());
+    }
+    for (std::uint32_t item : joining[d]) cells.emplace_back(make_pair_key(cluster_a[item], cluster_b[item]), 1);
+    std::sort(cells.begin(), cells.end());
+    merged.clear();
+    for (const auto& [cell, count] : cells) {
+      if (!merged.empty() && merged.back().first == cell) merged.back().second += count;
+      else merged.emplace_back(cell, count);
+    }
+    cells.swap(merged);
+    for (const auto& [cell, count] : cells) shared[d] += pairs(count);
+  }
+  double weighted = 0, weights = 0;
+  for (std::uint32_t d = 1; d <= deepest; ++d) {
+    if (pairs_a[d] == 0 && pairs_b[d] == 0) continue;
+    const double index = pairs_a[d] == 0 || pairs_b[d] == 0 ? 0.0 : static_cast<double>(shared[d]) / std::sqrt(static_cast<double>(pairs_a[d]) * static_cast<double>(pairs_b[d]));
+    weighted += d * index;
+    weights += d;
+  }
+  return weights == 0 ? kNotAvailable : weighted / weights;
 }
 
 std::vector<Pair> undirected(std::vector<Pair> pairs) {
@@ -371,6 +648,8 @@ Taxonomy read_taxonomy(const fs::path& path) {
         const std::string& child = line.fields[0];
         const std::string& parent = line.fields[1];
         if (child.empty()) throw InputError(line.where(), "empty child");
+        check_name(child, line.where(), "concept name");
+        check_name(parent, line.where(), "concept name");
         if (child == parent) throw InputError(line.where(), fmt::format("'{}' is its own parent", child));
         const std::uint32_t child_index = concept_index(child);
         if (parent.empty()) return;
@@ -394,6 +673,8 @@ Taxonomy taxonomy_from_pairs(const std::vector<std::pair<std::string, std::strin
   for (std::size_t pair = 0; pair < child_parent.size(); ++pair) {
     const auto& [child, parent] = child_parent[pair];
     if (child.empty()) throw InputError(fmt::format("{}[{}]", name, pair), "empty child");
+    check_name(child, fmt::format("{}[{}]", name, pair), "concept name");
+    check_name(parent, fmt::format("{}[{}]", name, pair), "concept name");
     if (child == parent) throw InputError(fmt::format("{}[{}]", name, pair), fmt::format("'{}' is its own parent", child));
     const std::uint32_t child_index = concept_index(child);
     if (parent.empty()) continue;
@@ -491,24 +772,35 @@ TruthScores score_against_truth(const Hierarchy& hierarchy, const Taxonomy& trut
   score_pairs(undirected(predicted_edges), undirected(truth_edges), scores.undirected_parent_precision, scores.undirected_parent_recall,
               scores.undirected_parent_f1);
 
-  std::vector<Pair> predicted_ancestry, truth_ancestry;
-  AncestorFinder predicted_ancestors(predicted_graph), truth_ancestors(truth_graph);
-  for (std::uint32_t node : matched) {
-    for (std::uint32_t ancestor : predicted_ancestors.ancestors_of(node)) {
-      if (ancestor != node && hierarchy_to_truth[ancestor] >= 0) predicted_ancestry.push_back(make_pair_key(ancestor, node));
-    }
-    for (std::uint32_t ancestor : truth_ancestors.ancestors_of(static_cast<std::uint32_t>(hierarchy_to_truth[node]))) {
-      const std::int64_t ancestor_node = truth_to_node[ancestor];
-      if (ancestor_node >= 0 && ancestor_node != node) truth_ancestry.push_back(make_pair_key(static_cast<std::uint32_t>(ancestor_node), node));
-    }
-  }
-  score_pairs(std::move(predicted_ancestry), std::move(truth_ancestry), scores.ancestor_precision, scores.ancestor_recall, scores.ancestor_f1);
-
   std::vector<std::uint32_t> truth_items;
   for (std::uint32_t node : matched) truth_items.push_back(static_cast<std::uint32_t>(hierarchy_to_truth[node]));
-  const ItemView predicted_view = item_view(predicted_graph, matched), truth_view = item_view(truth_graph, std::move(truth_items));
-  scores.cumulative_fowlkes_mallows = cumulative_fowlkes_mallows(predicted_view, truth_view);
-  semantic_cotopy_scores(predicted_view, truth_view, scores.taxonomic_precision, scores.taxonomic_recall, scores.taxonomic_f1);
+  if (is_forest(predicted_graph) && is_forest(truth_graph)) {
+    const ForestWalk predicted_walk = walk_forest(predicted_graph), truth_walk = walk_forest(truth_graph);
+    std::vector<std::int64_t> predicted_item(node_count, -1), truth_item(truth.concepts.size(), -1);
+    for (std::size_t item = 0; item < matched.size(); ++item) {
+      predicted_item[matched[item]] = static_cast<std::int64_t>(item);
+      truth_item[truth_items[item]] = static_cast<std::int64_t>(item);
+    }
+    score_forest_ancestry(predicted_walk, predicted_item, truth_walk, truth_item, truth_items, scores);
+    scores.cumulative_fowlkes_mallows = forest_fowlkes_mallows(predicted_graph, predicted_walk, matched, truth_graph, truth_walk, truth_items);
+  } else {
+    // A DAG or a graph with cycles: every ancestor pair, listed.
+    std::vector<Pair> predicted_ancestry, truth_ancestry;
+    AncestorFinder predicted_ancestors(predicted_graph), truth_ancestors(truth_graph);
+    for (std::uint32_t node : matched) {
+      for (std::uint32_t ancestor : predicted_ancestors.ancestors_of(node)) {
+        if (ancestor != node && hierarchy_to_truth[ancestor] >= 0) predicted_ancestry.push_back(make_pair_key(ancestor, node));
+      }
+      for (std::uint32_t ancestor : truth_ancestors.ancestors_of(static_cast<std::uint32_t>(hierarchy_to_truth[node]))) {
+        const std::int64_t ancestor_node = truth_to_node[ancestor];
+        if (ancestor_node >= 0 && ancestor_node != node) truth_ancestry.push_back(make_pair_key(static_cast<std::uint32_t>(ancestor_node), node));
+      }
+    }
+    score_pairs(std::move(predicted_ancestry), std::move(truth_ancestry), scores.ancestor_precision, scores.ancestor_recall, scores.ancestor_f1);
+    const ItemView predicted_view = item_view(predicted_graph, matched), truth_view = item_view(truth_graph, truth_items);
+    scores.cumulative_fowlkes_mallows = cumulative_fowlkes_mallows(predicted_view, truth_view);
+    semantic_cotopy_scores(predicted_view, truth_view, scores.taxonomic_precision, scores.taxonomic_recall, scores.taxonomic_f1);
+  }
 
   const auto predicted_roots = first_parent_roots(predicted_graph);
   std::vector<std::uint32_t> truth_groups, predicted_groups;
@@ -526,6 +818,8 @@ ProxyEmbeddings read_proxy_embeddings(const fs::path& vectors_path, const fs::pa
     throw InputError(vectors_path.string(), fmt::format("expected a 2-d array (concepts x dim), found {} dimensions", reader.header().shape.size()));
   }
   const std::vector<std::string> ids = read_text_list(ids_path);
+  // A list holds no blank line before its last entry, so entry i is on line i + 1.
+  for (std::size_t row = 0; row < ids.size(); ++row) check_name(ids[row], fmt::format("{}:{}", ids_path.string(), row + 1), "concept id");
   if (ids.size() != reader.rows()) {
     throw InputError(ids_path.string(), fmt::format("{} ids for the {} rows of {}", ids.size(), reader.rows(), vectors_path.string()));
   }
@@ -646,19 +940,29 @@ Evaluation evaluate_hierarchy(const Hierarchy& hierarchy, const EvaluationRefere
   evaluation.concepts = hierarchy.nodes.size();
   evaluation.links = hierarchy.links.size();
 
-  std::vector<std::pair<std::string, std::vector<Hierarchy>>> candidates;  // each random baseline holds its draws
-  candidates.emplace_back("hierarchy", std::vector<Hierarchy>{hierarchy});
+  // What is scored: the hierarchy itself, then each baseline's draws (held in `baselines`).
+  std::deque<Hierarchy> baselines;
+  std::vector<std::pair<std::string, std::vector<const Hierarchy*>>> candidates;
+  candidates.emplace_back("hierarchy", std::vector<const Hierarchy*>{&hierarchy});
+  const auto add_baseline = [&](std::string_view method, std::vector<Hierarchy> draws) {
+    std::vector<const Hierarchy*> held;
+    for (Hierarchy& draw : draws) held.push_back(&baselines.emplace_back(std::move(draw)));
+    candidates.emplace_back(std::string(method), std::move(held));
+  };
   if (references.similarity) {
     for (HierarchyMethod method : {HierarchyMethod::Top1, HierarchyMethod::Threshold, HierarchyMethod::Matching}) {
-      candidates.emplace_back(choice_name(method),
-                              std::vector<Hierarchy>{similarity_baseline(*references.similarity, hierarchy, method, config.baseline_options)});
+      add_baseline(choice_name(method), {similarity_baseline(*references.similarity, hierarchy, method, config.baseline_options)});
     }
   }
   if (config.baselines || references.similarity) {
     for (HierarchyMethod method : {HierarchyMethod::RandomTop, HierarchyMethod::RandomSim}) {
-      candidates.emplace_back(choice_name(method), random_baselines(hierarchy, method, config.baseline_options, config.random_draws));
+      add_baseline(choice_name(method), random_baselines(hierarchy, method, config.baseline_options, config.random_draws));
     }
   }
+  // The hierarchy's own matches are made once: on a large one they cost as much as the scoring.
+  const auto matches = [&](const Hierarchy& draw, const std::vector<std::string>& names, const std::vector<std::int64_t>& of_hierarchy) {
+    return &draw == &hierarchy ? of_hierarchy : match_nodes(draw, names);
+  };
 
   if (references.truth) {
     const Taxonomy& taxonomy = *references.truth;
@@ -683,7 +987,7 @@ Evaluation evaluate_hierarchy(const Hierarchy& hierarchy, const EvaluationRefere
     }
     for (const auto& [method, draws] : candidates) {
       std::vector<TruthScores> scores;
-      for (const Hierarchy& draw : draws) scores.push_back(score_against_truth(draw, taxonomy, match_nodes(draw, taxonomy.concepts)));
+      for (const Hierarchy* draw : draws) scores.push_back(score_against_truth(*draw, taxonomy, matches(*draw, taxonomy.concepts, hierarchy_to_truth)));
       truth.methods.emplace_back(method, average(scores));
     }
     evaluation.truth = std::move(truth);
@@ -703,8 +1007,8 @@ Evaluation evaluate_hierarchy(const Hierarchy& hierarchy, const EvaluationRefere
     }
     for (const auto& [method, draws] : candidates) {
       std::vector<double> pooled;
-      for (const Hierarchy& draw : draws) {
-        const auto values = proxy_values(draw, proxy_embeddings, match_nodes(draw, proxy_embeddings.ids), config.metric);
+      for (const Hierarchy* draw : draws) {
+        const auto values = proxy_values(*draw, proxy_embeddings, matches(*draw, proxy_embeddings.ids, hierarchy_to_proxy), config.metric);
         pooled.insert(pooled.end(), values.begin(), values.end());
       }
       proxy.methods.emplace_back(method, summarize(pooled));

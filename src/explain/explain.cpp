@@ -9,6 +9,7 @@
 #include <exception>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -18,8 +19,10 @@
 #include "conceptree/batch_errors.hpp"
 #include "conceptree/embed.hpp"
 #include "conceptree/error.hpp"
+#include "conceptree/names.hpp"
 #include "conceptree/explain_page.hpp"
 #include "conceptree/context.hpp"
+#include "conceptree/journal.hpp"
 #include "conceptree/logmel.hpp"
 #include "conceptree/progress.hpp"
 #include "conceptree/text_list.hpp"
@@ -308,8 +311,8 @@ struct ExplainItem {
   std::size_t store_index = 0;
 };
 
-// The HDF5 output, appended to track by track (layout in docs/formats.md). Every dataset records
-// how many of its rows a commit vouched for; reopening a file a killed run left drops the rest.
+// The HDF5 output, written in one pass from the journal of explained tracks (layout in
+// docs/formats.md), so it is the same file however many runs it took.
 class ExplanationWriter {
  public:
   // A new file, with what the explanations were made with in `settings`.
@@ -341,39 +344,11 @@ class ExplanationWriter {
     const std::uint64_t zero = 0;
     h5::append_rows(column(kTrackOffsets).id(), H5T_NATIVE_UINT64, &zero, 1);
     h5::append_rows(column(kPathOffsets).id(), H5T_NATIVE_UINT64, &zero, 1);
-    commit();
   }
-
-  // Reopens a file a killed run left, keeping only what its last commit vouched for. Throws
-  // InputError when it is not one, or was made with other `settings`.
-  ExplanationWriter(const fs::path& path, const std::string& settings) : file_(path, h5::Mode::ReadWrite) {
-    const hid_t root = file_.id();
-    if (h5::string_attribute(root, "format").value_or("") != kExplanationsFormat) throw InputError(path.string(), "not a conceptree explanations file");
-    if (h5::string_attribute(root, kSettingsAttribute).value_or("") != settings) throw InputError(path.string(), "was made with other inputs or settings");
-    ids_ = h5::open_dataset(root, "/tracks/ids", file_.name());
-    for (Column& c : columns_) {
-      c.handle = h5::open_dataset(root, c.path, file_.name());
-      h5::resize_rows(c.handle.id(), h5::uint64_attribute(c.handle.id(), kCommittedAttribute).value_or(0));
-    }
-    tracks_ = h5::dims(column(kTrackOffsets).id())[0];
-    if (tracks_ == 0) throw InputError(path.string(), "holds no committed offsets");
-    --tracks_;
-    h5::resize_rows(ids_.id(), tracks_);
-    h5::read_rows(column(kTrackOffsets).id(), H5T_NATIVE_UINT64, tracks_, 1, &frames_);
-    const std::uint64_t entries = h5::dims(column(kPathOffsets).id())[0];
-    if (entries == 0) throw InputError(path.string(), "holds no committed summary offsets");
-    h5::read_rows(column(kPathOffsets).id(), H5T_NATIVE_UINT64, entries - 1, 1, &path_end_);
-    const auto ids = h5::read_strings(ids_.id());
-    done_.insert(ids.begin(), ids.end());
-  }
-
-  bool contains(const std::string& id) const { return done_.contains(id); }
-  std::uint64_t tracks() const { return tracks_; }
 
   void append(const TrackExplanation& e) {
     const std::string ids[] = {e.id};
     h5::append_strings(ids_.id(), ids);
-    done_.insert(e.id);
     frames_ += e.frames;
     h5::append_rows(column(kTrackOffsets).id(), H5T_NATIVE_UINT64, &frames_, 1);
     h5::append_rows(column(kScores).id(), H5T_NATIVE_FLOAT, e.scores.data(), 1);
@@ -423,21 +398,9 @@ class ExplanationWriter {
     h5::append_rows(column(kPathOffsets).id(), H5T_NATIVE_UINT64, path_ends.data(), path_ends.size());
   }
 
-  // Makes what was appended durable: data first, then the counts that vouch for it.
-  void commit() {
-    file_.flush();
-    for (Column& c : columns_) h5::set_attribute(c.handle.id(), kCommittedAttribute, h5::dims(c.handle.id())[0]);
-    h5::set_attribute(file_.id(), "committed_tracks", tracks_);
-    file_.flush();
-  }
-
-  void close() {
-    commit();
-    file_.close();
-  }
+  void close() { file_.close(); }
 
  private:
-  static constexpr const char* kCommittedAttribute = "committed_rows";
   static constexpr const char* kSettingsAttribute = "settings";
   struct Column {
     const char* path;
@@ -465,9 +428,75 @@ class ExplanationWriter {
       {"/summary/score", H5T_IEEE_F32LE},         {"/summary/path_offsets", H5T_STD_U64LE},
       {"/summary/path", H5T_STD_U32LE},
   };
-  std::unordered_set<std::string> done_;
   std::uint64_t frames_ = 0, tracks_ = 0, path_end_ = 0;
 };
+
+// A journal record of one explained track.
+std::string encode_explanation(const TrackExplanation& e) {
+  RecordWriter writer;
+  writer.put_string(e.id);
+  writer.put(e.frames);
+  writer.put_vector(e.frame_seconds);
+  writer.put_vector(e.activations);
+  writer.put_vector(e.mean_activation);
+  writer.put_vector(e.scores);
+  writer.put_vector(e.present);
+  writer.put<std::uint64_t>(e.segments.size());
+  for (const auto& segment : e.segments) {
+    writer.put(segment.concept_column);
+    writer.put(segment.start);
+    writer.put(segment.end);
+    writer.put(segment.score);
+  }
+  writer.put<std::uint64_t>(e.summary.size());
+  for (const auto& entry : e.summary) {
+    writer.put_vector(entry.path);
+    writer.put(entry.start);
+    writer.put(entry.end);
+    writer.put(entry.score);
+  }
+  return writer.bytes();
+}
+
+// Throws std::runtime_error for a record that is not an explanation over `concepts` columns.
+TrackExplanation decode_explanation(std::string_view record, std::size_t concepts) {
+  RecordReader reader(record);
+  TrackExplanation e;
+  e.id = reader.get_string();
+  e.frames = reader.get<std::uint64_t>();
+  e.frame_seconds = reader.get_vector<double>();
+  e.activations = reader.get_vector<float>();
+  e.mean_activation = reader.get_vector<float>();
+  e.scores = reader.get_vector<float>();
+  e.present = reader.get_vector<std::uint8_t>();
+  const auto segments = reader.get<std::uint64_t>();
+  for (std::uint64_t i = 0; i < segments; ++i) {
+    ConceptSegment segment;
+    segment.concept_column = reader.get<std::uint32_t>();
+    segment.start = reader.get<double>();
+    segment.end = reader.get<double>();
+    segment.score = reader.get<float>();
+    e.segments.push_back(segment);
+  }
+  const auto entries = reader.get<std::uint64_t>();
+  for (std::uint64_t i = 0; i < entries; ++i) {
+    SummaryEntry entry;
+    entry.path = reader.get_vector<std::uint32_t>();
+    entry.start = reader.get<double>();
+    entry.end = reader.get<double>();
+    entry.score = reader.get<float>();
+    e.summary.push_back(std::move(entry));
+  }
+  const bool columns_fit = std::all_of(e.segments.begin(), e.segments.end(), [&](const ConceptSegment& s) { return s.concept_column < concepts; }) &&
+                           std::all_of(e.summary.begin(), e.summary.end(), [&](const SummaryEntry& entry) {
+                             return std::all_of(entry.path.begin(), entry.path.end(), [&](std::uint32_t c) { return c < concepts; });
+                           });
+  if (!reader.at_end() || e.id.empty() || e.frame_seconds.size() != e.frames || e.activations.size() != e.frames * concepts ||
+      e.mean_activation.size() != concepts || e.scores.size() != concepts || e.present.size() != concepts || !columns_fit) {
+    throw std::runtime_error("a record that is not an explanation over " + std::to_string(concepts) + " concepts");
+  }
+  return e;
+}
 
 // Size and modification time: a resumed run must explain with the very files it started with.
 std::string file_identity(const std::string& path) {
@@ -514,8 +543,11 @@ void ExplainJob::run() {
   if (!config_.tracks.empty() && config_.embeddings.empty()) throw FatalError("--tracks picks tracks of --embeddings");
   const fs::path output(config_.output);
   refuse_to_overwrite(output, config_.overwrite);
-  if (!config_.json.empty()) refuse_to_overwrite(config_.json, config_.overwrite);
-  if (!config_.html.empty()) refuse_to_overwrite(config_.html, config_.overwrite);
+  // OUTPUT is moved into place last: a run killed after --json or --html but before it left them
+  // beside its journal, and its rerun replaces them.
+  const bool resuming = fs::exists(partial_path(output));
+  if (!config_.json.empty()) refuse_to_overwrite(config_.json, config_.overwrite || resuming);
+  if (!config_.html.empty()) refuse_to_overwrite(config_.html, config_.overwrite || resuming);
 
   ConceptSet set;
   std::optional<Hierarchy> hierarchy;
@@ -562,7 +594,7 @@ void ExplainJob::run() {
       if (const auto index = store->index_of(id)) {
         items.push_back({id, {}, *index});
       } else {
-        errors.report(InputError(id, "not in " + config_.embeddings));
+        errors.report(InputError(printable_name(id), "not in " + config_.embeddings));
       }
     }
   } else {
@@ -574,7 +606,14 @@ void ExplainJob::run() {
     }
     embed.weights = config_.weights;
     embedder.emplace(embed);
-    for (auto& file : find_audio_files(config_.inputs, "")) items.push_back({file.id, file.path, 0});
+    for (auto& file : find_audio_files(config_.inputs, "")) {
+      try {
+        check_name(file.id, printable_name(file.id), "track id");
+        items.push_back({file.id, file.path, 0});
+      } catch (const InputError& error) {
+        errors.report(error);
+      }
+    }
   }
   summary_.tracks = items.size() + errors.count();
   const double store_hop = store ? store->provenance().frame_hop_seconds : 0;
@@ -588,31 +627,35 @@ void ExplainJob::run() {
                                            store ? fs::absolute(config_.embeddings).string() + " (" + file_identity(config_.embeddings) + ")"
                                                  : fmt::format("audio, weights {}", config_.weights),
                                            config_.options.presence, config_.options.min_segment_seconds, config_.options.max_summary);
-  AtomicOutput h5_output(output, TempKind::Resumable);
-  std::optional<ExplanationWriter> writer;
-  if (fs::exists(h5_output.temp_path())) {
+  Journal journal(partial_path(output), settings, context_);
+  const std::size_t concepts = explainer->names().size();
+  std::unordered_set<std::string> done;
+  if (journal.size() > 0) {
     try {
-      writer.emplace(h5_output.temp_path(), settings);
-      context_.info(fmt::format("resuming from {}: {} tracks already explained", h5_output.temp_path().string(), writer->tracks()));
-    } catch (const InputError& error) {
-      context_.warning(std::string(error.what()) + "; starting over");
-      writer.reset();
+      journal.for_each([&](std::string_view record) {
+        const TrackExplanation e = decode_explanation(record, concepts);
+        if (!done.insert(e.id).second) throw std::runtime_error("track '" + e.id + "' recorded twice");
+      });
+      context_.info(fmt::format("resuming from {}: {} tracks already explained", journal.path().string(), done.size()));
+    } catch (const std::exception& error) {
+      context_.warning(fmt::format("{}: damaged ({}); starting over", journal.path().string(), error.what()));
+      journal.clear();
+      done.clear();
     }
   }
-  if (!writer) writer.emplace(h5_output.temp_path(), *explainer, config_, set.layer, settings);
   const std::vector<ExplainItem> all_items = items;
-  std::erase_if(items, [&](const ExplainItem& item) { return writer->contains(item.id); });
-  summary_.explained = writer->tracks();
+  std::erase_if(items, [&](const ExplainItem& item) { return done.contains(item.id); });
+  summary_.explained = done.size();
 
   const SingleThreadedBlas single_threaded_blas;
-  // Batches: loaded (audio in parallel, the store in order) and explained in parallel, written in
-  // order and committed; memory holds one batch whatever the number of tracks.
+  // Batches: loaded (audio in parallel, the store in order) and explained in parallel, journalled
+  // in order; memory holds one batch whatever the number of tracks.
   const int threads = config_.jobs > 0 ? config_.jobs : omp_get_max_threads();
   constexpr std::size_t kTracksPerBatch = 32;
   Progress progress(context_, "explain", all_items.size(), all_items.size() - items.size());
   for (std::size_t begin = 0; begin < items.size(); begin += kTracksPerBatch) {
     const std::size_t end = std::min(items.size(), begin + kTracksPerBatch);
-    std::vector<std::optional<TrackExplanation>> done(end - begin);
+    std::vector<std::optional<TrackExplanation>> explained(end - begin);
     std::vector<std::optional<InputError>> failures(end - begin);
     std::vector<FrameMatrix> store_frames(end - begin);
     if (store)
@@ -622,10 +665,10 @@ void ExplainJob::run() {
     for (std::size_t i = begin; i < end; ++i) {
       try {
         if (store) {
-          done[i - begin] = explainer->explain(items[i].id, store_frames[i - begin], hop);
+          explained[i - begin] = explainer->explain(items[i].id, store_frames[i - begin], hop);
         } else {
           const std::vector<FrameMatrix> frames = embedder->embed(items[i].audio);
-          done[i - begin] = explainer->explain(items[i].id, frames.front(), hop);
+          explained[i - begin] = explainer->explain(items[i].id, frames.front(), hop);
         }
       } catch (const InputError& error) {
         failures[i - begin] = error;
@@ -641,26 +684,28 @@ void ExplainJob::run() {
         errors.report(*failures[i - begin]);
         continue;
       }
-      writer->append(*done[i - begin]);
+      journal.append(encode_explanation(*explained[i - begin]));
       ++summary_.explained;
     }
-    writer->commit();
   }
   progress.finish();
   summary_.skipped = errors.count();
   summary_.errors_file = errors.write_report(output);
-  if (summary_.explained == 0) {
-    writer.reset();
-    h5_output.discard();
+  if (journal.size() == 0) {
+    journal.remove();
     throw FatalError(fmt::format("no track could be explained ({} bad, see {})", summary_.skipped, BatchErrors::report_path(output).string()));
   }
-  writer->close();
-  writer.reset();
+  AtomicOutput h5_output(output);
+  {
+    ExplanationWriter writer(h5_output.temp_path(), *explainer, config_, set.layer, settings);
+    journal.for_each([&](std::string_view record) { writer.append(decode_explanation(record, concepts)); });
+    writer.close();
+  }
 
   // JSON and the page are made from the finished file, so a resumed run gives them whole.
   const ExplanationReader reader(h5_output.temp_path());
   if (!config_.json.empty()) {
-    AtomicOutput json_output(config_.json, TempKind::Scratch);
+    AtomicOutput json_output(config_.json);
     std::ofstream json(json_output.temp_path());
     json << "{\"concepts\": " << nlohmann::json(reader.names()).dump() << ", \"labels\": " << nlohmann::json(reader.labels()).dump()
          << ", \"calibrated\": " << (reader.calibrated() ? "true" : "false") << ", \"tracks\": [\n";
@@ -689,6 +734,7 @@ void ExplainJob::run() {
     write_file_atomically(config_.html, explain_page_html(*explainer, hierarchy ? &*hierarchy : nullptr, page_tracks));
   }
   h5_output.commit();
+  journal.remove();
   if (embedder) summary_.audio_seconds = embedder->audio_seconds();
   summary_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 }

@@ -55,14 +55,6 @@ std::uint64_t physical_memory_bytes() {
                                     : std::numeric_limits<std::uint64_t>::max();
 }
 
-// HDF5 converts no string between character sets: reads take the stored set (ASCII from some
-// writers), writes are UTF-8.
-Handle string_type(H5T_cset_t character_set = H5T_CSET_UTF8) {
-  Handle type(checked_id(H5Tcopy(H5T_C_S1), "string type"));
-  check(H5Tset_size(type.id(), H5T_VARIABLE), "string type");
-  check(H5Tset_cset(type.id(), character_set), "string type");
-  return type;
-}
 
 // Creates the groups above `path` ourselves, with time tracking off: HDF5's own intermediate
 // groups would record their creation time and make identical runs write different bytes.
@@ -75,6 +67,13 @@ Handle link_creation_with_parents() {
 }
 
 }  // namespace
+
+Handle string_type(H5T_cset_t character_set) {
+  Handle type(checked_id(H5Tcopy(H5T_C_S1), "string type"));
+  check(H5Tset_size(type.id(), H5T_VARIABLE), "string type");
+  check(H5Tset_cset(type.id(), character_set), "string type");
+  return type;
+}
 
 Handle& Handle::operator=(Handle&& other) noexcept {
   if (this != &other) {

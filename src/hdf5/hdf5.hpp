@@ -106,6 +106,10 @@ void resize_rows(hid_t dataset, std::uint64_t rows);
 // Reads rows [first, first+count) along the first dimension into `out`, converting to memory_type.
 void read_rows(hid_t dataset, hid_t memory_type, std::uint64_t first, std::uint64_t count, void* out);
 
+// The memory type of variable-length strings. HDF5 converts no string between character sets:
+// reads take the stored set (ASCII from some writers), writes are UTF-8.
+Handle string_type(H5T_cset_t character_set = H5T_CSET_UTF8);
+
 // Variable-length UTF-8 strings.
 Handle create_extendable_strings(hid_t location, const std::string& path, std::uint64_t chunk_rows);
 void append_strings(hid_t dataset, std::span<const std::string> values);

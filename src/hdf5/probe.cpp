@@ -4,6 +4,7 @@
 // touch first; if the library dies or hangs there, only the child does, and the caller gets an
 // InputError naming the file and the object being read.
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -56,12 +57,15 @@ bool strings_are_sane(hid_t memory_type, hid_t space, std::vector<char*>& pointe
   return sane;
 }
 
-// HDF5 converts no string between character sets, so the memory type takes the stored one's.
-Handle variable_string_type(hid_t stored) {
-  Handle type(H5Tcopy(H5T_C_S1));
-  H5Tset_size(type.id(), H5T_VARIABLE);
-  H5Tset_cset(type.id(), H5Tget_cset(stored));
-  return type;
+// Reads `count` variable-length strings through `read` (an attribute's or a dataset's) and refuses
+// the file when one is absurdly long; false when the library cannot read them.
+template <class Read>
+bool read_variable_strings(hid_t stored, hid_t space, std::size_t count, Read&& read, const ChildReport& report, const std::string& where) {
+  Handle type = string_type(H5Tget_cset(stored));
+  std::vector<char*> pointers(count, nullptr);
+  if (read(type.id(), pointers.data()) < 0) return false;
+  if (!strings_are_sane(type.id(), space, pointers)) refuse(report, where + " holds a string longer than 64 MiB");
+  return true;
 }
 
 // Reads one attribute whole, the way conceptree's readers would; false when it is unreadable.
@@ -74,13 +78,9 @@ bool read_attribute(hid_t attribute, const ChildReport& report, const std::strin
   if (count == 0) return true;  // an empty list (Keras writes them), or a null dataspace
   const H5T_class_t type_class = H5Tget_class(stored.id());
   if (type_class == H5T_STRING && H5Tis_variable_str(stored.id()) > 0) {
-    Handle type = variable_string_type(stored.id());
-    std::vector<char*> pointers(static_cast<std::size_t>(count), nullptr);
-    if (H5Aread(attribute, type.id(), pointers.data()) < 0) return false;
-    if (!strings_are_sane(type.id(), space.id(), pointers)) {
-      refuse(report, where + " holds a string longer than 64 MiB");
-    }
-    return true;
+    return read_variable_strings(
+        stored.id(), space.id(), static_cast<std::size_t>(count), [&](hid_t type, char** out) { return H5Aread(attribute, type, out); },
+        report, where);
   }
   if (type_class == H5T_STRING || type_class == H5T_INTEGER || type_class == H5T_FLOAT) {
     const std::size_t size = H5Tget_size(stored.id());
@@ -104,13 +104,9 @@ bool read_dataset_sample(hid_t dataset, const ChildReport& report, const std::st
   if (std::any_of(extent.begin(), extent.end(), [](hsize_t d) { return d == 0; })) return true;
   if (H5Tget_class(stored.id()) == H5T_STRING && H5Tis_variable_str(stored.id()) > 0) {
     if (rank != 1 || extent[0] > (std::uint64_t{1} << 28)) return true;  // the readers refuse these shapes themselves
-    Handle type = variable_string_type(stored.id());
-    std::vector<char*> pointers(extent[0], nullptr);
-    if (H5Dread(dataset, type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, pointers.data()) < 0) return false;
-    if (!strings_are_sane(type.id(), space.id(), pointers)) {
-      refuse(report, where + " holds a string longer than 64 MiB");
-    }
-    return true;
+    return read_variable_strings(
+        stored.id(), space.id(), extent[0],
+        [&](hid_t type, char** out) { return H5Dread(dataset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out); }, report, where);
   }
   std::vector<hsize_t> start(extent.size(), 0);
   std::vector<hsize_t> block(extent.size(), 1);
@@ -142,6 +138,10 @@ herr_t visit_object(hid_t location, const char* name, const H5O_info_t* info, vo
 
 [[noreturn]] void probe_in_child(const std::string& name, int pipe) {
   const ChildReport report{pipe};
+  // Whatever dies with the child (a sanitiser's report, a library's message) is not the user's
+  // business: the parent reports the outcome once.
+  const int null_device = ::open("/dev/null", O_WRONLY);
+  if (null_device >= 0) ::dup2(null_device, STDERR_FILENO);
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   const hid_t file = H5Fopen(name.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   if (file < 0) refuse(report, "the HDF5 library cannot open it (truncated or corrupt?)");

@@ -8,6 +8,7 @@
 
 #include "conceptree/atomic_file.hpp"
 #include "conceptree/error.hpp"
+#include "conceptree/names.hpp"
 #include "conceptree/graph.hpp"
 #include "conceptree/hierarchy.hpp"
 #include "conceptree/hierarchy_graph.hpp"
@@ -138,7 +139,10 @@ std::unordered_map<std::string, std::string> read_labels(const std::string& path
   std::unordered_map<std::string, std::string> labels;
   for_each_tsv_line(path, [&](const TsvLine& line) {
     if (line.fields.size() < 2) throw InputError(line.where(), "expected id<TAB>label");
-    labels[line.fields[0]] = line.text_from(1);
+    const std::string label = line.text_from(1);
+    check_name(line.fields[0], line.where(), "concept id");
+    check_name(label, line.where(), "label");
+    labels[line.fields[0]] = label;
   });
   return labels;
 }

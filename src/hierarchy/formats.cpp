@@ -8,6 +8,7 @@
 
 #include "conceptree/atomic_file.hpp"
 #include "conceptree/error.hpp"
+#include "conceptree/names.hpp"
 #include "conceptree/hierarchy.hpp"
 #include "conceptree/hierarchy_graph.hpp"
 #include "common/json_input.hpp"
@@ -259,6 +260,9 @@ Hierarchy read_hierarchy_json(const fs::path& path) {
     node.id = json_id(entry["id"], name, where + ".id");
     node.label = entry.contains("label") && entry["label"].is_string() ? entry["label"].get<std::string>() : node.id;
     node.type = entry.contains("type") && entry["type"].is_string() ? entry["type"].get<std::string>() : "";
+    check_name(node.id, name, where + ".id: concept id");
+    check_name(node.label, name, where + ".label: label");
+    check_name(node.type, name, where + ".type: concept type");
     node.centrality = entry.contains("centrality") && entry["centrality"].is_number() ? entry["centrality"].get<double>() : 0.0;
     if (!index.emplace(node.id, static_cast<std::uint32_t>(h.nodes.size())).second) {
       throw InputError(name, fmt::format("{}: duplicate id '{}'", where, node.id));

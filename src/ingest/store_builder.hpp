@@ -1,8 +1,10 @@
 #pragma once
 // Fills an embedding store from any source of tracks (imported arrays, audio through a backbone):
-// tracks load in parallel and are appended in source order, bad ones are skipped and listed (or
-// stop the job under --strict), the store is written to OUTPUT.partial and renamed when complete,
-// and a rerun resumes from the partial store, skipping the ids it holds.
+// tracks load in parallel and are kept in source order, bad ones are skipped and listed (or stop
+// the job under --strict). Each good track is appended to the progress journal OUTPUT.partial as
+// it is done, and a rerun resumes from the journal, skipping the ids it holds. Once every track is
+// in, the store is written from the journal in one pass and renamed into place: the same file
+// however many runs it took.
 
 #include <cstdint>
 #include <filesystem>
@@ -38,8 +40,7 @@ struct StoreBuildOptions {
   StoreProvenance provenance;
   int compression = -1;                   // shuffle+deflate level; -1 = where it pays
   int jobs = 0;
-  // Tracks loaded in parallel and held in memory between commits. Fixed, not per thread: the
-  // commits shape the HDF5 file, which must not depend on the thread count.
+  // Tracks loaded in parallel and held in memory at once.
   std::size_t tracks_per_batch = 256;
   bool strict = false;
   std::string progress_label;
@@ -48,7 +49,7 @@ struct StoreBuildOptions {
 
 struct StoreBuild {
   std::uint64_t written = 0;              // tracks added by this run
-  std::uint64_t already_present = 0;      // found in the partial store of an interrupted run
+  std::uint64_t already_present = 0;      // found in the journal of an interrupted run
   std::uint64_t skipped = 0;              // bad tracks, listed in errors_file
   std::uint64_t frames = 0;               // frames of the first layer added by this run
   std::uint64_t dim = 0;                  // of the first layer

@@ -10,6 +10,7 @@
 
 #include "conceptree/batch_errors.hpp"
 #include "conceptree/error.hpp"
+#include "conceptree/names.hpp"
 #include "conceptree/text_list.hpp"
 #include "common/json_input.hpp"
 
@@ -74,6 +75,14 @@ Memberships read_tsv(const fs::path& path, BatchErrors& errors) {
       errors.report(InputError(line.where(), "empty concept name"));
       return;
     }
+    try {
+      check_name(fields[0], line.where(), "concept name");
+      check_name(fields[1], line.where(), "track id");
+      if (fields.size() == 3) check_name(fields[2], line.where(), "concept type");
+    } catch (const InputError& error) {
+      errors.report(error);
+      return;
+    }
     builder.add(fields[0], fields[1], fields.size() == 3 ? fields[2] : "");
   };
   try {
@@ -102,7 +111,7 @@ Memberships read_json(const fs::path& path, std::istream& stream, BatchErrors& e
   if (!document.is_object()) throw FatalError(path.string() + ": expected a JSON object {\"concept\": [\"track\", ...]}");
   MembershipBuilder builder;
   for (const auto& [name, value] : document.items()) {
-    const std::string item = path.string() + ": concept '" + name + "'";
+    const std::string item = path.string() + ": concept '" + printable_name(name) + "'";
     try {
       std::string type;
       const nlohmann::ordered_json* tracks = &value;
@@ -113,12 +122,19 @@ Memberships read_json(const fs::path& path, std::istream& stream, BatchErrors& e
       }
       if (!tracks->is_array()) throw std::invalid_argument("expected a list of track ids");
       if (name.empty()) throw std::invalid_argument("empty concept name");
+      check_name(name, item, "concept name");
+      check_name(type, item, "concept type");
       std::vector<std::string> ids;
-      for (const auto& track : *tracks) ids.push_back(json_track_id(track));
+      for (const auto& track : *tracks) {
+        ids.push_back(json_track_id(track));
+        check_name(ids.back(), item, "track id");
+      }
       builder.add(name, "", type);
       for (const auto& id : ids) builder.add(name, id, type);
     } catch (const std::invalid_argument& problem) {
       errors.report(InputError(item, problem.what()));
+    } catch (const InputError& error) {
+      errors.report(error);
     }
   }
   return builder.finish();

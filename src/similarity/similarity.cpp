@@ -315,7 +315,7 @@ SimilarityMatrix activation_similarity(const ConceptSet& set, const EmbeddingSto
 
 SimilarityMatrix activation_similarity(const ConceptSet& set, const FrameView& frames, int jobs, BatchErrors& errors,
                                        ActivationStats* stats, const Context& context) {
-  check_frame_view(frames, "frames");
+  check_frame_view(frames);
   std::unordered_map<std::string_view, std::size_t> index;
   index.reserve(frames.track_count());
   for (std::size_t t = 0; t < frames.track_count(); ++t) index.emplace(frames.track_ids[t], t);
@@ -347,7 +347,7 @@ void write_similarity(const fs::path& path, const SimilarityMatrix& similarity) 
       (!similarity.base_rate.empty() && similarity.base_rate.size() != k)) {
     throw FatalError(path.string() + ": similarity arrays disagree in size");
   }
-  AtomicOutput output(path, TempKind::Scratch);
+  AtomicOutput output(path);
   {
     h5::File file(output.temp_path(), h5::Mode::Create);
     const hid_t root = file.id();

@@ -117,7 +117,8 @@ void check_finite_frames(const std::string& item, std::span<const float> frames,
                              ", column " + std::to_string(position % dim));
 }
 
-void check_frame_view(const FrameView& frames, const std::string& name) {
+void check_frame_view(const FrameView& frames) {
+  const std::string& name = frames.source;
   const std::size_t tracks = frames.track_count();
   if (frames.dim == 0) throw InputError(name, "the frames have no column");
   if (frames.offsets.size() != tracks + 1) {
@@ -151,6 +152,42 @@ void check_frame_view(const FrameView& frames, const std::string& name) {
   }
 }
 
+void check_track_fits(const std::string& id, std::span<const StoreLayer> layers, double store_hop, std::span<const FrameMatrix> frames,
+                      std::span<const FrameMatrix> gradients) {
+  if (frames.size() != layers.size()) {
+    throw InputError(id, "got " + std::to_string(frames.size()) + " layers, the store has " + std::to_string(layers.size()));
+  }
+  const std::uint64_t shared_count = frames.front().rows;
+  for (std::size_t l = 0; l < layers.size(); ++l) {
+    const StoreLayer& layer = layers[l];
+    const FrameMatrix& matrix = frames[l];
+    if (matrix.rows == 0) throw InputError(id, "layer " + layer.name + ": track has no frames");
+    if (matrix.cols != layer.dim || matrix.values.size() != matrix.rows * layer.dim) {
+      throw InputError(id, "layer " + layer.name + ": " + std::to_string(matrix.values.size()) + " values for " +
+                               std::to_string(matrix.rows) + " frames of dimension " + std::to_string(layer.dim));
+    }
+    if (!has_own_offsets(layer, store_hop) && matrix.rows != shared_count) {
+      throw InputError(id, "layer " + layer.name + ": " + std::to_string(matrix.rows) + " frames, but it shares the offsets of layer " +
+                               layers.front().name + ", which has " + std::to_string(shared_count));
+    }
+    check_finite_frames(id, matrix.values, layer.dim);
+  }
+  std::size_t expected_gradients = 0;
+  for (const auto& layer : layers) expected_gradients += layer.gradients.size();
+  if (gradients.size() != expected_gradients)
+    throw InputError(id, "got " + std::to_string(gradients.size()) + " gradients, the store has " + std::to_string(expected_gradients));
+  for (std::size_t l = 0, g = 0; l < layers.size(); ++l) {
+    for (const auto& output : layers[l].gradients) {
+      const FrameMatrix& gradient = gradients[g++];
+      if (gradient.rows != frames[l].rows || gradient.cols != layers[l].dim || gradient.values.size() != gradient.rows * gradient.cols)
+        throw InputError(id, "gradient of " + output + " at layer " + layers[l].name + ": " + std::to_string(gradient.rows) + " x " +
+                                 std::to_string(gradient.cols) + ", the frames are " + std::to_string(frames[l].rows) + " x " +
+                                 std::to_string(layers[l].dim));
+      check_finite_frames(id + " (gradient of " + output + ")", gradient.values, gradient.cols);
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Writer
 
@@ -172,6 +209,7 @@ struct EmbeddingStoreWriter::State {
   h5::Handle ids_dataset;
   h5::Handle offsets_dataset;
   std::unordered_set<std::string> known_ids;
+  double store_hop = 0;                          // the frame rate of /tracks/offsets
   std::uint64_t committed_tracks = 0;
   std::uint64_t written_frames = 0;              // rows behind /tracks/offsets
 
@@ -290,6 +328,7 @@ EmbeddingStoreWriter EmbeddingStoreWriter::create(const fs::path& path, std::vec
     state->layer_data.push_back(std::move(data));
   }
   state->layers = std::move(layers);
+  state->store_hop = store_hop;
   state->file->flush();
   return EmbeddingStoreWriter(std::move(state));
 }
@@ -301,6 +340,7 @@ EmbeddingStoreWriter EmbeddingStoreWriter::open_for_append(const fs::path& path)
   const hid_t root = state->file->id();
   StoreContents contents = read_contents(*state->file);
   state->layers = contents.layers;
+  state->store_hop = contents.provenance.frame_hop_seconds;
   state->ids_dataset = h5::open_dataset(root, kIdsPath, name);
   state->offsets_dataset = h5::open_dataset(root, kOffsetsPath, name);
 
@@ -353,38 +393,8 @@ void EmbeddingStoreWriter::append(const std::string& id, std::span<const FrameMa
   State& s = *state_;
   if (id.empty()) throw InputError("(empty id)", "track id is empty");
   if (s.known_ids.contains(id)) throw InputError(id, "duplicate track id: already in the store");
-  if (frames.size() != s.layers.size()) {
-    throw InputError(id, "got " + std::to_string(frames.size()) + " layers, the store has " + std::to_string(s.layers.size()));
-  }
+  check_track_fits(id, s.layers, s.store_hop, frames, gradients);
   const std::uint64_t shared_count = frames.front().rows;
-  for (std::size_t l = 0; l < s.layers.size(); ++l) {
-    const StoreLayer& layer = s.layers[l];
-    const FrameMatrix& matrix = frames[l];
-    if (matrix.rows == 0) throw InputError(id, "layer " + layer.name + ": track has no frames");
-    if (matrix.cols != layer.dim || matrix.values.size() != matrix.rows * layer.dim) {
-      throw InputError(id, "layer " + layer.name + ": " + std::to_string(matrix.values.size()) + " values for " +
-                               std::to_string(matrix.rows) + " frames of dimension " + std::to_string(layer.dim));
-    }
-    if (!s.layer_data[l].own_offsets.valid() && matrix.rows != shared_count) {
-      throw InputError(id, "layer " + layer.name + ": " + std::to_string(matrix.rows) + " frames, but it shares the offsets of layer " +
-                               s.layers.front().name + ", which has " + std::to_string(shared_count));
-    }
-    check_finite_frames(id, matrix.values, layer.dim);
-  }
-  std::size_t expected_gradients = 0;
-  for (const auto& layer : s.layers) expected_gradients += layer.gradients.size();
-  if (gradients.size() != expected_gradients)
-    throw InputError(id, "got " + std::to_string(gradients.size()) + " gradients, the store has " + std::to_string(expected_gradients));
-  for (std::size_t l = 0, g = 0; l < s.layers.size(); ++l) {
-    for (const auto& output : s.layers[l].gradients) {
-      const FrameMatrix& gradient = gradients[g++];
-      if (gradient.rows != frames[l].rows || gradient.cols != s.layers[l].dim || gradient.values.size() != gradient.rows * gradient.cols)
-        throw InputError(id, "gradient of " + output + " at layer " + s.layers[l].name + ": " + std::to_string(gradient.rows) + " x " +
-                                 std::to_string(gradient.cols) + ", the frames are " + std::to_string(frames[l].rows) + " x " +
-                                 std::to_string(s.layers[l].dim));
-      check_finite_frames(id + " (gradient of " + output + ")", gradient.values, gradient.cols);
-    }
-  }
   for (std::size_t l = 0, g = 0; l < s.layers.size(); ++l) {
     State::Layer& layer = s.layer_data[l];
     layer.pending_frames.insert(layer.pending_frames.end(), frames[l].values.begin(), frames[l].values.end());

@@ -146,7 +146,7 @@ void SyntheticCorpus::run() {
     all_values.resize(config_.tracks * track_values);
   } else {
     summary_.embeddings = folder / "store.h5";
-    store_output.emplace(summary_.embeddings, TempKind::Scratch);
+    store_output.emplace(summary_.embeddings);
     store.emplace(EmbeddingStoreWriter::create(store_output->temp_path(), {{"embedding", dim}},
                                                {.backbone = "synthetic", .source = "synth seed " + std::to_string(config_.seed)}));
   }

@@ -145,13 +145,19 @@ TEST(FrameView, SimilarityOnFramesInMemoryEqualsTheStoreOnDisk) {
 }
 
 TEST(FrameView, InconsistentViewsAreRefusedNamingTheProblem) {
+  const auto named_view = [](const PlantedFrames& frames) {
+    FrameView view = frames.view();
+    view.source = "mine";
+    return view;
+  };
   PlantedFrames planted = planted_frames();
   planted.offsets[5] = 1;
   EXPECT_THROW(
       {
         try {
-          check_frame_view(planted.view(), "mine");
+          check_frame_view(named_view(planted));
         } catch (const InputError& error) {
+          EXPECT_EQ(error.item(), "mine");
           EXPECT_NE(std::string(error.what()).find("offsets decrease at track 4"), std::string::npos) << error.what();
           throw;
         }
@@ -159,7 +165,7 @@ TEST(FrameView, InconsistentViewsAreRefusedNamingTheProblem) {
       InputError);
   planted = planted_frames();
   planted.data[40] = std::numeric_limits<float>::quiet_NaN();
-  EXPECT_THROW(check_frame_view(planted.view(), "mine"), InputError);
+  EXPECT_THROW(check_frame_view(named_view(planted)), InputError);
 }
 
 TEST(HostProcess, OpenBlasThreadsAreRestoredAfterConceptreeRuns) {

@@ -101,13 +101,16 @@ TEST(EmbedCli, ListGivesIdsAndPathsRelativeToTheListAndRepeatedIdsAreAnError) {
   EXPECT_TRUE(contains(bad.err, "bad.tsv:1")) << bad.err;
 }
 
-TEST(EmbedCli, AKilledRunResumesFromItsPartialStoreSkippingDoneTracks) {
+TEST(EmbedCli, AKilledRunResumesFromItsJournalSkippingDoneTracks) {
   ScratchDir dir;
   fs::create_directories(dir / "music");
   write_wav(dir / "music" / "a.wav", tone(3, 220));
-  // An interrupted run: the partial store already holds track a.
-  ASSERT_EQ(run_cli(quoted_args({"embed", (dir / "music").string(), "-o", (dir / "first.h5").string()})).exit_code, 0);
-  fs::rename(dir / "first.h5", dir / "store.h5.partial");
+  // An interrupted run: its journal already holds track a. Made by a run whose last step, moving
+  // the store into place, fails: store.h5 is a folder.
+  fs::create_directories(dir / "store.h5" / "in the way");
+  ASSERT_EQ(run_cli(quoted_args({"embed", (dir / "music").string(), "-o", (dir / "store.h5").string(), "--overwrite"})).exit_code, 1);
+  fs::remove_all(dir / "store.h5");
+  ASSERT_TRUE(fs::exists(dir / "store.h5.partial"));
   write_wav(dir / "music" / "b.wav", tone(3, 880));
   const auto resumed = run_cli(quoted_args({"embed", (dir / "music").string(), "-o", (dir / "store.h5").string()}));
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -22,6 +23,7 @@ namespace conceptree {
 namespace {
 
 namespace fs = std::filesystem;
+using conceptree::testing::CommandResult;
 using conceptree::testing::input_error_from;
 using conceptree::testing::python_with_h5py;
 using conceptree::testing::quoted_args;
@@ -183,6 +185,53 @@ TEST(TruthScores, CyclesAndNothingToCountStayFinite) {
   const TruthScores none = score_against_truth(unrelated, truth, match_nodes(unrelated, truth.concepts));
   EXPECT_TRUE(std::isnan(none.family_purity));
   EXPECT_TRUE(std::isnan(none.adjusted_rand_index));
+}
+
+// Forests are scored by counting ancestor pairs, other graphs by listing them: on random forests
+// both must agree. A link given twice keeps every ancestor but makes the graph no forest.
+TEST(TruthScores, ForestsScoreAsTheGeneralGraphWalk) {
+  std::mt19937 random(7);
+  for (int trial = 0; trial < 60; ++trial) {
+    const std::size_t count = 2 + random() % 40;
+    std::vector<std::string> ids;
+    for (std::size_t i = 0; i < count; ++i) ids.push_back(fmt::format("n{}", i));
+    // A random forest: each node after the first hangs under an earlier one, or starts a tree.
+    const auto random_forest = [&](double top_share) {
+      std::vector<std::pair<std::string, std::string>> links;
+      for (std::size_t i = 1; i < count; ++i) {
+        if (std::uniform_real_distribution<double>(0, 1)(random) < top_share) continue;
+        links.emplace_back(ids[random() % i], ids[i]);
+      }
+      return links;
+    };
+    std::vector<std::string> shuffled = ids;
+    std::shuffle(shuffled.begin(), shuffled.end(), random);
+    const Hierarchy forest = make_hierarchy(shuffled, random_forest(0.15));
+    std::vector<std::pair<std::string, std::string>> truth_pairs;
+    for (const auto& [parent, child] : random_forest(0.2)) truth_pairs.emplace_back(child, parent);
+    // Some concepts only one side has.
+    for (std::size_t i = 0; i < count; ++i)
+      if (random() % 5 == 0) truth_pairs.emplace_back(ids[i] + "-truth-only", ids[i]);
+    for (const auto& id : ids) truth_pairs.emplace_back(id, "");
+    const Taxonomy truth = taxonomy_from_pairs(truth_pairs, "truth");
+    std::vector<std::int64_t> matched = match_nodes(forest, truth.concepts);
+    for (std::int64_t& m : matched)
+      if (random() % 6 == 0) m = -1;
+
+    Hierarchy doubled = forest;
+    if (!doubled.links.empty()) doubled.links.push_back(doubled.links.front());
+    const TruthScores fast = score_against_truth(forest, truth, matched), general = score_against_truth(doubled, truth, matched);
+    const auto same = [](double a, double b) { return (std::isnan(a) && std::isnan(b)) || std::fabs(a - b) < 1e-12; };
+    SCOPED_TRACE(fmt::format("trial {}", trial));
+    EXPECT_PRED2(same, fast.ancestor_precision, general.ancestor_precision);
+    EXPECT_PRED2(same, fast.ancestor_recall, general.ancestor_recall);
+    EXPECT_PRED2(same, fast.ancestor_f1, general.ancestor_f1);
+    EXPECT_PRED2(same, fast.cumulative_fowlkes_mallows, general.cumulative_fowlkes_mallows);
+    EXPECT_PRED2(same, fast.taxonomic_precision, general.taxonomic_precision);
+    EXPECT_PRED2(same, fast.taxonomic_recall, general.taxonomic_recall);
+    EXPECT_PRED2(same, fast.taxonomic_f1, general.taxonomic_f1);
+    EXPECT_PRED2(same, fast.adjusted_rand_index, general.adjusted_rand_index);
+  }
 }
 
 TEST(AdjustedRandIndex, AgreesWithScikitLearn) {
@@ -361,6 +410,40 @@ TEST(EvaluateCli, BadInputsGetOneClearMessage) {
   EXPECT_EQ(json["proxy"]["concepts_with_vector"], 1);
   EXPECT_EQ(json["proxy"]["hierarchy"]["n"], 0);
   EXPECT_TRUE(json["proxy"]["hierarchy"]["mean"].is_null());
+}
+
+// A chain as deep as it is long has n²/2 ancestor pairs: listing them would not finish in the
+// test's time. Against the same chain cut in two halves the scores have closed forms.
+TEST(EvaluateCli, ScoresADeepChainAgainstItsTwoHalves) {
+  ScratchDir dir;
+  constexpr std::size_t kCount = 100000, kHalf = kCount / 2;
+  std::string nodes, links, truth = "child\tparent\n";
+  for (std::size_t i = 0; i < kCount; ++i) {
+    nodes += fmt::format("{}{{\"id\": \"c{}\"}}", i == 0 ? "" : ",\n", i);
+    if (i > 0) links += fmt::format("{}{{\"source\": \"c{}\", \"target\": \"c{}\"}}", i == 1 ? "" : ",\n", i - 1, i);
+    truth += i == 0 || i == kHalf ? fmt::format("c{}\t\n", i) : fmt::format("c{}\tc{}\n", i, i - 1);
+  }
+  write_text(dir / "chain.json", "{\"nodes\": [\n" + nodes + "\n], \"links\": [\n" + links + "\n]}\n");
+  write_text(dir / "truth.tsv", truth);
+  const auto json = evaluate_json(quoted_args({"--hierarchy", (dir / "chain.json").string(), "--truth", (dir / "truth.tsv").string()}));
+  const auto& scores = json["truth"];
+  const double m = kHalf;
+  EXPECT_EQ(json["concepts"], kCount);
+  // Pairs: the chain's n(n-1)/2 = m(2m-1), the halves' 2·m(m-1)/2, all of them in the chain.
+  EXPECT_NEAR(scores["ancestor_precision"].get<double>(), (m - 1) / (2 * m - 1), 1e-12);
+  EXPECT_DOUBLE_EQ(scores["ancestor_recall"].get<double>(), 1.0);
+  // Each concept relates to the n-1 others in the chain, to the m-1 of its half in the truth.
+  EXPECT_NEAR(scores["taxonomic_precision"].get<double>(), (m - 1) / (2 * m - 1), 1e-12);
+  EXPECT_DOUBLE_EQ(scores["taxonomic_recall"].get<double>(), 1.0);
+  EXPECT_NEAR(scores["parent_precision"].get<double>(), (kCount - 2.0) / (kCount - 1.0), 1e-12);
+  EXPECT_DOUBLE_EQ(scores["family_purity"].get<double>(), (kCount - 2.0) / (kCount - 1.0));
+  // One group against two halves: nothing agrees beyond chance.
+  EXPECT_NEAR(scores["adjusted_rand_index"].get<double>(), 0.0, 1e-12);
+
+  const CommandResult info = run_cli(quoted_args({"info", (dir / "chain.json").string()}));
+  ASSERT_EQ(info.exit_code, 0) << info.err;
+  EXPECT_NE(info.out.find("a tree"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find(fmt::format("depth             {} ", kCount - 1)), std::string::npos) << info.out;
 }
 
 }  // namespace

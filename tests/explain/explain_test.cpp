@@ -231,10 +231,10 @@ TEST(ExplainCli, ExplainsStoreTracksIntoHdf5AndJsonWhereTheirOwnConceptsRankHigh
   EXPECT_FALSE(fs::exists(dir / "strict.h5"));
 }
 
-// A run killed after its first tracks left OUTPUT.partial: here, a finished run over the first
-// half of the tracks, renamed, with rows past its last commit appended as a kill mid-batch leaves
-// them. The resumed run keeps the committed tracks, drops the stray rows, explains the rest, and
-// ends identical to one uninterrupted run.
+// A run killed after its first tracks left their records in OUTPUT.partial: here, a run over the
+// first half of the tracks whose last step, moving the file into place, fails (the output is a
+// folder), with a record cut short after them as a kill in mid-write leaves it. The resumed run
+// keeps the whole records, explains the rest, and ends identical to one uninterrupted run.
 TEST(ExplainCli, AKilledRunResumesAndEndsAsOneUninterruptedRun) {
   const ScratchDir dir;
   const TrainedCorpus corpus(dir);
@@ -244,18 +244,23 @@ TEST(ExplainCli, AKilledRunResumesAndEndsAsOneUninterruptedRun) {
   all = half + all;
   testing::write_text(dir / "half.txt", half);
   testing::write_text(dir / "all.txt", all);
-  const auto explain = [&](const std::string& tracks, const fs::path& output) {
-    return run_cli(quoted_args({"explain", "-c", corpus.concepts.string(), "-e", corpus.store.string(), "--tracks", (dir / tracks).string(), "-o",
-                                output.string(), "--json", output.string() + ".json"}));
+  const auto explain = [&](const std::string& tracks, const fs::path& output, const std::vector<std::string>& more = {}) {
+    std::string arguments = quoted_args({"explain", "-c", corpus.concepts.string(), "-e", corpus.store.string(), "--tracks", (dir / tracks).string(),
+                                         "-o", output.string(), "--json", output.string() + ".json"});
+    for (const auto& argument : more) arguments.append(1, ' ').append(testing::shell_quote(argument));
+    return run_cli(arguments);
+  };
+  // Leaves OUTPUT.partial as a killed run over `tracks` would.
+  const auto leave_killed_partial = [&](const std::string& tracks, const fs::path& output) {
+    fs::create_directories(output / "in the way");
+    ASSERT_EQ(explain(tracks, output, {"--overwrite"}).exit_code, 1);
+    fs::remove_all(output);
+    fs::remove(output.string() + ".json");
+    std::ofstream torn(output.string() + ".partial", std::ios::app | std::ios::binary);
+    torn << std::string("\x40\0\0\0\0\0\0\0torn", 12);
   };
   ASSERT_EQ(explain("all.txt", dir / "reference.h5").exit_code, 0);
-  ASSERT_EQ(explain("half.txt", dir / "first.h5").exit_code, 0);
-  fs::rename(dir / "first.h5", dir / "resumed.h5.partial");
-  {
-    const h5::File file(dir / "resumed.h5.partial", h5::Mode::ReadWrite);
-    const h5::Handle activations = h5::open_dataset(file.id(), "/frames/activations", file.name());
-    h5::resize_rows(activations.id(), h5::dims(activations.id())[0] + 5);
-  }
+  leave_killed_partial("half.txt", dir / "resumed.h5");
   const auto resumed = explain("all.txt", dir / "resumed.h5");
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   EXPECT_NE(resumed.err.find("40 tracks already explained"), std::string::npos) << resumed.err;
@@ -267,14 +272,14 @@ TEST(ExplainCli, AKilledRunResumesAndEndsAsOneUninterruptedRun) {
     EXPECT_EQ(finished.read(t).activations, reference.read(t).activations) << t;
   }
 
+  EXPECT_EQ(testing::read_text(dir / "resumed.h5"), testing::read_text(dir / "reference.h5")) << "the same bytes";
+
   // Other settings: the partial file is not reused.
-  ASSERT_EQ(explain("half.txt", dir / "other.h5").exit_code, 0);
-  fs::rename(dir / "other.h5", dir / "strict.h5.partial");
-  const auto restarted = run_cli(quoted_args({"explain", "-c", corpus.concepts.string(), "-e", corpus.store.string(), "--tracks",
-                                              (dir / "all.txt").string(), "-o", (dir / "strict.h5").string(), "--presence", "0.8"}));
+  leave_killed_partial("half.txt", dir / "other.h5");
+  const auto restarted = explain("all.txt", dir / "other.h5", {"--presence", "0.8"});
   ASSERT_EQ(restarted.exit_code, 0) << restarted.err;
-  EXPECT_NE(restarted.err.find("starting over"), std::string::npos) << restarted.err;
-  EXPECT_EQ(ExplanationReader(dir / "strict.h5").ids(), reference.ids());
+  EXPECT_NE(restarted.err.find("other.h5.partial: left by a run with other inputs or settings; starting over"), std::string::npos) << restarted.err;
+  EXPECT_EQ(ExplanationReader(dir / "other.h5").ids(), reference.ids());
 }
 
 TEST(ExplainCli, RefusesAStoreOfAnotherLayerOrDimension) {

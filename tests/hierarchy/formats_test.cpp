@@ -80,7 +80,13 @@ bool contains(const std::string& text, const std::string& part) { return text.fi
 
 TEST(HierarchyJson, RoundTripsNodesLinksDepthsAndParams) {
   ScratchDir dir;
-  const Hierarchy written = sample_forest();
+  Hierarchy written = sample_forest();
+  // Written as JSON escapes, a newline in a name is refused where a hierarchy is read, naming it.
+  write_text(dir / "h.json", format_hierarchy(written, HierarchyFormat::Json));
+  const auto refused = input_error_from([&] { read_hierarchy_json(dir / "h.json"); });
+  ASSERT_TRUE(refused);
+  EXPECT_NE(refused->problem().find("nodes[6].label: label 'ambient\\nmusic' holds a newline"), std::string::npos) << refused->problem();
+  written.nodes[6].label = "ambient music";
   write_text(dir / "h.json", format_hierarchy(written, HierarchyFormat::Json));
   const Hierarchy read = read_hierarchy_json(dir / "h.json");
 

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <random>
 #include <sstream>
@@ -21,12 +22,14 @@
 #include "conceptree/npy.hpp"
 #include "conceptree/store.hpp"
 #include "hdf5/hdf5.hpp"
+#include "ingest/killed_import.hpp"
 #include "support/test_support.hpp"
 
 namespace conceptree {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::leave_killed_partial;
 using conceptree::testing::CommandResult;
 using conceptree::testing::quoted_args;
 using conceptree::testing::read_text;
@@ -443,36 +446,26 @@ INSTANTIATE_TEST_SUITE_P(
 // ---------------------------------------------------------------------------------------------
 // Resuming
 
-// What a killed import leaves: the first `committed` tracks committed with gradients of
-// `outputs`, then rows of other tracks written to every dataset but never committed (more tracks
-// than the writer queues before writing, 1024), which a resumed run must cut from each.
-void write_killed_partial(const fs::path& partial, const std::vector<Track>& tracks, std::size_t committed, const std::vector<std::string>& outputs) {
-  auto writer = EmbeddingStoreWriter::create(partial, {{.name = "embedding", .dim = kDim, .gradients = outputs}}, StoreProvenance{});
-  const auto append = [&](const Track& track) {
-    const std::vector<FrameMatrix> gradients(track.gradients.begin(), track.gradients.begin() + static_cast<std::ptrdiff_t>(outputs.size()));
-    writer.append(track.id, std::vector<FrameMatrix>{track.frames}, gradients);
-  };
-  for (std::size_t i = 0; i < committed; ++i) append(tracks[i]);
-  writer.commit();
-  std::vector<std::string> uncommitted_ids;
-  for (int i = 0; i < 1100; ++i) uncommitted_ids.push_back(fmt::format("killed/{:04}", i));
-  for (const auto& track : make_tracks(uncommitted_ids, 99)) append(track);
+// The npy-dir import of scratch/in with the gradients of `outputs` (names of kOutputs).
+ImportConfig npy_dir_import(const ScratchDir& scratch, const fs::path& output, const std::vector<std::string>& outputs) {
+  ImportConfig config;
+  config.format = ImportFormat::NpyDir;
+  config.input = (scratch / "in").string();
+  config.output = output.string();
+  for (const auto& name : outputs) config.gradient += (config.gradient.empty() ? "" : ",") + name + "=" + (scratch / "grads" / name).string();
+  return config;
 }
 
 TEST(ImportGradientsResume, KilledRunResumesAndEveryTrackKeepsItsOwnGradients) {
   const ScratchDir scratch;
   const auto tracks = make_tracks({"t00", "t01", "t02", "t03", "t04", "t05", "t06", "t07"}, 14);
-  write_inputs(scratch, tracks);
-  const fs::path output = scratch / "store.h5";
   constexpr std::size_t kCommitted = 3;
-  write_killed_partial(with_suffix(output, ".partial"), tracks, kCommitted, kOutputs);
+  write_inputs(scratch, {tracks.begin(), tracks.begin() + kCommitted});
+  const fs::path output = scratch / "store.h5";
+  leave_killed_partial(npy_dir_import(scratch, output, kOutputs));
+  write_inputs(scratch, tracks);
 
-  ImportConfig config;
-  config.format = ImportFormat::NpyDir;
-  config.input = (scratch / "in").string();
-  config.output = output.string();
-  config.gradient = gradient_option(scratch, "npy-dir");
-  EmbeddingImporter importer(config);
+  EmbeddingImporter importer(npy_dir_import(scratch, output, kOutputs));
   importer.run();
 
   expect_store_holds(output, tracks);
@@ -486,16 +479,12 @@ TEST(ImportGradientsResume, KilledRunResumesAndEveryTrackKeepsItsOwnGradients) {
 void expect_partial_with_other_gradients_is_started_over(const std::vector<std::string>& partial_outputs, bool import_gradients) {
   const ScratchDir scratch;
   const auto tracks = make_tracks({"t00", "t01", "t02", "t03", "t04"}, 15, 3);
-  write_inputs(scratch, tracks);
+  write_inputs(scratch, {tracks.begin(), tracks.begin() + 2});
   const fs::path output = scratch / "store.h5";
-  write_killed_partial(with_suffix(output, ".partial"), tracks, 2, partial_outputs);
+  leave_killed_partial(npy_dir_import(scratch, output, partial_outputs));
+  write_inputs(scratch, tracks);
 
-  ImportConfig config;
-  config.format = ImportFormat::NpyDir;
-  config.input = (scratch / "in").string();
-  config.output = output.string();
-  if (import_gradients) config.gradient = gradient_option(scratch, "npy-dir");
-  EmbeddingImporter importer(config);
+  EmbeddingImporter importer(npy_dir_import(scratch, output, import_gradients ? kOutputs : std::vector<std::string>{}));
   importer.run();
 
   expect_store_holds(output, tracks, import_gradients ? kOutputs : std::vector<std::string>{});

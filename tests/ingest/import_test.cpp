@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <initializer_list>
 #include <limits>
 #include <random>
@@ -17,18 +18,21 @@
 #include <vector>
 
 #include "conceptree/batch_errors.hpp"
+#include "conceptree/context.hpp"
 #include "conceptree/error.hpp"
 #include "conceptree/ingest.hpp"
 #include "conceptree/npy.hpp"
 #include "conceptree/store.hpp"
 #include "conceptree/tensor_proto.hpp"
 #include "hdf5/hdf5.hpp"
+#include "ingest/killed_import.hpp"
 #include "support/test_support.hpp"
 
 namespace conceptree {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::leave_killed_partial;
 using conceptree::testing::CommandResult;
 using conceptree::testing::python_with_h5py;
 using conceptree::testing::read_text;
@@ -601,58 +605,53 @@ TEST(ImportOutput, ExistingOutputIsKeptUnlessOverwrite) {
 TEST(ImportResume, KilledRunResumesFromPartialAndImportsEachTrackOnce) {
   const ScratchDir scratch;
   const auto tracks = make_tracks(numbered_ids("album/track", 12), kDim, 71);
-  write_npy_dir(scratch / "in", tracks);
-  const fs::path output = scratch / "store.h5";
-  const fs::path partial = with_suffix(output, ".partial");
   constexpr std::size_t kCommitted = 5;
-  {
-    // What a killed run leaves: committed tracks, then one appended but never committed.
-    auto writer = EmbeddingStoreWriter::create(partial, {{"embedding", kDim}}, StoreProvenance{});
-    for (std::size_t i = 0; i < kCommitted; ++i) writer.append(tracks[i].id, tracks[i].values, tracks[i].frames);
-    writer.commit();
-    const std::vector<float> never_committed(tracks[kCommitted].values.size(), 123.0f);
-    writer.append(tracks[kCommitted].id, never_committed, tracks[kCommitted].frames);
-  }
+  write_npy_dir(scratch / "in", {tracks.begin(), tracks.begin() + kCommitted});
+  const fs::path output = scratch / "store.h5";
+  leave_killed_partial(import_config("npy-dir", scratch / "in", output));
+  write_npy_dir(scratch / "in", tracks);
 
   EmbeddingImporter importer(import_config("npy-dir", scratch / "in", output));
   importer.run();
 
   expect_store_holds(output, tracks);
-  EXPECT_FALSE(fs::exists(partial));
+  EXPECT_FALSE(fs::exists(with_suffix(output, ".partial")));
   EXPECT_EQ(importer.summary().already_present, kCommitted);
   EXPECT_EQ(importer.summary().imported, tracks.size() - kCommitted);
   EXPECT_EQ(importer.summary().store_tracks, tracks.size());
 }
 
-// A partial store left by an import of another layer or dimension is not this command's to resume.
-void expect_stale_partial_is_replaced(const StoreLayer& stale_layer, std::uint64_t requested_dim) {
+// A partial store left by an import with other settings is not this command's to resume.
+void expect_stale_partial_is_replaced(const std::function<void(ImportConfig&)>& other_settings) {
   const ScratchDir scratch;
   const auto tracks = make_tracks(numbered_ids("t", 6), kDim, 72);
   write_npy_dir(scratch / "in", tracks);
   const fs::path output = scratch / "store.h5";
-  {
-    const auto stale = make_tracks({"t000"}, stale_layer.dim, 73, 2).front();
-    auto writer = EmbeddingStoreWriter::create(with_suffix(output, ".partial"), {stale_layer}, StoreProvenance{});
-    writer.append(stale.id, stale.values, stale.frames);
-    writer.close();
-  }
+  ImportConfig stale = import_config("npy-dir", scratch / "in", output);
+  other_settings(stale);
+  leave_killed_partial(stale);
 
-  ImportConfig config = import_config("npy-dir", scratch / "in", output);
-  config.dim = requested_dim;
-  EmbeddingImporter importer(config);
+  std::vector<std::string> messages;
+  Context context;
+  context.messages = [&](MessageLevel, std::string_view text) { messages.emplace_back(text); };
+  EmbeddingImporter importer(import_config("npy-dir", scratch / "in", output), context);
   importer.run();
 
   expect_store_holds(output, tracks);
   EXPECT_EQ(importer.summary().already_present, 0u);
   EXPECT_EQ(importer.summary().imported, tracks.size());
   EXPECT_FALSE(fs::exists(with_suffix(output, ".partial")));
+  const std::string expected = with_suffix(output, ".partial").string() + ": left by a run with other inputs or settings; starting over";
+  EXPECT_NE(std::find(messages.begin(), messages.end(), expected), messages.end());
 }
 
 TEST(ImportResume, PartialOfAnotherDimensionThanDimIsDiscarded) {
-  expect_stale_partial_is_replaced({"embedding", kDim * 2}, kDim);
+  expect_stale_partial_is_replaced([](ImportConfig& config) { config.dim = kDim; });
 }
 
-TEST(ImportResume, PartialOfAnotherLayerIsDiscarded) { expect_stale_partial_is_replaced({"pool3", kDim}, 0); }
+TEST(ImportResume, PartialOfAnotherLayerIsDiscarded) {
+  expect_stale_partial_is_replaced([](ImportConfig& config) { config.layer = "pool3"; });
+}
 
 struct StoreContents {
   std::vector<std::string> ids;

@@ -156,6 +156,23 @@ TEST(MalformedInput, TheCliNamesADamagedHdf5FileAndExitsWithoutLibraryChatter) {
   }
 }
 
+// Every input the fuzzers found (fuzz/regressions/<target>/) through `conceptree info`, which
+// reads any conceptree file: a clean end (0, or 1 naming the file), never a crash or a hang.
+TEST(FuzzRegressions, EveryFoundInputEndsCleanlyInTheCli) {
+  const std::filesystem::path regressions = std::filesystem::path(CONCEPTREE_SOURCE_DIR) / "fuzz" / "regressions";
+  std::size_t replayed = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(regressions)) {
+    if (!entry.is_regular_file()) continue;
+    const auto result = testing::run_cli("info " + testing::shell_quote(entry.path().string()));
+    EXPECT_TRUE(result.exit_code == 0 || result.exit_code == 1) << entry.path() << ": " << result.err;
+    if (result.exit_code == 1) {
+      EXPECT_NE(result.err.find(entry.path().string()), std::string::npos) << result.err;
+    }
+    ++replayed;
+  }
+  EXPECT_GE(replayed, 6u);
+}
+
 TEST(MalformedInput, JsonNestedDeeperThanAnyConceptreeFileIsRefused) {
   ScratchDir dir;
   const auto path = dir / "deep.json";
