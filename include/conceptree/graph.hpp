@@ -32,9 +32,8 @@ ConceptGraph threshold_graph(std::span<const float> similarity, std::size_t n, d
 ConceptGraph graph_from_edges(std::size_t n, std::span<const std::pair<std::uint32_t, std::uint32_t>> edges);
 
 struct BetweennessOptions {
-  // 0: exact, every node a source. Otherwise this many distinct sources drawn at random (Brandes &
-  // Pich 2007, "pivots"), their dependencies scaled by n / sources: unbiased, and each source costs
-  // one breadth-first search, so the work falls from n searches to `sources`.
+  // 0 (or n and more): exact, every node a source. Otherwise the estimate of run() from this many
+  // distinct sources drawn at random.
   std::uint64_t sources = 0;
   std::uint64_t seed = 0;            // which sources are drawn
   double confidence = 0.95;          // of error_bound()
@@ -45,6 +44,17 @@ struct BetweennessOptions {
 // parallel; each source's breadth-first search switches between pushing from the frontier and
 // pulling into unvisited nodes, whichever touches fewer edges. Results are identical for any
 // thread count.
+//
+// The estimate splits each node v's sum over sources s of its dependency delta_s(v) (Brandes' sum
+// over targets t of the share of shortest s-t paths through v) by the distance of t:
+//   - targets two links from s are summed exactly, from every source: t's c common neighbours
+//     with s each get 1/c, which costs two hops per source instead of a search;
+//   - targets three or more links away come from `sources` sources drawn at random (Brandes &
+//     Pich 2007, "pivots"), one search each, scaled by n / sources: unbiased.
+// Plain pivots rank the many low-centrality concepts of a concept graph badly: a leaf's centrality
+// comes mostly from pairs of its neighbours, which only the rare source next to it sees. Summed
+// exactly, those pairs fix most of that (planted 10,000-concept hierarchies, 2048 sources: Spearman
+// 0.96 plain, 0.99 split; bench/betweenness_sampling.py).
 class BetweennessCentrality {
  public:
   // `graph` and `context` must outlive the object.
@@ -57,10 +67,11 @@ class BetweennessCentrality {
   // Sources searched by run(): the node count when exact.
   std::uint64_t sources_searched() const { return sources_searched_; }
   bool sampled() const { return sources_searched_ < graph_.node_count(); }
-  // With probability options.confidence, every score lies within this of its exact value: each
-  // source adds at most n-2 to a node's dependency sum, so Hoeffding's inequality (which holds for
-  // sampling without replacement) bounds each node's mean, and a union bound covers all n nodes.
-  // 0 when exact. A worst case: on real graphs the ranking is far better than it suggests.
+  // With probability options.confidence, every score lies within this of its exact value. Only the
+  // sampled part varies: each source adds between 0 and n-2 to a node's sum, so Hoeffding's
+  // inequality (which holds for sampling without replacement) bounds each node's mean over the
+  // sources, and a union bound covers all n nodes. 0 when exact. A worst case: the ranking is far
+  // better than it suggests.
   double error_bound() const;
 
  private:

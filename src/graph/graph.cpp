@@ -50,15 +50,50 @@ class SourceWorkspace {
   explicit SourceWorkspace(std::size_t n)
       : level_(n, -1), sigma_(n, 0), delta_(n, 0), coefficient_(n, 0), frontier_sigma_(n, 0), incoming_(n, 0) {}
 
-  // Adds the dependencies of every node on `source` to `scores`.
-  void accumulate(const ConceptGraph& graph, std::uint32_t source, double* scores) {
+  // Adds to `scores` the dependencies of every node on `source` for the targets at least
+  // `nearest_target` links away from it (1: all of them, Brandes' dependency).
+  void accumulate(const ConceptGraph& graph, std::uint32_t source, std::int32_t nearest_target, double* scores) {
     search(graph, source);
-    propagate_dependencies(graph, scores);
+    propagate_dependencies(graph, nearest_target, scores);
     for (std::uint32_t v : order_) {
       level_[v] = -1;
       sigma_[v] = 0;
       delta_[v] = 0;
       coefficient_[v] = 0;
+    }
+  }
+
+  // Adds to `scores` the dependencies of every node on `source` for the targets exactly two links
+  // away: such a target t is reached through each of the c common neighbours of source and t, and
+  // each of them gets 1/c. Two hops from the source, rather than a whole search.
+  void accumulate_two_hops(const ConceptGraph& graph, std::uint32_t source, double* scores) {
+    const auto* offsets = graph.offsets.data();
+    const auto* neighbours = graph.neighbours.data();
+    // level_ 0 marks the source and its neighbours (not two links away); sigma_ counts the common
+    // neighbours of the source and each node two links away, listed in order_.
+    order_.clear();
+    level_[source] = 0;
+    for (std::uint64_t k = offsets[source]; k < offsets[source + 1]; ++k) level_[neighbours[k]] = 0;
+    for (std::uint64_t k = offsets[source]; k < offsets[source + 1]; ++k) {
+      const std::uint32_t v = neighbours[k];
+      traversed_ += graph.degree(v);
+      for (std::uint64_t e = offsets[v]; e < offsets[v + 1]; ++e) {
+        const std::uint32_t t = neighbours[e];
+        if (level_[t] == 0) continue;
+        if (sigma_[t] == 0) order_.push_back(t);
+        sigma_[t] += 1;
+      }
+    }
+    for (std::uint32_t t : order_) coefficient_[t] = 1 / sigma_[t];
+    for (std::uint64_t k = offsets[source]; k < offsets[source + 1]; ++k) {
+      const std::uint32_t v = neighbours[k];
+      scores[v] += gather_sum(coefficient_.data(), neighbours, offsets[v], offsets[v + 1]);
+    }
+    level_[source] = -1;
+    for (std::uint64_t k = offsets[source]; k < offsets[source + 1]; ++k) level_[neighbours[k]] = -1;
+    for (std::uint32_t t : order_) {
+      sigma_[t] = 0;
+      coefficient_[t] = 0;
     }
   }
 
@@ -133,8 +168,10 @@ class SourceWorkspace {
   }
 
   // Brandes' dependencies, deepest level first: delta[v] = sigma[v] * sum over neighbours w one
-  // level deeper of (1 + delta[w]) / sigma[w]; coefficient_ holds that quotient for one level only.
-  void propagate_dependencies(const ConceptGraph& graph, double* scores) {
+  // level deeper of (target(w) + delta[w]) / sigma[w], where target(w) is 1 when w counts as a
+  // target (at least `nearest_target` deep), else 0; coefficient_ holds that quotient for one
+  // level only.
+  void propagate_dependencies(const ConceptGraph& graph, std::int32_t nearest_target, double* scores) {
     const auto* offsets = graph.offsets.data();
     const auto* neighbours = graph.neighbours.data();
     const std::size_t levels = level_begin_.size() - 1;
@@ -174,9 +211,10 @@ class SourceWorkspace {
         }
         for (std::size_t i = last; i < deeper_last; ++i) coefficient_[order_[i]] = 0;
       }
+      const double target = static_cast<std::int32_t>(depth) >= nearest_target ? 1 : 0;
       for (std::size_t i = first; i < last; ++i) {
         const std::uint32_t v = order_[i];
-        coefficient_[v] = (1 + delta_[v]) / sigma_[v];
+        coefficient_[v] = (target + delta_[v]) / sigma_[v];
         scores[v] += delta_[v];
       }
     }
@@ -270,26 +308,21 @@ double BetweennessCentrality::error_bound() const {
   return nodes / (nodes - 1) * per_source_mean;
 }
 
-void BetweennessCentrality::run() {
-  const std::size_t n = graph_.node_count();
-  scores_.assign(n, 0.0);
-  edges_traversed_ = 0;
-  sources_searched_ = 0;
-  if (n == 0) return;
-  std::vector<std::uint32_t> sources;
-  if (options_.sources > 0 && options_.sources < n) {
-    sources = sample_sources(n, options_.sources, options_.seed);
-  } else {
-    sources.resize(n);
-    std::iota(sources.begin(), sources.end(), 0u);
-  }
+namespace {
+
+// Sum over `sources` of accumulate(workspace, source, per-node sums), in parallel, added up in the
+// same order for any thread count; adds the adjacency entries read to `edges_traversed`.
+template <class Accumulate>
+std::vector<double> sum_over_sources(const ConceptGraph& graph, int jobs, std::span<const std::uint32_t> sources, Progress& progress,
+                                     std::uint64_t& edges_traversed, Accumulate&& accumulate) {
+  const std::size_t n = graph.node_count();
+  std::vector<double> totals(n, 0.0);
   const std::size_t source_count = sources.size();
-  const int threads = jobs_ > 0 ? jobs_ : omp_get_max_threads();
+  const int threads = jobs > 0 ? jobs : omp_get_max_threads();
   const std::size_t blocks = (source_count + kSourcesPerBlock - 1) / kSourcesPerBlock;
   const std::size_t wave_blocks = 4 * static_cast<std::size_t>(threads);
   std::vector<double> partial(wave_blocks * n);
   std::vector<std::uint64_t> traversed(static_cast<std::size_t>(threads), 0);
-  Progress progress(context_, "betweenness", source_count);
 #pragma omp parallel num_threads(threads)
   {
     SourceWorkspace workspace(n);
@@ -300,23 +333,57 @@ void BetweennessCentrality::run() {
         double* sums = partial.data() + (block - wave) * n;
         std::fill(sums, sums + n, 0.0);
         const std::size_t last = std::min(source_count, (block + 1) * kSourcesPerBlock);
-        for (std::size_t k = block * kSourcesPerBlock; k < last; ++k) workspace.accumulate(graph_, sources[k], sums);
+        for (std::size_t k = block * kSourcesPerBlock; k < last; ++k) accumulate(workspace, sources[k], sums);
         progress.advance(last - block * kSourcesPerBlock);
       }
       // Blocks are added in block order, whichever thread computed them.
 #pragma omp for schedule(static)
       for (std::size_t v = 0; v < n; ++v) {
-        for (std::size_t block = wave; block < wave_end; ++block) scores_[v] += partial[(block - wave) * n + v];
+        for (std::size_t block = wave; block < wave_end; ++block) totals[v] += partial[(block - wave) * n + v];
       }
     }
     traversed[static_cast<std::size_t>(omp_get_thread_num())] = workspace.traversed();
   }
-  progress.finish();
-  for (std::uint64_t count : traversed) edges_traversed_ += count;
-  sources_searched_ = source_count;
+  for (std::uint64_t count : traversed) edges_traversed += count;
+  return totals;
+}
+
+}  // namespace
+
+void BetweennessCentrality::run() {
+  const std::size_t n = graph_.node_count();
+  scores_.assign(n, 0.0);
+  edges_traversed_ = 0;
+  sources_searched_ = 0;
+  if (n == 0) return;
+  std::vector<std::uint32_t> every_node(n);
+  std::iota(every_node.begin(), every_node.end(), 0u);
+  const bool sample = options_.sources > 0 && options_.sources < n;
+  if (!sample) {
+    Progress progress(context_, "betweenness", n);
+    scores_ = sum_over_sources(graph_, jobs_, every_node, progress, edges_traversed_, [this](SourceWorkspace& workspace, std::uint32_t source, double* sums) {
+      workspace.accumulate(graph_, source, 1, sums);
+    });
+    progress.finish();
+    sources_searched_ = n;
+  } else {
+    // Pairs two links apart, from every source (cheap: two hops each), plus the sampled sources'
+    // pairs further apart, scaled by n / sources.
+    const std::vector<std::uint32_t> sources = sample_sources(n, options_.sources, options_.seed);
+    Progress progress(context_, "betweenness", n + sources.size());
+    scores_ = sum_over_sources(graph_, jobs_, every_node, progress, edges_traversed_, [this](SourceWorkspace& workspace, std::uint32_t source, double* sums) {
+      workspace.accumulate_two_hops(graph_, source, sums);
+    });
+    const std::vector<double> beyond = sum_over_sources(graph_, jobs_, sources, progress, edges_traversed_, [this](SourceWorkspace& workspace, std::uint32_t source, double* sums) {
+      workspace.accumulate(graph_, source, 3, sums);
+    });
+    progress.finish();
+    const double sampling = static_cast<double>(n) / static_cast<double>(sources.size());
+    for (std::size_t v = 0; v < n; ++v) scores_[v] += sampling * beyond[v];
+    sources_searched_ = sources.size();
+  }
   if (n > 2) {
-    const double sampling = static_cast<double>(n) / static_cast<double>(source_count);
-    const double scale = sampling / (static_cast<double>(n - 1) * static_cast<double>(n - 2));
+    const double scale = 1 / (static_cast<double>(n - 1) * static_cast<double>(n - 2));
     for (double& score : scores_) score *= scale;
   }
 }

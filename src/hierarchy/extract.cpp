@@ -207,6 +207,7 @@ void record_params(const HierarchyOptions& options, const std::string& measure, 
     if (name == "random-density") return options.method == HierarchyMethod::RandomSim;
     if (name == "seed") return random || options.centrality_sources > 0;
     if (name == "centrality-sources") return options.centrality_sources > 0;
+    if (name == "exact-centrality-limit") return false;  // resolved into centrality-sources
     return true;
   };
   HierarchyOptions recorded = options;
@@ -241,7 +242,7 @@ HierarchyOptions resolve_options(const HierarchyOptions& options, const Similari
     resolved.min_similarity = 0.2;
   }
   if (!resolved.order) resolved.order = VisitOrder::Generality;
-  if (resolved.centrality_sources == 0 && similarity.size() > kExactCentralityLimit) resolved.centrality_sources = kSampledCentralitySources;
+  if (resolved.centrality_sources == 0 && similarity.size() > resolved.exact_centrality_limit) resolved.centrality_sources = kSampledCentralitySources;
   if (resolved.calibration == Calibration::Lift && similarity.base_rate.empty()) {
     throw FatalError(fmt::format("--calibration lift needs the concepts' base rates, which a {} similarity file does not hold{}",
                                  similarity.measure,
@@ -296,7 +297,7 @@ Hierarchy extract_hierarchy(const SimilarityMatrix& raw, const HierarchyOptions&
   assign_depths(hierarchy);
 
   record_params(options, similarity.measure, graph.edge_count(), hierarchy);
-  if (centrality.sampled()) hierarchy.params.emplace_back("centrality-error-bound", centrality.error_bound());
+  if (centrality.sampled()) hierarchy.params.emplace_back("centrality_error_bound", centrality.error_bound());
   return hierarchy;
 }
 
