@@ -50,11 +50,14 @@ struct BetweennessOptions {
 //   - targets two links from s are summed exactly, from every source: t's c common neighbours
 //     with s each get 1/c, which costs two hops per source instead of a search;
 //   - targets three or more links away come from `sources` sources drawn at random (Brandes &
-//     Pich 2007, "pivots"), one search each, scaled by n / sources: unbiased.
+//     Pich 2007, "pivots"), one search each, v's share of each s-t pair weighted by d(s,v) / d(s,t)
+//     (Geisberger, Sanders & Schultes 2008, "linear scaling"); a pair's weights from its two ends
+//     add up to 1, so 2 n / sources times the sample's sum is unbiased.
 // Plain pivots rank the many low-centrality concepts of a concept graph badly: a leaf's centrality
-// comes mostly from pairs of its neighbours, which only the rare source next to it sees. Summed
-// exactly, those pairs fix most of that (planted 10,000-concept hierarchies, 2048 sources: Spearman
-// 0.96 plain, 0.99 split; bench/betweenness_sampling.py).
+// comes mostly from pairs near it, which only the rare source next to it sees. Summing the pairs
+// two links apart exactly, and crediting the others mostly from their far end, fixes most of that
+// (planted 10,000-concept hierarchy, mean degree 14, 2048 sources: Spearman 0.964 plain, 0.991
+// with the exact near pairs, 0.995 with linear scaling too; bench/RESULTS_betweenness.md).
 class BetweennessCentrality {
  public:
   // `graph` and `context` must outlive the object.
@@ -68,7 +71,7 @@ class BetweennessCentrality {
   std::uint64_t sources_searched() const { return sources_searched_; }
   bool sampled() const { return sources_searched_ < graph_.node_count(); }
   // With probability options.confidence, every score lies within this of its exact value. Only the
-  // sampled part varies: each source adds between 0 and n-2 to a node's sum, so Hoeffding's
+  // sampled part varies: each source adds between 0 and 2(n-2) to a node's sum, so Hoeffding's
   // inequality (which holds for sampling without replacement) bounds each node's mean over the
   // sources, and a union bound covers all n nodes. 0 when exact. A worst case: the ranking is far
   // better than it suggests.
