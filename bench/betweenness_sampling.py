@@ -17,13 +17,13 @@ centralities (Spearman and Kendall's tau-b over all concepts, ties at their aver
 overlap of the 100 most central) and their hierarchies (the share of concepts whose parent is the
 same, top level counting as a parent). Times are the "betweenness in X s" of conceptree's log.
 
-Then the sampled betweenness alone is timed on a planted graph of 100,000 concepts, built from its
+Then betweenness alone, exact and sampled, on a planted graph of 100,000 concepts, built from its
 edge list by bench/betweenness_timing.cpp (compiled here against the build's libconceptree.a): the
-dense similarity of 100,000 concepts would take 40 GB.
+dense similarity of 100,000 concepts would take 40 GB, so `conceptree hierarchy` cannot read it.
 
     /usr/bin/python3 bench/betweenness_sampling.py build/conceptree [--workdir /tmp/betweenness_sampling]
         [--concepts 10000] [--tau 0.7 0.75] [--sources 512 1024 2048 4096] [--jobs 2]
-        [--timing-concepts 100000] [--timing-sources 2048]
+        [--timing-concepts 100000] [--timing-sources 2048 4096 8192 10000]
 
 Run with Debian's /usr/bin/python3 (python3-numpy, -h5py, -scipy).
 """
@@ -143,34 +143,38 @@ def hierarchy(binary, similarity_path, output, sources, jobs):
             "error_bound": float(tree["params"].get("centrality_error_bound", 0.0))}
 
 
-def time_large_graph(binary, workdir, concepts, seed, tau, sources, jobs):
-    """Betweenness alone on the concept graph of planted_similarity(concepts, ...), built from its edges
-    (the dense matrix of 100,000 concepts would take 40 GB): compiles bench/betweenness_timing.cpp
-    against the build's library."""
+def large_graph_betweenness(binary, workdir, concepts, seed, tau, sources, jobs):
+    """Betweenness alone (exact when sources is 0) on the concept graph of planted_similarity(concepts,
+    ...), built from its edges (the dense matrix of 100,000 concepts would take 40 GB): compiles
+    bench/betweenness_timing.cpp against the build's library. Returns its seconds, sizes, error
+    bound and scores."""
     build = binary.resolve().parent
     timing = workdir / "betweenness_timing"
     source = Path(__file__).resolve().parent / "betweenness_timing.cpp"
-    if not timing.exists() or timing.stat().st_mtime < max(source.stat().st_mtime, (build / "src" / "libconceptree.a").stat().st_mtime):
-        subprocess.run(["c++", "-std=c++20", "-O3", "-fopenmp", f"-I{source.parent.parent / 'include'}", str(source),
-                        str(build / "src" / "libconceptree.a"), "-lfmt", "-o", str(timing)], check=True)
+    library = build / "src" / "libconceptree.a"
+    if not timing.exists() or timing.stat().st_mtime < max(source.stat().st_mtime, library.stat().st_mtime):
+        subprocess.run(["c++", "-std=c++20", "-O3", "-fopenmp", f"-I{source.parent.parent / 'include'}", str(source), str(library),
+                        "-lfmt", "-o", str(timing)], check=True)
     edges_path = workdir / f"planted_{concepts}_{tau}_{seed}.edges"
     if not edges_path.exists():
         started = time.perf_counter()
         planted_edges(concepts, seed, tau).tofile(edges_path)
         print(f"({concepts} concepts: edges written in {time.perf_counter() - started:.0f} s)", file=sys.stderr)
-    completed = subprocess.run([str(timing), str(edges_path), str(concepts), str(sources), str(seed), str(jobs)],
+    scores_path = workdir / "scores.f64"
+    completed = subprocess.run([str(timing), str(edges_path), str(concepts), str(sources), str(seed), str(jobs), str(scores_path)],
                                capture_output=True, text=True, check=True)
-    return json.loads(completed.stdout)
+    result = json.loads(completed.stdout)
+    result["centrality"] = np.fromfile(scores_path)
+    return result
 
 
-def compare(exact, sampled, top):
-    spearman = stats.spearmanr(exact["centrality"], sampled["centrality"]).statistic
-    kendall = stats.kendalltau(exact["centrality"], sampled["centrality"]).statistic
-    top_exact = set(np.argsort(-exact["centrality"], kind="stable")[:top])
-    top_sampled = set(np.argsort(-sampled["centrality"], kind="stable")[:top])
-    same_parent = np.mean([a == b for a, b in zip(exact["parents"], sampled["parents"])])
-    worst = np.max(np.abs(exact["centrality"] - sampled["centrality"]))
-    return spearman, kendall, len(top_exact & top_sampled) / top, same_parent, worst
+def compare_centralities(exact, sampled, top):
+    """Spearman, Kendall's tau-b, the overlap of the `top` most central, the largest difference."""
+    spearman = stats.spearmanr(exact, sampled).statistic
+    kendall = stats.kendalltau(exact, sampled).statistic
+    top_exact = set(np.argsort(-exact, kind="stable")[:top])
+    top_sampled = set(np.argsort(-sampled, kind="stable")[:top])
+    return spearman, kendall, len(top_exact & top_sampled) / top, np.max(np.abs(exact - sampled))
 
 
 def main():
@@ -179,21 +183,22 @@ def main():
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/betweenness_sampling"))
     parser.add_argument("--concepts", type=int, default=10_000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="one graph per seed")
-    parser.add_argument("--tau", type=float, nargs="+", default=[0.7, 0.75],
-                        help="activation offsets, one graph each: 0.7 gives mean degree ~40 at 10,000 concepts, 0.75 ~15")
+    parser.add_argument("--tau", type=float, nargs="*", default=[0.7, 0.75],
+                        help="activation offsets, one 10,000-concept graph each (none: skip): 0.7 gives mean degree 35, 0.75 14")
     parser.add_argument("--sources", type=int, nargs="+", default=[512, 1024, 2048, 4096])
     parser.add_argument("--timing-concepts", type=int, default=100_000,
-                        help="times the sampled betweenness alone on a planted graph this large (0: skip)")
+                        help="exact and sampled betweenness alone on a planted graph this large (0: skip)")
     parser.add_argument("--timing-tau", type=float, default=0.75)
-    parser.add_argument("--timing-sources", type=int, nargs="+", default=[2048])
+    parser.add_argument("--timing-sources", type=int, nargs="+", default=[2048, 4096, 8192, 10000])
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--top", type=int, default=100)
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     print(f"machine: {os.cpu_count()} cores, load {Path('/proc/loadavg').read_text().split()[0]}; --jobs {args.jobs}")
-    print("| graph | nodes | edges | sources | exact s | sampled s | speed-up | Spearman | Kendall tau | "
-          f"top-{args.top} overlap | same parent | max error | stated bound (95 %) |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    if args.tau:
+        print("| graph | nodes | edges | sources | exact s | sampled s | speed-up | Spearman | Kendall tau | "
+              f"top-{args.top} overlap | same parent | max error | stated bound (95 %) |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for tau in args.tau:
         for seed in args.seeds:
             label = f"planted, tau {tau}, seed {seed}"
@@ -205,18 +210,24 @@ def main():
             exact = hierarchy(args.binary, similarity_path, args.workdir / "exact.json", 0, args.jobs)
             for sources in args.sources:
                 sampled = hierarchy(args.binary, similarity_path, args.workdir / "sampled.json", sources, args.jobs)
-                spearman, kendall, overlap, same_parent, worst = compare(exact, sampled, args.top)
+                spearman, kendall, overlap, worst = compare_centralities(exact["centrality"], sampled["centrality"], args.top)
+                same_parent = np.mean([a == b for a, b in zip(exact["parents"], sampled["parents"])])
                 print(f"| {label} | {exact['concepts']} | {exact['edges']} | {sources} | {exact['seconds']:.2f} | "
                       f"{sampled['seconds']:.2f} | {exact['seconds'] / sampled['seconds']:.1f} | {spearman:.4f} | {kendall:.4f} | "
                       f"{overlap:.2f} | {same_parent:.4f} | {worst:.2e} | {sampled['error_bound']:.2e} |", flush=True)
     if args.timing_concepts:
-        print(f"\nSampled betweenness alone, planted graph of {args.timing_concepts} concepts (tau {args.timing_tau}, seed 0):\n")
-        print("| nodes | edges | sources | seconds | stated bound (95 %) |")
-        print("| ---: | ---: | ---: | ---: | ---: |")
+        print(f"\nBetweenness alone, planted graph of {args.timing_concepts} concepts (tau {args.timing_tau}, seed 0):\n")
+        print(f"| nodes | edges | sources | exact s | sampled s | speed-up | Spearman | Kendall tau | top-{args.top} overlap | "
+              "max error | stated bound (95 %) |")
+        print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        large = (args.binary, args.workdir, args.timing_concepts, 0, args.timing_tau)
+        exact = large_graph_betweenness(*large, 0, args.jobs)
         for sources in args.timing_sources:
-            timed = time_large_graph(args.binary, args.workdir, args.timing_concepts, 0, args.timing_tau, sources, args.jobs)
-            print(f"| {timed['nodes']} | {timed['edges']} | {timed['sources']} | {timed['seconds']:.1f} | {timed['error_bound']:.2e} |",
-                  flush=True)
+            sampled = large_graph_betweenness(*large, sources, args.jobs)
+            spearman, kendall, overlap, worst = compare_centralities(exact["centrality"], sampled["centrality"], args.top)
+            print(f"| {sampled['nodes']} | {sampled['edges']} | {sampled['sources']} | {exact['seconds']:.1f} | {sampled['seconds']:.1f} | "
+                  f"{exact['seconds'] / sampled['seconds']:.1f} | {spearman:.4f} | {kendall:.4f} | {overlap:.2f} | {worst:.2e} | "
+                  f"{sampled['error_bound']:.2e} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
 // Times conceptree's betweenness on a graph given as an edge list, for graphs whose dense
 // similarity would not fit in memory (100,000 concepts: 40 GB), so `conceptree hierarchy` cannot
 // read them. Compiled and run by bench/betweenness_sampling.py:
-//   betweenness_timing EDGES NODES SOURCES SEED JOBS
-// EDGES: little-endian uint32 pairs (a, b), one per undirected edge. Prints one JSON line:
-// nodes, edges, sources searched, seconds, error bound.
+//   betweenness_timing EDGES NODES SOURCES SEED JOBS [SCORES]
+// EDGES: little-endian uint32 pairs (a, b), one per undirected edge; SOURCES 0 is exact. Prints
+// one JSON line: nodes, edges, sources searched, seconds, error bound; writes the scores to SCORES
+// (float64, node order) when given.
 
 #include <chrono>
 #include <cstdint>
@@ -16,8 +17,8 @@
 #include "conceptree/graph.hpp"
 
 int main(int argc, char** argv) {
-  if (argc != 6) {
-    std::fprintf(stderr, "usage: %s EDGES NODES SOURCES SEED JOBS\n", argv[0]);
+  if (argc != 6 && argc != 7) {
+    std::fprintf(stderr, "usage: %s EDGES NODES SOURCES SEED JOBS [SCORES]\n", argv[0]);
     return 2;
   }
   std::ifstream input(argv[1], std::ios::binary);
@@ -33,5 +34,10 @@ int main(int argc, char** argv) {
   std::printf("{\"nodes\": %zu, \"edges\": %llu, \"sources\": %llu, \"seconds\": %.3f, \"error_bound\": %.6g}\n", graph.node_count(),
               static_cast<unsigned long long>(graph.edge_count()), static_cast<unsigned long long>(centrality.sources_searched()), seconds,
               centrality.error_bound());
+  if (argc == 7) {
+    std::ofstream output(argv[6], std::ios::binary);
+    output.write(reinterpret_cast<const char*>(centrality.scores().data()),
+                 static_cast<std::streamsize>(centrality.scores().size() * sizeof(double)));
+  }
   return 0;
 }

@@ -242,7 +242,9 @@ HierarchyOptions resolve_options(const HierarchyOptions& options, const Similari
     resolved.min_similarity = 0.2;
   }
   if (!resolved.order) resolved.order = VisitOrder::Generality;
-  if (resolved.centrality_sources == 0 && similarity.size() > resolved.exact_centrality_limit) resolved.centrality_sources = kSampledCentralitySources;
+  if (resolved.centrality_sources == 0 && similarity.size() > resolved.exact_centrality_limit) {
+    resolved.centrality_sources = std::max<std::uint64_t>(kSampledCentralitySources, similarity.size() / kConceptsPerSampledSource);
+  }
   if (resolved.calibration == Calibration::Lift && similarity.base_rate.empty()) {
     throw FatalError(fmt::format("--calibration lift needs the concepts' base rates, which a {} similarity file does not hold{}",
                                  similarity.measure,

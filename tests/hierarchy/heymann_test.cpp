@@ -542,9 +542,11 @@ TEST(Calibration, AConceptFiringEverywhereIsNoLongerTheRoot) {
 
 // Above --exact-centrality-limit concepts the centrality is sampled, says so, and records its
 // bound; at or below it, it is exact and records none. The limit is lowered here so the graph can
-// stay small, but it must still exceed the kSampledCentralitySources sources the switch draws.
+// stay small, but it must still exceed the kSampledCentralitySources sources the switch draws at
+// least (one per kConceptsPerSampledSource concepts would be fewer here).
 TEST(HierarchyCentrality, SampledAboveTheExactLimitWithItsErrorBoundRecordedAndAnnounced) {
   const std::size_t n = kSampledCentralitySources + 200;
+  static_assert((kSampledCentralitySources + 200) / kConceptsPerSampledSource < kSampledCentralitySources);
   std::mt19937_64 rng(12);
   std::uniform_real_distribution<float> below(0.0f, 0.45f);
   Matrix rows(n, std::vector<float>(n));
