@@ -311,7 +311,7 @@ TEST(GraphSampledBetweenness, AllNodesAsSourcesIsTheExactComputation) {
   expect_scores_match(all.scores(), betweenness(graph, 2), "all sources");
 }
 
-// The concept graph of a planted four-level hierarchy (as bench/betweenness_sampling.py makes at
+// The concept graph of a planted four-level hierarchy (like those bench/betweenness_sampling.py makes at
 // 10,000 concepts): each concept a unit vector = its parent's + noise shrinking with depth, and
 // S[i][j] > 0.5 when cos(i, j) + noise exceeds a threshold that rises with j's depth. Hubs at the
 // top, many low-degree leaves: the degree spread of a real concept graph, not an Erdos-Renyi one.
@@ -367,7 +367,10 @@ TEST(GraphSampledBetweenness, ExactOnGraphsWithoutPairsThreeLinksApart) {
   // Pairs two links apart are summed from every source, only those further apart are sampled: on
   // a graph of diameter 2 any sample gives the exact scores.
   std::vector<Edge> wheel, bipartite;
-  for (std::uint32_t v = 1; v <= 12; ++v) wheel.emplace_back(0, v), wheel.emplace_back(v, v % 12 + 1);
+  for (std::uint32_t v = 1; v <= 12; ++v) {
+    wheel.emplace_back(0, v);
+    wheel.emplace_back(v, v % 12 + 1);
+  }
   for (std::uint32_t a = 0; a < 4; ++a) {
     for (std::uint32_t b = 4; b < 11; ++b) bipartite.emplace_back(a, b);
   }
