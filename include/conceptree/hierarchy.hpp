@@ -49,6 +49,15 @@ inline constexpr ChoiceNames<HierarchyFormat, 5> kChoiceNames<HierarchyFormat>{
 // (measured over seeds of the demo and philharmonia_dev: bench/hierarchy_table.py, docs/usage.md).
 // --calibration lift compares S with each concept's base rate; it pays when the concepts were
 // trained against every other track (the demo's small-corpus settings), not with train's 1:1 sample.
+// Exact betweenness costs one breadth-first search per concept: above --exact-centrality-limit
+// concepts it is estimated from one source per kConceptsPerSampledSource concepts, and at least
+// kSampledCentralitySources, unless --centrality-sources says otherwise. The sources needed for a
+// rank correlation of 0.99 with the exact scores grow with the concepts: 2048 sufficed at 10,000
+// planted concepts, 100,000 needed 8192 (bench/RESULTS_betweenness.md).
+inline constexpr std::uint64_t kExactCentralityLimit = 20000;
+inline constexpr std::uint64_t kSampledCentralitySources = 2048;
+inline constexpr std::uint64_t kConceptsPerSampledSource = 10;
+
 struct HierarchyOptions {
   HierarchyMethod method = HierarchyMethod::Heymann;
   Calibration calibration = Calibration::None;  // lift: S against each concept's base rate
@@ -62,6 +71,8 @@ struct HierarchyOptions {
   double matching_threshold = 0.66;    // matching: link when S exceeds it
   double random_density = 0.1;         // random-sim: share of concept pairs linked
   std::uint64_t seed = 0;              // random-top, random-sim
+  std::uint64_t centrality_sources = 0;  // 0: exact up to exact_centrality_limit concepts, sampled above
+  std::uint64_t exact_centrality_limit = kExactCentralityLimit;
 
   template <class Visitor>
   void visit(Visitor&& v) {
@@ -83,7 +94,9 @@ struct HierarchyOptions {
     v(threshold, {.name = "threshold", .help = "concept graph (for centrality, and the threshold baseline): edge i-j when S[i][j] or S[j][i] exceeds this", .min = -1, .max = 1e9});
     v(matching_threshold, {.name = "matching-threshold", .help = "matching baseline: link concepts whose S exceeds this", .min = -1, .max = 1e9});
     v(random_density, {.name = "random-density", .help = "random-sim baseline: share of concept pairs linked", .min = 0, .max = 1});
-    v(seed, {.name = "seed", .help = "seed of the random baselines"});
+    v(seed, {.name = "seed", .help = "seed of the random baselines, and of the sampled centrality's sources"});
+    v(centrality_sources, {.name = "centrality-sources", .help = "betweenness estimated from this many randomly drawn source concepts (Brandes & Pich pivots; the error bound is recorded in the hierarchy) instead of all of them; 0 = exact up to --exact-centrality-limit concepts, above it one source per 10 concepts and at least 2048", .min = 0, .max = 1e9});
+    v(exact_centrality_limit, {.name = "exact-centrality-limit", .help = "with --centrality-sources 0, betweenness is exact up to this many concepts and sampled above", .min = 0, .max = 1e12});
   }
 };
 

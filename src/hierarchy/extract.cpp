@@ -206,7 +206,9 @@ void record_params(const HierarchyOptions& options, const std::string& measure, 
     if (name == "order" || name == "min-sim" || name == "max-children" || name == "parents" || name == "additional-threshold") return heymann;
     if (name == "matching-threshold") return options.method == HierarchyMethod::Matching;
     if (name == "random-density") return options.method == HierarchyMethod::RandomSim;
-    if (name == "seed") return random;
+    if (name == "seed") return random || options.centrality_sources > 0;
+    if (name == "centrality-sources") return options.centrality_sources > 0;
+    if (name == "exact-centrality-limit") return false;  // resolved into centrality-sources
     return true;
   };
   HierarchyOptions recorded = options;
@@ -230,10 +232,10 @@ void record_params(const HierarchyOptions& options, const std::string& measure, 
 }
 
 HierarchyOptions resolve_options(const HierarchyOptions& options, const SimilarityMatrix& similarity) {
-  return resolve_options(options, similarity.measure, !similarity.base_rate.empty());
+  return resolve_options(options, similarity.measure, !similarity.base_rate.empty(), similarity.size());
 }
 
-HierarchyOptions resolve_options(const HierarchyOptions& options, const std::string& measure, bool has_base_rates) {
+HierarchyOptions resolve_options(const HierarchyOptions& options, const std::string& measure, bool has_base_rates, std::size_t concepts) {
   HierarchyOptions resolved = options;
   if (options.paper) {
     if (options.calibration != Calibration::None || options.order || options.min_similarity != HierarchyOptions{}.min_similarity) {
@@ -243,12 +245,35 @@ HierarchyOptions resolve_options(const HierarchyOptions& options, const std::str
     resolved.min_similarity = 0.2;
   }
   if (!resolved.order) resolved.order = VisitOrder::Generality;
+  if (resolved.centrality_sources == 0 && concepts > resolved.exact_centrality_limit) {
+    resolved.centrality_sources = std::max<std::uint64_t>(kSampledCentralitySources, concepts / kConceptsPerSampledSource);
+  }
   if (resolved.calibration == Calibration::Lift && !has_base_rates) {
     throw FatalError(fmt::format("--calibration lift needs the concepts' base rates, which a {} similarity file does not hold{}",
                                  measure,
                                  measure == "activation" ? " (made before they were kept: rerun 'conceptree similarity')" : ""));
   }
   return resolved;
+}
+
+ConceptCentrality concept_centrality(const ConceptGraph& graph, const HierarchyOptions& options, int jobs, HierarchySummary* summary,
+                                     const Context& context) {
+  const auto started = Clock::now();
+  BetweennessCentrality centrality(graph, jobs, context, {.sources = options.centrality_sources, .seed = options.seed});
+  centrality.run();
+  ConceptCentrality result{.scores = centrality.scores(), .error_bound = std::nullopt};
+  if (centrality.sampled()) {
+    result.error_bound = centrality.error_bound();
+    context.info(fmt::format("betweenness estimated from {} of {} concepts as sources: every score within {:.2g} of the exact one with 95 % "
+                             "probability (--centrality-sources)",
+                             centrality.sources_searched(), graph.node_count(), *result.error_bound));
+  }
+  if (summary) {
+    summary->centrality_seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    summary->edges_traversed = centrality.edges_traversed();
+    summary->graph_edges = graph.edge_count();
+  }
+  return result;
 }
 
 SimilarityMatrix calibrate(const SimilarityMatrix& similarity, Calibration calibration) {
@@ -270,14 +295,7 @@ Hierarchy extract_hierarchy(const SimilarityMatrix& raw, const HierarchyOptions&
   const SimilarityMatrix similarity = calibrate(raw, options.calibration);
   const std::size_t n = similarity.size();
   const ConceptGraph graph = threshold_graph(similarity.values, n, options.threshold);
-  const auto centrality_start = Clock::now();
-  BetweennessCentrality centrality(graph, jobs, context);
-  centrality.run();
-  if (summary) {
-    summary->centrality_seconds = std::chrono::duration<double>(Clock::now() - centrality_start).count();
-    summary->edges_traversed = centrality.edges_traversed();
-    summary->graph_edges = graph.edge_count();
-  }
+  const ConceptCentrality centrality = concept_centrality(graph, options, jobs, summary, context);
   Hierarchy hierarchy;
   hierarchy.nodes.resize(n);
   for (std::size_t i = 0; i < n; ++i) {
@@ -285,13 +303,14 @@ Hierarchy extract_hierarchy(const SimilarityMatrix& raw, const HierarchyOptions&
     node.id = similarity.names[i];
     node.label = node.id;
     node.type = similarity.types[i];
-    node.centrality = centrality.scores()[i];
+    node.centrality = centrality.scores[i];
   }
-  const std::vector<double> visit_order = options.order == VisitOrder::Generality ? generality(similarity) : centrality.scores();
+  const std::vector<double> visit_order = options.order == VisitOrder::Generality ? generality(similarity) : centrality.scores;
   hierarchy.links = extract_links(similarity, visit_order, options);
   assign_depths(hierarchy);
 
   record_params(options, similarity.measure, graph.edge_count(), hierarchy);
+  if (centrality.error_bound) hierarchy.params.emplace_back("centrality_error_bound", *centrality.error_bound);
   return hierarchy;
 }
 

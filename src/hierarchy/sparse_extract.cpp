@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <chrono>
 #include <limits>
 
 #include "conceptree/error.hpp"
@@ -16,8 +15,6 @@
 namespace conceptree {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 // The kept entries of S with the values extraction uses (raw or calibrated), by row and by column.
 class KeptMatrix {
@@ -204,7 +201,7 @@ std::vector<float> calibrated_values(const SparseSimilarity& similarity, Calibra
 
 Hierarchy extract_hierarchy(const SparseSimilarity& similarity, const HierarchyOptions& requested, int jobs, HierarchySummary* summary,
                             const Context& context) {
-  const HierarchyOptions options = resolve_options(requested, similarity.measure, !similarity.base_rate.empty());
+  const HierarchyOptions options = resolve_options(requested, similarity.measure, !similarity.base_rate.empty(), similarity.size());
   check_sparse_options(similarity, options);
   const std::size_t n = similarity.size();
   const KeptMatrix kept(similarity, calibrated_values(similarity, options.calibration));
@@ -215,14 +212,7 @@ Hierarchy extract_hierarchy(const SparseSimilarity& similarity, const HierarchyO
   });
   const ConceptGraph graph = graph_from_edges(n, edges);
   std::vector<std::pair<std::uint32_t, std::uint32_t>>().swap(edges);
-  const auto centrality_start = Clock::now();
-  BetweennessCentrality centrality(graph, jobs, context);
-  centrality.run();
-  if (summary) {
-    summary->centrality_seconds = std::chrono::duration<double>(Clock::now() - centrality_start).count();
-    summary->edges_traversed = centrality.edges_traversed();
-    summary->graph_edges = graph.edge_count();
-  }
+  const ConceptCentrality centrality = concept_centrality(graph, options, jobs, summary, context);
 
   Hierarchy hierarchy;
   hierarchy.nodes.resize(n);
@@ -231,11 +221,11 @@ Hierarchy extract_hierarchy(const SparseSimilarity& similarity, const HierarchyO
     node.id = similarity.names[i];
     node.label = node.id;
     node.type = similarity.types[i];
-    node.centrality = centrality.scores()[i];
+    node.centrality = centrality.scores[i];
   }
   switch (options.method) {
     case HierarchyMethod::Heymann:
-      hierarchy.links = heymann_links(kept, options.order == VisitOrder::Generality ? similarity.column_mean : centrality.scores(), options);
+      hierarchy.links = heymann_links(kept, options.order == VisitOrder::Generality ? similarity.column_mean : centrality.scores, options);
       break;
     case HierarchyMethod::Top1: hierarchy.links = top1_links(kept); break;
     case HierarchyMethod::Threshold: hierarchy.links = threshold_links(kept, options.threshold); break;
@@ -246,6 +236,7 @@ Hierarchy extract_hierarchy(const SparseSimilarity& similarity, const HierarchyO
   assign_depths(hierarchy);
 
   record_params(options, similarity.measure, graph.edge_count(), hierarchy);
+  if (centrality.error_bound) hierarchy.params.emplace_back("centrality_error_bound", *centrality.error_bound);
   hierarchy.params.emplace_back("similarity_layout", std::string("sparse"));
   hierarchy.params.emplace_back("top_k", static_cast<double>(similarity.sparsity.top_k));
   hierarchy.params.emplace_back("keep_above", similarity.sparsity.keep_above);

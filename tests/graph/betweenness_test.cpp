@@ -11,6 +11,8 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <numbers>
+#include <numeric>
 #include <random>
 #include <sstream>
 #include <string>
@@ -257,6 +259,194 @@ TEST(GraphBetweenness, IdenticalBitsForOneAndTwoThreads) {
   BetweennessCentrality counted(graph, 2);
   counted.run();
   EXPECT_GT(counted.edges_traversed(), 0u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sampled sources (Brandes & Pich pivots)
+
+std::vector<double> ranks_of(const std::vector<double>& values) {
+  std::vector<std::size_t> order(values.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return values[a] < values[b]; });
+  std::vector<double> ranks(values.size());
+  for (std::size_t i = 0; i < order.size();) {
+    std::size_t j = i;
+    while (j + 1 < order.size() && values[order[j + 1]] == values[order[i]]) ++j;
+    for (std::size_t k = i; k <= j; ++k) ranks[order[k]] = (static_cast<double>(i) + static_cast<double>(j)) / 2;
+    i = j + 1;
+  }
+  return ranks;
+}
+
+double spearman(const std::vector<double>& a, const std::vector<double>& b) {
+  const auto ra = ranks_of(a), rb = ranks_of(b);
+  const double mean = (static_cast<double>(a.size()) - 1) / 2;
+  double cov = 0, va = 0, vb = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    cov += (ra[i] - mean) * (rb[i] - mean);
+    va += (ra[i] - mean) * (ra[i] - mean);
+    vb += (rb[i] - mean) * (rb[i] - mean);
+  }
+  return cov / std::sqrt(va * vb);
+}
+
+TEST(GraphSampledBetweenness, SourcesAreDistinctAscendingAndFixedBySeed) {
+  const auto drawn = sample_sources(1000, 100, 7);
+  ASSERT_EQ(drawn.size(), 100u);
+  EXPECT_TRUE(std::is_sorted(drawn.begin(), drawn.end()));
+  EXPECT_EQ(std::adjacent_find(drawn.begin(), drawn.end()), drawn.end());
+  EXPECT_LT(drawn.back(), 1000u);
+  EXPECT_EQ(drawn, sample_sources(1000, 100, 7));
+  EXPECT_NE(drawn, sample_sources(1000, 100, 8));
+  EXPECT_EQ(sample_sources(5, 100, 7).size(), 5u);
+}
+
+TEST(GraphSampledBetweenness, AllNodesAsSourcesIsTheExactComputation) {
+  const std::size_t n = 120;
+  const ConceptGraph graph = graph_from_edges(n, random_edges(n, 0.1, 9, 2));
+  BetweennessCentrality all(graph, 2, default_context(), {.sources = n});
+  all.run();
+  EXPECT_FALSE(all.sampled());
+  EXPECT_EQ(all.error_bound(), 0.0);
+  expect_scores_match(all.scores(), betweenness(graph, 2), "all sources");
+}
+
+// The concept graph of a planted four-level hierarchy (like those bench/betweenness_sampling.py makes at
+// 10,000 concepts): each concept a unit vector = its parent's + noise shrinking with depth, and
+// S[i][j] > 0.5 when cos(i, j) + noise exceeds a threshold that rises with j's depth. Hubs at the
+// top, many low-degree leaves: the degree spread of a real concept graph, not an Erdos-Renyi one.
+ConceptGraph planted_concept_graph(std::size_t n, std::uint64_t seed) {
+  constexpr std::size_t kDimension = 32;
+  constexpr double kSpread[] = {1.0, 0.6, 0.4, 0.3};
+  std::mt19937_64 rng(seed);
+  // Box-Muller over mt19937_64, whose output the standard fixes: the same graph with every library.
+  const auto normal = [&rng] {
+    const double u = (static_cast<double>(rng() >> 11) + 0.5) * 0x1.0p-53;
+    const double v = static_cast<double>(rng() >> 11) * 0x1.0p-53;
+    return std::sqrt(-2 * std::log(u)) * std::cos(2 * std::numbers::pi * v);
+  };
+  const std::size_t level_sizes[] = {std::max<std::size_t>(1, n / 500), n / 50, n / 8};
+  std::vector<int> depth(n, 3);
+  std::vector<std::vector<double>> vectors(n, std::vector<double>(kDimension, 0.0));
+  std::size_t level_first = 0, previous_first = 0;
+  for (int level = 0; level < 4; ++level) {
+    const std::size_t size = level < 3 ? level_sizes[level] : n - level_first;
+    for (std::size_t i = level_first; i < level_first + size; ++i) {
+      depth[i] = level;
+      if (level > 0) vectors[i] = vectors[previous_first + rng() % (level_first - previous_first)];
+      for (double& x : vectors[i]) x += kSpread[level] * normal();
+    }
+    previous_first = level_first;
+    level_first += size;
+  }
+  // Normalised only now: a child inherits its parent's vector before normalisation, noise and all.
+  for (auto& vector : vectors) {
+    double norm = 0;
+    for (double x : vector) norm += x * x;
+    for (double& x : vector) x /= std::sqrt(norm);
+  }
+  // Above 0 where S would be above 0.5.
+  std::vector<float> logits(n * n);
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = 0; j < n; ++j) {
+      double cosine = 0;
+      for (std::size_t d = 0; d < kDimension; ++d) cosine += vectors[i][d] * vectors[j][d];
+      logits[i * n + j] = static_cast<float>(cosine - 0.75 - 0.08 * depth[j] + 0.04 * normal());
+    }
+  }
+  return threshold_graph(logits, n, 0.0);
+}
+
+double largest_error(const std::vector<double>& estimate, const std::vector<double>& exact) {
+  double largest = 0;
+  for (std::size_t v = 0; v < exact.size(); ++v) largest = std::max(largest, std::fabs(estimate[v] - exact[v]));
+  return largest;
+}
+
+TEST(GraphSampledBetweenness, ExactOnGraphsWithoutPairsThreeLinksApart) {
+  // Pairs two links apart are summed from every source, only those further apart are sampled: on
+  // a graph of diameter 2 any sample gives the exact scores.
+  std::vector<Edge> wheel, bipartite;
+  for (std::uint32_t v = 1; v <= 12; ++v) {
+    wheel.emplace_back(0, v);
+    wheel.emplace_back(v, v % 12 + 1);
+  }
+  for (std::uint32_t a = 0; a < 4; ++a) {
+    for (std::uint32_t b = 4; b < 11; ++b) bipartite.emplace_back(a, b);
+  }
+  for (const auto& [name, graph] : {std::pair{"wheel", graph_from_edges(13, wheel)}, std::pair{"K4,7", graph_from_edges(11, bipartite)}}) {
+    BetweennessCentrality sampled(graph, 2, default_context(), {.sources = 3, .seed = 1});
+    sampled.run();
+    EXPECT_TRUE(sampled.sampled()) << name;
+    expect_scores_match(sampled.scores(), betweenness(graph, 2), name);
+  }
+  // A path has pairs up to 8 links apart: there the sample shows.
+  std::vector<Edge> path;
+  for (std::uint32_t v = 0; v + 1 < 9; ++v) path.emplace_back(v, v + 1);
+  const ConceptGraph line = graph_from_edges(9, path);
+  BetweennessCentrality sampled(line, 2, default_context(), {.sources = 3, .seed = 1});
+  sampled.run();
+  EXPECT_NE(sampled.scores(), betweenness(line, 2));
+}
+
+TEST(GraphSampledBetweenness, RanksAPlantedConceptGraphAsTheExactScoresDo) {
+  const std::size_t n = 2000;
+  const ConceptGraph graph = planted_concept_graph(n, 1);
+  ASSERT_GT(graph.edge_count(), 4 * n);
+  const auto exact = betweenness(graph, 2);
+  BetweennessCentrality sampled(graph, 2, default_context(), {.sources = n / 4, .seed = 3});
+  sampled.run();
+  EXPECT_TRUE(sampled.sampled());
+  EXPECT_EQ(sampled.sources_searched(), n / 4);
+  EXPECT_GE(spearman(sampled.scores(), exact), 0.99);
+  // The check can fail: a handful of sources does not rank the low-centrality leaves.
+  BetweennessCentrality few(graph, 2, default_context(), {.sources = 5, .seed = 3});
+  few.run();
+  EXPECT_LT(spearman(few.scores(), exact), 0.99);
+}
+
+TEST(GraphSampledBetweenness, FixedBySeedAndIdenticalForOneAndTwoThreads) {
+  const std::size_t n = 600;
+  const ConceptGraph graph = planted_concept_graph(n, 2);
+  BetweennessCentrality one(graph, 1, default_context(), {.sources = 100, .seed = 5});
+  BetweennessCentrality two(graph, 2, default_context(), {.sources = 100, .seed = 5});
+  BetweennessCentrality other_seed(graph, 2, default_context(), {.sources = 100, .seed = 6});
+  one.run();
+  two.run();
+  other_seed.run();
+  for (std::size_t v = 0; v < n; ++v) ASSERT_EQ(std::bit_cast<std::uint64_t>(one.scores()[v]), std::bit_cast<std::uint64_t>(two.scores()[v])) << v;
+  EXPECT_NE(one.scores(), other_seed.scores());
+}
+
+TEST(GraphSampledBetweenness, UnbiasedAndWithinTheStatedBoundAtLeastAsOftenAsItsConfidence) {
+  // Few sources on a small graph, so single estimates are rough: the bound must still cover every
+  // node at once in at least 95 % of the draws, and the draws' mean must approach the exact scores
+  // (a wrongly scaled sampled part would not).
+  const std::size_t n = 150;
+  const ConceptGraph graph = planted_concept_graph(n, 4);
+  const auto exact = betweenness(graph, 1);
+  constexpr int kDraws = 300;
+  int covered = 0;
+  double bound = 0, worst = 0;
+  std::vector<double> mean(n, 0.0);
+  for (int seed = 0; seed < kDraws; ++seed) {
+    BetweennessCentrality sampled(graph, 1, default_context(), {.sources = 25, .seed = static_cast<std::uint64_t>(seed), .confidence = 0.95});
+    sampled.run();
+    bound = sampled.error_bound();
+    const double error = largest_error(sampled.scores(), exact);
+    worst = std::max(worst, error);
+    covered += error <= bound;
+    for (std::size_t v = 0; v < n; ++v) mean[v] += sampled.scores()[v] / kDraws;
+  }
+  EXPECT_GE(covered, kDraws * 95 / 100) << "largest error " << worst << ", bound " << bound;
+  // Scores lie in [0, 1]: a bound of 1 or more would hold by saying nothing.
+  EXPECT_LT(bound, 1.0);
+  double total_exact = 0, total_error = 0;
+  for (std::size_t v = 0; v < n; ++v) {
+    total_exact += exact[v];
+    total_error += std::fabs(mean[v] - exact[v]);
+  }
+  EXPECT_LT(total_error, 0.03 * total_exact) << "mean over draws vs exact, summed over nodes";
 }
 
 // ---------------------------------------------------------------------------------------------

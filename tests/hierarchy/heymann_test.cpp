@@ -14,9 +14,12 @@
 #include <random>
 #include <set>
 #include <string>
+#include <string_view>
 #include <tuple>
+#include <variant>
 #include <vector>
 
+#include "conceptree/context.hpp"
 #include "conceptree/error.hpp"
 #include "conceptree/hierarchy.hpp"
 #include "conceptree/similarity.hpp"
@@ -535,6 +538,50 @@ TEST(Calibration, AConceptFiringEverywhereIsNoLongerTheRoot) {
   ASSERT_EQ(calibrated.links.size(), 1u);
   const std::string& child = calibrated.nodes[calibrated.links[0].child].id;
   EXPECT_TRUE(child == "a" || child == "b") << child;
+}
+
+// Above --exact-centrality-limit concepts the centrality is sampled, says so, and records its
+// bound; at or below it, it is exact and records none. The limit is lowered here so the graph can
+// stay small, but it must still exceed the kSampledCentralitySources sources the switch draws at
+// least (one per kConceptsPerSampledSource concepts would be fewer here).
+TEST(HierarchyCentrality, SampledAboveTheExactLimitWithItsErrorBoundRecordedAndAnnounced) {
+  const std::size_t n = kSampledCentralitySources + 200;
+  static_assert((kSampledCentralitySources + 200) / kConceptsPerSampledSource < kSampledCentralitySources);
+  std::mt19937_64 rng(12);
+  std::uniform_real_distribution<float> below(0.0f, 0.45f);
+  Matrix rows(n, std::vector<float>(n));
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = 0; j < n; ++j) rows[i][j] = i == j ? 1.0f : rng() % 200 == 0 ? 0.8f : below(rng);
+  }
+  const SimilarityMatrix s = similarity_of(rows);
+  const auto param = [](const Hierarchy& h, const std::string& name) -> const HierarchyParam* {
+    for (const auto& [key, value] : h.params) {
+      if (key == name) return &value;
+    }
+    return nullptr;
+  };
+  HierarchyOptions options;
+  options.order = VisitOrder::Betweenness;
+  std::vector<std::string> messages;
+  Context context;
+  context.messages = [&](MessageLevel, std::string_view text) { messages.emplace_back(text); };
+
+  const Hierarchy exact = extract_hierarchy(s, options, 2, nullptr, context);
+  EXPECT_EQ(param(exact, "centrality_error_bound"), nullptr);
+  EXPECT_EQ(param(exact, "centrality_sources"), nullptr);
+  EXPECT_TRUE(messages.empty());
+
+  options.exact_centrality_limit = n - 1;
+  const Hierarchy sampled = extract_hierarchy(s, options, 2, nullptr, context);
+  ASSERT_NE(param(sampled, "centrality_error_bound"), nullptr);
+  EXPECT_GT(std::get<double>(*param(sampled, "centrality_error_bound")), 0.0);
+  ASSERT_NE(param(sampled, "centrality_sources"), nullptr);
+  EXPECT_EQ(std::get<double>(*param(sampled, "centrality_sources")), static_cast<double>(kSampledCentralitySources));
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_NE(messages[0].find(fmt::format("estimated from {} of {} concepts", kSampledCentralitySources, n)), std::string::npos) << messages[0];
+  std::size_t differing = 0;
+  for (std::size_t i = 0; i < n; ++i) differing += exact.nodes[i].centrality != sampled.nodes[i].centrality;
+  EXPECT_GT(differing, 0u);
 }
 
 }  // namespace
