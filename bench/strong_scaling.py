@@ -64,7 +64,10 @@ def main():
     parser.add_argument("--conceptree", required=True)
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--recordings", type=int, default=64, help="30 s recordings for embed")
-    parser.add_argument("--tracks", type=int, default=30000, help="tracks of the synthetic store for train and similarity")
+    # The training benchmark's corpus (bench/train_vs_sklearn.py): 100,000 tracks, ~3,500 concepts.
+    parser.add_argument("--tracks", type=int, default=100000, help="tracks of the synthetic store for train and similarity")
+    parser.add_argument("--families", type=int, default=350)
+    parser.add_argument("--concepts-per-family", type=int, default=9)
     parser.add_argument("--json", help="also write the table here")
     args = parser.parse_args()
     tool = str(Path(args.conceptree).resolve())
@@ -76,8 +79,8 @@ def main():
     write_recordings(work / "recordings", args.recordings, 30.0, 7)
     corpus = work / f"corpus{args.tracks}"
     if not (corpus / "store.h5").exists():
-        subprocess.run([tool, "-q", "synth", "-o", str(corpus), "--layout", "store", "--tracks", str(args.tracks), "--families", "8",
-                        "--concepts-per-family", "12", "--overwrite"], check=True)
+        subprocess.run([tool, "-q", "synth", "-o", str(corpus), "--layout", "store", "--tracks", str(args.tracks), "--families", str(args.families),
+                        "--concepts-per-family", str(args.concepts_per_family), "--overwrite"], check=True)
     concepts = work / "concepts_reference.h5"
     if not concepts.exists():
         subprocess.run([tool, "-q", "train", "-e", str(corpus / "store.h5"), "-m", str(corpus / "memberships.tsv"), "-o", str(concepts)],

@@ -282,16 +282,19 @@ ConceptSelection select_concepts(const ResolvedMemberships& resolved, const Trai
   return selection;
 }
 
-// Fits the concepts at `pending` (ordinals into selection.to_train) on both cores; `on_fitted`
+int training_threads(const TrainConfig& config) { return config.jobs > 0 ? config.jobs : omp_get_max_threads(); }
+
+// Fits the concepts at `pending` (ordinals into selection.to_train) on both cores, with one
+// workspace per thread (kept by the caller: their buffers grow once, not once per call); `on_fitted`
 // sees each result as it is made (under a lock), before it is stored in `results`.
 void fit_concepts(const ConceptSelection& selection, const std::vector<std::size_t>& pending, const TrainConfig& config,
                   const FrameTable& table, std::uint64_t track_count, std::vector<std::optional<ConceptResult>>& results,
-                  const std::function<void(std::size_t, const ConceptResult&)>& on_fitted, Progress& progress, const Context& context) {
-  const int threads = config.jobs > 0 ? config.jobs : omp_get_max_threads();
+                  const std::function<void(std::size_t, const ConceptResult&)>& on_fitted, std::vector<Workspace>& workspaces, Progress& progress,
+                  const Context& context) {
   std::vector<std::exception_ptr> failures(pending.size());
-#pragma omp parallel num_threads(threads)
+#pragma omp parallel num_threads(static_cast<int>(workspaces.size()))
   {
-    Workspace work;
+    Workspace& work = workspaces[static_cast<std::size_t>(omp_get_thread_num())];
 #pragma omp for schedule(dynamic, 1)
     for (std::size_t k = 0; k < pending.size(); ++k) {
       if (context.stop_requested()) continue;
@@ -321,13 +324,13 @@ void fit_concepts_over_ranks(const ConceptSelection& selection, const std::vecto
                              const FrameTable& table, std::uint64_t track_count, std::vector<std::optional<ConceptResult>>& results,
                              Journal* journal, Progress& progress, const Context& context) {
   const Ranks& ranks = context.job_ranks();
-  const auto threads = static_cast<std::size_t>(config.jobs > 0 ? config.jobs : omp_get_max_threads());
-  const std::size_t round = 4 * threads * static_cast<std::size_t>(ranks.size());
+  std::vector<Workspace> workspaces(static_cast<std::size_t>(training_threads(config)));
+  const std::size_t round = 32 * workspaces.size() * static_cast<std::size_t>(ranks.size());
   for (std::size_t round_start = 0; round_start < pending.size(); round_start += round) {
     std::vector<std::size_t> mine;
     for (std::size_t p = round_start; p < std::min(pending.size(), round_start + round); ++p)
       if (ranks.owns(p)) mine.push_back(pending[p]);
-    fit_concepts(selection, mine, config, table, track_count, results, {}, progress, context);
+    fit_concepts(selection, mine, config, table, track_count, results, {}, workspaces, progress, context);
     RecordWriter writer;
     writer.put<std::uint64_t>(mine.size());
     for (std::size_t ordinal : mine) writer.put_string(results[ordinal]->encode(ordinal));
@@ -453,7 +456,8 @@ ConceptSet learn_concepts(const FrameView& frames, const ResolvedMemberships& me
   std::vector<std::size_t> all(results.size());
   std::iota(all.begin(), all.end(), std::size_t{0});
   Progress progress(context, "train", results.size());
-  fit_concepts(selection, all, config, FrameTable(frames), frames.track_count(), results, {}, progress, context);
+  std::vector<Workspace> workspaces(static_cast<std::size_t>(training_threads(config)));
+  fit_concepts(selection, all, config, FrameTable(frames), frames.track_count(), results, {}, workspaces, progress, context);
   progress.finish();
   // A progress observer may ask to stop from its last update.
   context.throw_if_stopped();
@@ -530,8 +534,10 @@ void ConceptTrainer::run() {
       fit_concepts_over_ranks(selection, pending_ordinals, config_, table, store.track_count(), results, ranks.is_root() ? &*journal : nullptr,
                               progress, context_);
     } else {
+      std::vector<Workspace> workspaces(static_cast<std::size_t>(training_threads(config_)));
       fit_concepts(selection, pending_ordinals, config_, table, store.track_count(), results,
-                   [&journal](std::size_t ordinal, const ConceptResult& result) { journal->append(result.encode(ordinal)); }, progress, context_);
+                   [&journal](std::size_t ordinal, const ConceptResult& result) { journal->append(result.encode(ordinal)); }, workspaces,
+                   progress, context_);
     }
     progress.finish();
     context_.throw_if_stopped();
