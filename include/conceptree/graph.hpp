@@ -57,7 +57,7 @@ struct BetweennessOptions {
 // comes mostly from pairs near it, which only the rare source next to it sees. Summing the pairs
 // two links apart exactly, and crediting the others mostly from their far end, fixes most of that
 // (planted 10,000-concept hierarchy, mean degree 14, 2048 sources: Spearman 0.964 plain, 0.991
-// with the exact near pairs, 0.995 with linear scaling too; bench/RESULTS_betweenness.md).
+// with the exact near pairs, 0.995 with linear scaling too; docs/scaling_betweenness.md).
 class BetweennessCentrality {
  public:
   // `graph` and `context` must outlive the object.

@@ -53,7 +53,7 @@ inline constexpr ChoiceNames<HierarchyFormat, 5> kChoiceNames<HierarchyFormat>{
 // concepts it is estimated from one source per kConceptsPerSampledSource concepts, and at least
 // kSampledCentralitySources, unless --centrality-sources says otherwise. The sources needed for a
 // rank correlation of 0.99 with the exact scores grow with the concepts: 2048 sufficed at 10,000
-// planted concepts, 100,000 needed 8192 (bench/RESULTS_betweenness.md).
+// planted concepts, 100,000 needed 8192 (docs/scaling_betweenness.md).
 inline constexpr std::uint64_t kExactCentralityLimit = 20000;
 inline constexpr std::uint64_t kSampledCentralitySources = 2048;
 inline constexpr std::uint64_t kConceptsPerSampledSource = 10;
