@@ -256,6 +256,18 @@ HierarchyOptions resolve_options(const HierarchyOptions& options, const std::str
   return resolved;
 }
 
+std::vector<HierarchyNode> concept_nodes(const std::vector<std::string>& names, const std::vector<std::string>& types,
+                                         const std::vector<double>& centrality) {
+  std::vector<HierarchyNode> nodes(names.size());
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    nodes[i].id = names[i];
+    nodes[i].label = names[i];
+    nodes[i].type = types[i];
+    nodes[i].centrality = centrality[i];
+  }
+  return nodes;
+}
+
 ConceptCentrality concept_centrality(const ConceptGraph& graph, const HierarchyOptions& options, int jobs, HierarchySummary* summary,
                                      const Context& context) {
   const auto started = Clock::now();
@@ -297,14 +309,7 @@ Hierarchy extract_hierarchy(const SimilarityMatrix& raw, const HierarchyOptions&
   const ConceptGraph graph = threshold_graph(similarity.values, n, options.threshold);
   const ConceptCentrality centrality = concept_centrality(graph, options, jobs, summary, context);
   Hierarchy hierarchy;
-  hierarchy.nodes.resize(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    HierarchyNode& node = hierarchy.nodes[i];
-    node.id = similarity.names[i];
-    node.label = node.id;
-    node.type = similarity.types[i];
-    node.centrality = centrality.scores[i];
-  }
+  hierarchy.nodes = concept_nodes(similarity.names, similarity.types, centrality.scores);
   const std::vector<double> visit_order = options.order == VisitOrder::Generality ? generality(similarity) : centrality.scores;
   hierarchy.links = extract_links(similarity, visit_order, options);
   assign_depths(hierarchy);

@@ -21,6 +21,10 @@ void record_params(const HierarchyOptions& options, const std::string& measure, 
 // concept count (which decides whether betweenness is sampled).
 HierarchyOptions resolve_options(const HierarchyOptions& options, const std::string& measure, bool has_base_rates, std::size_t concepts);
 
+// One node per concept, labelled by its id, with its centrality.
+std::vector<HierarchyNode> concept_nodes(const std::vector<std::string>& names, const std::vector<std::string>& types,
+                                         const std::vector<double>& centrality);
+
 struct ConceptCentrality {
   std::vector<double> scores;
   std::optional<double> error_bound;  // when sampled: every score within it of the exact one, with 95 % probability

@@ -215,14 +215,7 @@ Hierarchy extract_hierarchy(const SparseSimilarity& similarity, const HierarchyO
   const ConceptCentrality centrality = concept_centrality(graph, options, jobs, summary, context);
 
   Hierarchy hierarchy;
-  hierarchy.nodes.resize(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    HierarchyNode& node = hierarchy.nodes[i];
-    node.id = similarity.names[i];
-    node.label = node.id;
-    node.type = similarity.types[i];
-    node.centrality = centrality.scores[i];
-  }
+  hierarchy.nodes = concept_nodes(similarity.names, similarity.types, centrality.scores);
   switch (options.method) {
     case HierarchyMethod::Heymann:
       hierarchy.links = heymann_links(kept, options.order == VisitOrder::Generality ? similarity.column_mean : centrality.scores, options);

@@ -21,11 +21,12 @@
 #include "support/test_support.hpp"
 
 namespace fs = std::filesystem;
+using conceptree::testing::quoted_args;
 using conceptree::testing::read_text;
+using conceptree::testing::read_text_or_empty;
 using conceptree::testing::run_cli;
 using conceptree::testing::run_command;
 using conceptree::testing::ScratchDir;
-using conceptree::testing::shell_quote;
 using conceptree::testing::tone;
 using conceptree::testing::write_text;
 using conceptree::testing::write_wav;
@@ -48,19 +49,11 @@ std::vector<std::string> mpirun_arguments(int ranks) {
           "ASAN_OPTIONS=detect_leaks=0", CONCEPTREE_CLI};
 }
 
-std::string line_of(const std::vector<std::string>& words) {
-  std::string line;
-  for (const auto& word : words) line += shell_quote(word) + " ";
-  return line;
-}
-
 conceptree::testing::CommandResult run_mpi(int ranks, const std::vector<std::string>& arguments) {
   std::vector<std::string> words = mpirun_arguments(ranks);
   words.insert(words.end(), arguments.begin(), arguments.end());
-  return run_command(line_of(words));
+  return run_command(quoted_args(words));
 }
-
-std::string bytes_of(const fs::path& path) { return fs::exists(path) ? read_text(path) : std::string(); }
 
 // `arguments` with its output (the argument after -o) moved to `output`.
 std::vector<std::string> writing_to(std::vector<std::string> arguments, const fs::path& output) {
@@ -71,21 +64,21 @@ std::vector<std::string> writing_to(std::vector<std::string> arguments, const fs
 
 // Runs `arguments` (writing `output`) as one process, then under 2 and 3 ranks: same bytes.
 void expect_ranks_change_nothing(const std::vector<std::string>& arguments, const fs::path& output) {
-  const auto alone = run_cli(line_of(arguments));
+  const auto alone = run_cli(quoted_args(arguments));
   ASSERT_EQ(alone.exit_code, 0) << alone.err;
-  const std::string reference = bytes_of(output);
+  const std::string reference = read_text_or_empty(output);
   ASSERT_FALSE(reference.empty()) << output;
   for (int ranks : {2, 3}) {
     const fs::path ranked = output.string() + ".np" + std::to_string(ranks);
     const auto result = run_mpi(ranks, writing_to(arguments, ranked));
     ASSERT_EQ(result.exit_code, 0) << result.err;
-    EXPECT_TRUE(bytes_of(ranked) == reference) << arguments.front() << " under " << ranks << " ranks differs from one process";
+    EXPECT_TRUE(read_text_or_empty(ranked) == reference) << arguments.front() << " under " << ranks << " ranks differs from one process";
   }
 }
 
 fs::path synth_store(const ScratchDir& dir, const std::string& tracks, const std::string& concepts_per_family) {
   const fs::path corpus = dir / "corpus";
-  const auto result = run_cli(line_of({"synth", "-o", corpus.string(), "--layout", "store", "--tracks", tracks, "--frames", "6", "--dim", "24",
+  const auto result = run_cli(quoted_args({"synth", "-o", corpus.string(), "--layout", "store", "--tracks", tracks, "--frames", "6", "--dim", "24",
                                        "--families", "3", "--concepts-per-family", concepts_per_family}));
   EXPECT_EQ(result.exit_code, 0) << result.err;
   return corpus;
@@ -108,14 +101,14 @@ TEST(MpiCli, TrainSimilarityAndBootstrapMatchOneProcessByteForByte) {
 TEST(MpiCli, TcavMatchesOneProcessByteForByte) {
   REQUIRE_MPI();
   const ScratchDir dir;
-  const auto synth = run_cli(line_of({"synth", "-o", (dir / "npy").string(), "--layout", "npy", "--tracks", "400", "--frames", "4", "--dim", "12"}));
+  const auto synth = run_cli(quoted_args({"synth", "-o", (dir / "npy").string(), "--layout", "npy", "--tracks", "400", "--frames", "4", "--dim", "12"}));
   ASSERT_EQ(synth.exit_code, 0) << synth.err;
   const std::string embeddings = (dir / "npy" / "embeddings.npy").string();
   // The frames stand in for a model's gradients: only their shape matters here.
-  const auto imported = run_cli(line_of({"import", "-f", "npy", embeddings, "--ids", (dir / "npy" / "ids.txt").string(), "--offsets",
+  const auto imported = run_cli(quoted_args({"import", "-f", "npy", embeddings, "--ids", (dir / "npy" / "ids.txt").string(), "--offsets",
                                          (dir / "npy" / "offsets.npy").string(), "--gradient", "happy=" + embeddings, "-o", (dir / "store.h5").string()}));
   ASSERT_EQ(imported.exit_code, 0) << imported.err;
-  const auto trained = run_cli(line_of({"train", "-e", (dir / "store.h5").string(), "-m", (dir / "npy" / "memberships.tsv").string(), "-o",
+  const auto trained = run_cli(quoted_args({"train", "-e", (dir / "store.h5").string(), "-m", (dir / "npy" / "memberships.tsv").string(), "-o",
                                         (dir / "concepts.h5").string(), "--min-tracks", "20"}));
   ASSERT_EQ(trained.exit_code, 0) << trained.err;
   expect_ranks_change_nothing({"tcav", "-e", (dir / "store.h5").string(), "-c", (dir / "concepts.h5").string(), "-t", "happy", "-o",
@@ -126,7 +119,7 @@ TEST(MpiCli, TcavMatchesOneProcessByteForByte) {
 TEST(MpiCli, ImportAndEmbedMatchOneProcessAndNameABadItemOnce) {
   REQUIRE_MPI();
   const ScratchDir dir;
-  const auto synth = run_cli(line_of({"synth", "-o", (dir / "npy").string(), "--tracks", "300", "--frames", "4", "--dim", "8"}));
+  const auto synth = run_cli(quoted_args({"synth", "-o", (dir / "npy").string(), "--tracks", "300", "--frames", "4", "--dim", "8"}));
   ASSERT_EQ(synth.exit_code, 0) << synth.err;
   write_text(dir / "npy" / "embeddings" / "zz-broken.npy", "not an array");
   expect_ranks_change_nothing({"import", "-f", "npy-dir", (dir / "npy" / "embeddings").string(), "-o", (dir / "imported.h5").string()},
@@ -147,7 +140,7 @@ TEST(MpiCli, ImportAndEmbedMatchOneProcessAndNameABadItemOnce) {
 TEST(MpiCli, AFailingRankStopsTheJobNamingRankAndItemAndLeavesNoOutput) {
   REQUIRE_MPI();
   const ScratchDir dir;
-  const auto synth = run_cli(line_of({"synth", "-o", (dir / "npy").string(), "--tracks", "60", "--frames", "4", "--dim", "8"}));
+  const auto synth = run_cli(quoted_args({"synth", "-o", (dir / "npy").string(), "--tracks", "60", "--frames", "4", "--dim", "8"}));
   ASSERT_EQ(synth.exit_code, 0) << synth.err;
   write_text(dir / "npy" / "embeddings" / "t0031-broken.npy", "not an array");
   const fs::path output = dir / "strict.h5";
@@ -232,7 +225,7 @@ TEST(MpiCli, AJobKilledUnderMpiResumesUnderAnotherRankCountToTheSameBytes) {
   const fs::path corpus = synth_store(dir, "4000", "40");
   const std::vector<std::string> train = {"train", "-e", (corpus / "store.h5").string(), "-m", (corpus / "memberships.tsv").string(), "-o",
                                           (dir / "concepts.h5").string(), "-j", "1"};
-  const auto alone = run_cli(line_of(train));
+  const auto alone = run_cli(quoted_args(train));
   ASSERT_EQ(alone.exit_code, 0) << alone.err;
   const std::string reference = read_text(dir / "concepts.h5");
   fs::remove(dir / "concepts.h5");

@@ -23,10 +23,11 @@
 #include "support/test_support.hpp"
 
 namespace fs = std::filesystem;
+using conceptree::testing::quoted_args;
 using conceptree::testing::read_text;
+using conceptree::testing::read_text_or_empty;
 using conceptree::testing::run_cli;
 using conceptree::testing::ScratchDir;
-using conceptree::testing::shell_quote;
 using conceptree::testing::tone;
 using conceptree::testing::write_text;
 using conceptree::testing::write_wav;
@@ -64,14 +65,6 @@ Ending run_and_kill(const std::vector<std::string>& arguments, std::chrono::micr
   return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? Ending::finished : Ending::failed;
 }
 
-std::string command_line(const std::vector<std::string>& arguments) {
-  std::string line;
-  for (const auto& argument : arguments) line += shell_quote(argument) + " ";
-  return line;
-}
-
-std::string bytes_of(const fs::path& path) { return fs::exists(path) ? read_text(path) : std::string(); }
-
 // Files a run leaves beside its outputs while it works: PATH.tmp.<pid> and PATH.partial.
 std::vector<std::string> leftovers(const fs::path& folder) {
   std::vector<std::string> found;
@@ -88,10 +81,10 @@ class Job {
  public:
   Job(std::vector<std::string> arguments, std::vector<fs::path> outputs) : arguments_(std::move(arguments)), outputs_(std::move(outputs)) {
     const auto started = Clock::now();
-    const auto result = run_cli(command_line(arguments_));
+    const auto result = run_cli(quoted_args(arguments_));
     seconds_ = std::chrono::duration<double>(Clock::now() - started).count();
     EXPECT_EQ(result.exit_code, 0) << result.err;
-    for (const auto& output : outputs_) reference_.push_back(bytes_of(output));
+    for (const auto& output : outputs_) reference_.push_back(read_text_or_empty(output));
     remove_outputs();
   }
 
@@ -108,19 +101,19 @@ class Job {
   void expect_existing_outputs_whole(const std::string& context) const {
     for (std::size_t i = 0; i < outputs_.size(); ++i) {
       if (!fs::exists(outputs_[i])) continue;
-      EXPECT_TRUE(bytes_of(outputs_[i]) == reference_[i]) << context << " left a partial file under the name " << outputs_[i];
+      EXPECT_TRUE(read_text_or_empty(outputs_[i]) == reference_[i]) << context << " left a partial file under the name " << outputs_[i];
     }
   }
   // Every output is the uninterrupted run's, byte for byte.
   void expect_reference_outputs(const std::string& context) const {
     for (std::size_t i = 0; i < outputs_.size(); ++i) {
       ASSERT_TRUE(fs::exists(outputs_[i])) << context << ": " << outputs_[i];
-      EXPECT_TRUE(bytes_of(outputs_[i]) == reference_[i]) << context << ": " << outputs_[i] << " differs from the uninterrupted run's";
+      EXPECT_TRUE(read_text_or_empty(outputs_[i]) == reference_[i]) << context << ": " << outputs_[i] << " differs from the uninterrupted run's";
     }
   }
   // Runs to the end; the outputs must be the reference and nothing temporary may be left.
   std::string finish(const std::string& context) const {
-    const auto result = run_cli(command_line(arguments_));
+    const auto result = run_cli(quoted_args(arguments_));
     EXPECT_EQ(result.exit_code, 0) << context << ": " << result.err;
     expect_reference_outputs(context);
     EXPECT_EQ(leftovers(folder()), std::vector<std::string>{}) << context;
@@ -177,7 +170,7 @@ std::string killed_partial(const Job& job) {
     if (run_and_kill(job.arguments(), delay, job.folder() / "killed_run.log") == Ending::killed && fs::exists(job.partial()) &&
         fs::file_size(job.partial()) > 200) {
       fs::remove(job.folder() / "killed_run.log");
-      return bytes_of(job.partial());
+      return read_text_or_empty(job.partial());
     }
   }
   ADD_FAILURE() << "no kill left " << job.partial() << " with work in it";
@@ -223,7 +216,7 @@ void expect_damaged_partials_are_survived(const Job& job, const std::string& oth
 // A synthetic corpus: embeddings as a folder of .npy files or a store, and memberships.
 fs::path synth(const ScratchDir& dir, const std::string& layout, const std::string& tracks, const std::string& frames, const std::string& dim) {
   const fs::path corpus = dir / ("corpus-" + layout);
-  const auto made = run_cli(command_line({"synth", "-o", corpus.string(), "--layout", layout, "--tracks", tracks, "--frames", frames, "--dim", dim,
+  const auto made = run_cli(quoted_args({"synth", "-o", corpus.string(), "--layout", layout, "--tracks", tracks, "--frames", frames, "--dim", dim,
                                           "--families", "3", "--concepts-per-family", "3", "--min-concept-tracks", "40",
                                           "--max-concept-tracks", "120"}));
   EXPECT_EQ(made.exit_code, 0) << made.err;
@@ -238,7 +231,7 @@ struct TrainedCorpus {
 TrainedCorpus trained_corpus(const ScratchDir& dir) {
   const fs::path corpus = synth(dir, "store", "600", "12", "16");
   TrainedCorpus trained{corpus / "store.h5", corpus / "memberships.tsv", dir / "concepts.h5", dir / "some_tracks.txt"};
-  const auto result = run_cli(command_line({"train", "-e", trained.store.string(), "-m", trained.memberships.string(), "-o",
+  const auto result = run_cli(quoted_args({"train", "-e", trained.store.string(), "-m", trained.memberships.string(), "-o",
                                             trained.concepts.string(), "--max-tracks", "200"}));
   EXPECT_EQ(result.exit_code, 0) << result.err;
   const conceptree::EmbeddingStore store(trained.store);
@@ -355,7 +348,7 @@ TEST(KillResume, AbandonedTemporariesAreRemovedByTheNextRunOfTheSameOutput) {
   const fs::path live = output.string() + ".tmp." + std::to_string(::getppid());
   const fs::path other_output = dir / ("other.h5.tmp." + std::to_string(gone));
   for (const auto& path : {abandoned, live, other_output}) write_text(path, "left behind");
-  const auto result = run_cli(command_line({"similarity", "-c", corpus.concepts.string(), "-o", output.string()}));
+  const auto result = run_cli(quoted_args({"similarity", "-c", corpus.concepts.string(), "-o", output.string()}));
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_FALSE(fs::exists(abandoned));
   EXPECT_TRUE(fs::exists(live)) << "the file of a process still running is its own";

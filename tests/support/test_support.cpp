@@ -40,7 +40,9 @@ std::string shell_quote(const std::string& text) {
   return quoted + "'";
 }
 
-std::string quoted_args(std::initializer_list<std::string> parts) {
+std::string quoted_args(std::initializer_list<std::string> parts) { return quoted_args(std::vector<std::string>(parts)); }
+
+std::string quoted_args(const std::vector<std::string>& parts) {
   std::string text;
   for (const auto& part : parts) {
     if (!text.empty()) text += ' ';
@@ -94,6 +96,8 @@ void write_text(const fs::path& path, const std::string& contents) {
   std::ofstream stream(path, std::ios::binary);
   stream << contents;
 }
+
+std::string read_text_or_empty(const fs::path& path) { return fs::exists(path) ? read_text(path) : std::string(); }
 
 std::string read_text(const fs::path& path) {
   std::ifstream stream(path, std::ios::binary);

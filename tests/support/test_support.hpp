@@ -44,6 +44,7 @@ CommandResult run_cli(const std::string& arguments);
 std::string shell_quote(const std::string& text);
 // Shell text for a command's arguments: each quoted, separated by spaces.
 std::string quoted_args(std::initializer_list<std::string> parts);
+std::string quoted_args(const std::vector<std::string>& parts);
 
 // /usr/bin/python3 when it has numpy and h5py (Debian packages), else empty.
 std::string python_with_h5py();
@@ -61,6 +62,8 @@ void write_wav(const std::filesystem::path& path, const std::vector<std::int16_t
 // A sine at 16 kHz.
 std::vector<std::int16_t> tone(double seconds, double frequency, double amplitude = 8000);
 std::string read_text(const std::filesystem::path& path);
+// The file's contents, or empty when there is no such file.
+std::string read_text_or_empty(const std::filesystem::path& path);
 
 // In-repo fixtures, always present: tests/data/golden (our parity arrays) and tests/data/audio
 // (musicnn's two demo clips). See tests/data/README.md.
